@@ -1,0 +1,121 @@
+//! `eval`: accuracy, per-class accuracy and confusion matrix over a whole split.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+use std::time::Instant;
+
+use color_eyre::eyre::{Result, WrapErr};
+use mnist_explorer::dataset::NUM_CLASSES;
+use mnist_explorer::eval::{Tally, evaluate};
+
+use crate::cli::EvalArgs;
+
+/// Runs `eval` and prints the report.
+pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
+    let (data, net) = super::load(data_dir, weights, args.split)?;
+    let batch_size = usize::try_from(args.batch_size).unwrap_or(usize::MAX);
+    let start = Instant::now();
+    let (tally, predictions) = evaluate(&net, &data, args.norm, batch_size, args.output, |_| true);
+    let seconds = start.elapsed().as_secs_f64();
+    let images_per_second = tally.total as f64 / seconds.max(1e-12);
+
+    if let Some(path) = &args.predictions {
+        let mut text = String::with_capacity(predictions.len() * 2);
+        for p in &predictions {
+            let _ = writeln!(text, "{p}");
+        }
+        std::fs::write(path, text)
+            .wrap_err_with(|| format!("writing predictions to {}", path.display()))?;
+    }
+
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let per_class: Vec<_> = tally
+            .per_class_accuracy()
+            .iter()
+            .zip(tally.class_totals())
+            .enumerate()
+            .map(|(class, (acc, total))| {
+                serde_json::json!({
+                    "class": class,
+                    "accuracy": acc,
+                    "correct": tally.confusion[class][class],
+                    "total": total,
+                })
+            })
+            .collect();
+        let report = serde_json::json!({
+            "accuracy": tally.accuracy(),
+            "correct": tally.correct,
+            "total": tally.total,
+            "norm": args.norm,
+            "output": args.output,
+            "split": args.split,
+            "batch_size": args.batch_size,
+            "weights": weights.display().to_string(),
+            "seconds": seconds,
+            "images_per_second": images_per_second,
+            "per_class": per_class,
+            "confusion": tally.confusion,
+        });
+        writeln!(out, "{report}")?;
+    } else {
+        write!(out, "{}", human_report(&tally, args, weights, seconds))?;
+    }
+    Ok(())
+}
+
+fn human_report(tally: &Tally, args: &EvalArgs, weights: &Path, seconds: f64) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} split, norm {} ({}), batch {}, output {}, weights {}",
+        args.split,
+        args.norm,
+        args.norm.formula(),
+        args.batch_size,
+        args.output.name(),
+        weights.display()
+    );
+    let _ = writeln!(
+        s,
+        "accuracy {:.4}  ({} / {} correct)",
+        tally.accuracy(),
+        tally.correct,
+        tally.total
+    );
+    let _ = writeln!(
+        s,
+        "evaluated in {:.1} ms  ({:.0} images/s)\n",
+        seconds * 1e3,
+        tally.total as f64 / seconds.max(1e-12)
+    );
+    let _ = writeln!(s, "per class:");
+    let totals = tally.class_totals();
+    for (class, acc) in tally.per_class_accuracy().iter().enumerate() {
+        let acc = acc.map_or("   -  ".to_string(), |a| format!("{a:.4}"));
+        let _ = writeln!(
+            s,
+            "  {class}  {acc}  ({} / {})",
+            tally.confusion[class][class], totals[class]
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nconfusion matrix (rows: true label, columns: predicted):"
+    );
+    let _ = write!(s, "      ");
+    for p in 0..NUM_CLASSES {
+        let _ = write!(s, "{p:>6}");
+    }
+    let _ = writeln!(s);
+    for (t, row) in tally.confusion.iter().enumerate() {
+        let _ = write!(s, "  {t:>2}  ");
+        for count in row {
+            let _ = write!(s, "{count:>6}");
+        }
+        let _ = writeln!(s);
+    }
+    s
+}

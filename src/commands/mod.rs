@@ -1,0 +1,40 @@
+//! The headless subcommands, each in its own file; `run` dispatches to them.
+
+mod eval;
+mod show;
+
+use std::path::Path;
+
+use color_eyre::eyre::{Result, WrapErr};
+use mnist_explorer::dataset::{Dataset, NUM_CLASSES, Split};
+use mnist_explorer::network::Network;
+
+use crate::cli::{Cli, Command};
+
+/// Runs what the command line asks for.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Some(Command::Eval(args)) => eval::run(&cli.data_dir, &cli.weights, &args),
+        Some(Command::Show(args)) => show::run(&cli.data_dir, &cli.weights, &args),
+        None => color_eyre::eyre::bail!(
+            "the interactive explorer is not built yet; use `eval` or `show` (see --help)"
+        ),
+    }
+}
+
+/// Loads a split and a network and checks that they fit each other.
+pub(crate) fn load(data_dir: &Path, weights: &Path, split: Split) -> Result<(Dataset, Network)> {
+    let data = Dataset::load(data_dir, split)
+        .wrap_err_with(|| format!("loading the {split} split from {}", data_dir.display()))?;
+    let net = Network::load(weights).wrap_err("loading the network weights")?;
+    net.check_fits(data.pixels_per_image(), NUM_CLASSES)
+        .map_err(|fault| color_eyre::eyre::eyre!("{}: {fault}", weights.display()))
+        .wrap_err_with(|| {
+            format!(
+                "the network does not fit {}x{} images with {NUM_CLASSES} classes",
+                data.rows(),
+                data.cols()
+            )
+        })?;
+    Ok((data, net))
+}

@@ -1,0 +1,118 @@
+//! `show`: one image as block characters, its label, the prediction, the softmax and the norms.
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write as _};
+use std::path::Path;
+
+use color_eyre::eyre::{Result, bail};
+use mnist_explorer::eval::normalized_batch;
+use mnist_explorer::network::{OutputLayer, argmax};
+use mnist_explorer::normalize::Norms;
+
+use crate::cli::ShowArgs;
+
+/// Shade characters from background to full ink, for output without colors.
+const SHADES: [char; 5] = [' ', '░', '▒', '▓', '█'];
+/// Width of a probability bar at 100%.
+const BAR_WIDTH: usize = 40;
+
+/// Runs `show` and prints the image and its numbers.
+pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
+    let (data, net) = super::load(data_dir, weights, args.split)?;
+    if args.index >= data.len() {
+        bail!(
+            "index {} is out of range: the {} split has {} images (0..={})",
+            args.index,
+            args.split,
+            data.len(),
+            data.len().saturating_sub(1)
+        );
+    }
+    let pixels = data.image(args.index);
+    let batch = normalized_batch(&data, args.index..args.index + 1, args.norm);
+    let probs = net.forward(batch.view(), OutputLayer::Softmax);
+    let probs = probs.row(0);
+    let predicted = argmax(probs);
+    let label = usize::from(data.label(args.index));
+
+    let stdout = std::io::stdout();
+    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let mut s = String::new();
+    if color {
+        draw_half_blocks(&mut s, pixels, data.cols());
+    } else {
+        draw_shades(&mut s, pixels, data.cols());
+    }
+    let verdict = if predicted == label { "right" } else { "WRONG" };
+    let _ = writeln!(
+        s,
+        "\nimage {} of {} ({} split), {}x{}\nlabel {label}   prediction {predicted} ({:.1}%)   {verdict}\n",
+        args.index,
+        data.len(),
+        args.split,
+        data.rows(),
+        data.cols(),
+        probs[predicted] * 100.0
+    );
+    let _ = writeln!(s, "softmax:");
+    for (class, &p) in probs.iter().enumerate() {
+        let filled = (f64::from(p) * BAR_WIDTH as f64).round() as usize;
+        let mark = match (class == predicted, class == label) {
+            (true, true) => "<- predicted, true label",
+            (true, false) => "<- predicted",
+            (false, true) => "<- true label",
+            _ => "",
+        };
+        let _ = writeln!(
+            s,
+            "  {class} {:<BAR_WIDTH$} {:>6.2}% {mark}",
+            "█".repeat(filled.min(BAR_WIDTH)),
+            p * 100.0
+        );
+    }
+    let before = Norms::of_pixels(pixels);
+    let after = Norms::of_values(batch.as_slice().unwrap_or(&[]));
+    let _ = writeln!(
+        s,
+        "\nnorms            L1            L2           max\n  raw     {:>12.4}  {:>12.4}  {:>12.4}\n  {:<7} {:>12.4}  {:>12.4}  {:>12.4}   ({})",
+        before.l1,
+        before.l2,
+        before.max,
+        args.norm.name(),
+        after.l1,
+        after.l2,
+        after.max,
+        args.norm.formula()
+    );
+    stdout.lock().write_all(s.as_bytes())?;
+    Ok(())
+}
+
+/// Two pixels per cell: the upper half block takes the top pixel as foreground gray and the
+/// bottom pixel as background gray (ANSI 24-bit colors).
+fn draw_half_blocks(s: &mut String, pixels: &[u8], cols: usize) {
+    let rows: Vec<&[u8]> = pixels.chunks(cols).collect();
+    for pair in rows.chunks(2) {
+        for x in 0..cols {
+            let top = pair[0][x];
+            let bottom = pair.get(1).map_or(0, |r| r[x]);
+            let _ = write!(
+                s,
+                "\x1b[38;2;{top};{top};{top}m\x1b[48;2;{bottom};{bottom};{bottom}m▀"
+            );
+        }
+        let _ = writeln!(s, "\x1b[0m");
+    }
+}
+
+/// One pixel per two characters (cells are about twice as tall as wide), shaded ` ░▒▓█`.
+fn draw_shades(s: &mut String, pixels: &[u8], cols: usize) {
+    for row in pixels.chunks(cols) {
+        for &p in row {
+            let c = SHADES[(usize::from(p) * SHADES.len() / 256).min(SHADES.len() - 1)];
+            s.push(c);
+            s.push(c);
+        }
+        s.push('\n');
+    }
+}

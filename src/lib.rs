@@ -1,0 +1,8 @@
+//! mnist-explorer's engine: MNIST IDX files, normalization modes, the book's network and its
+//! evaluation. Nothing here knows about terminals.
+
+pub mod dataset;
+pub mod eval;
+pub mod idx;
+pub mod network;
+pub mod normalize;

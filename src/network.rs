@@ -1,0 +1,473 @@
+//! The book's fully connected network: layers `a = x·W + b`, sigmoid hidden layers, a softmax
+//! (or identity) output layer, the batch forward pass, and `.npz` weights load/save.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Ix1, Ix2};
+use ndarray_npy::{NpzWriter, ViewNpyExt};
+
+/// Largest `.npy` entry read from a weights file; real networks here are well under 1 MB,
+/// and the cap keeps a forged zip entry from exhausting memory.
+const MAX_ENTRY_BYTES: u64 = 256 << 20;
+
+/// Which function the output layer applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputLayer {
+    /// Probabilities: exp(a - max) / sum exp(a - max).
+    #[default]
+    Softmax,
+    /// Raw scores `a`: inference can skip softmax because argmax is unchanged.
+    Identity,
+}
+
+impl OutputLayer {
+    /// The other choice.
+    pub fn toggled(self) -> Self {
+        match self {
+            OutputLayer::Softmax => OutputLayer::Identity,
+            OutputLayer::Identity => OutputLayer::Softmax,
+        }
+    }
+
+    /// Name as on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputLayer::Softmax => "softmax",
+            OutputLayer::Identity => "identity",
+        }
+    }
+}
+
+/// One affine layer, `a = x·W + b`, with `W` of shape (inputs, outputs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    /// Weights, (inputs x outputs).
+    pub w: Array2<f32>,
+    /// Biases, (outputs).
+    pub b: Array1<f32>,
+}
+
+/// What is wrong with a set of weights (the file is named by [`WeightsError`]).
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum WeightsFault {
+    /// Not a zip archive, or a damaged one.
+    #[error("not a valid .npz (zip) file: {0}")]
+    NotNpz(String),
+    /// No `W1` array.
+    #[error("no layers: the file has no array named W1")]
+    NoLayers,
+    /// `Wk` exists without `bk`, or `bk` alone.
+    #[error("missing array {0}")]
+    MissingKey(String),
+    /// An array could not be read as float32 of the right rank.
+    #[error("array {name}: {message}")]
+    BadArray {
+        /// The array's key.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Shapes that do not chain, or do not fit the data.
+    #[error("array {name} has shape {found}, expected {expected}")]
+    BadShape {
+        /// The array's key.
+        name: String,
+        /// The shape needed.
+        expected: String,
+        /// The shape found.
+        found: String,
+    },
+    /// A NaN or infinite value.
+    #[error("array {name} holds a non-finite value ({value}) at flat index {index}")]
+    NonFinite {
+        /// The array's key.
+        name: String,
+        /// Flat index of the first bad value.
+        index: usize,
+        /// The value.
+        value: f32,
+    },
+}
+
+/// A weights-file problem, naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    /// The file cannot be opened, read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The contents are wrong.
+    #[error("{}: {fault}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        fault: WeightsFault,
+    },
+}
+
+/// A feed-forward network: sigmoid after every layer but the last.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    layers: Vec<Layer>,
+}
+
+impl Network {
+    /// Builds a network, checking that shapes chain and every value is finite.
+    ///
+    /// # Errors
+    /// No layers, a bias whose length differs from its layer's outputs, consecutive layers
+    /// whose sizes do not match, or a NaN/Inf anywhere.
+    pub fn new(layers: Vec<Layer>) -> Result<Self, WeightsFault> {
+        if layers.is_empty() {
+            return Err(WeightsFault::NoLayers);
+        }
+        for (i, layer) in layers.iter().enumerate() {
+            let k = i + 1;
+            let (inputs, outputs) = layer.w.dim();
+            if inputs == 0 || outputs == 0 {
+                return Err(WeightsFault::BadShape {
+                    name: format!("W{k}"),
+                    expected: "non-empty (inputs, outputs)".into(),
+                    found: format!("({inputs}, {outputs})"),
+                });
+            }
+            if layer.b.len() != outputs {
+                return Err(WeightsFault::BadShape {
+                    name: format!("b{k}"),
+                    expected: format!("({outputs},)"),
+                    found: format!("({},)", layer.b.len()),
+                });
+            }
+            if i > 0 {
+                let prev_out = layers[i - 1].w.ncols();
+                if inputs != prev_out {
+                    return Err(WeightsFault::BadShape {
+                        name: format!("W{k}"),
+                        expected: format!("({prev_out}, {outputs}) to follow W{i}"),
+                        found: format!("({inputs}, {outputs})"),
+                    });
+                }
+            }
+            check_finite(&format!("W{k}"), layer.w.iter())?;
+            check_finite(&format!("b{k}"), layer.b.iter())?;
+        }
+        Ok(Self { layers })
+    }
+
+    /// Loads `W1, b1, …, Wn, bn` (float32) from a numpy `.npz` file.
+    ///
+    /// # Errors
+    /// The file is missing or unreadable, not an npz, lacks a key, or holds a wrong shape,
+    /// dtype or a non-finite value; the error names the file and the array.
+    pub fn load(path: &Path) -> Result<Self, WeightsError> {
+        let invalid = |fault| WeightsError::Invalid {
+            path: path.to_path_buf(),
+            fault,
+        };
+        let file = File::open(path).map_err(|source| WeightsError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
+            .map_err(|e| invalid(WeightsFault::NotNpz(e.to_string())))?;
+        let mut layers = Vec::new();
+        for k in 1.. {
+            let (wname, bname) = (format!("W{k}"), format!("b{k}"));
+            let w = read_entry(&mut zip, &wname).map_err(invalid)?;
+            let b = read_entry(&mut zip, &bname).map_err(invalid)?;
+            match (w, b) {
+                (None, None) => break,
+                (Some(_), None) => return Err(invalid(WeightsFault::MissingKey(bname))),
+                (None, Some(_)) => return Err(invalid(WeightsFault::MissingKey(wname))),
+                (Some(w), Some(b)) => {
+                    let w = view::<Ix2>(&w, &wname).map_err(invalid)?.to_owned();
+                    let b = view::<Ix1>(&b, &bname).map_err(invalid)?.to_owned();
+                    layers.push(Layer { w, b });
+                }
+            }
+        }
+        Self::new(layers).map_err(invalid)
+    }
+
+    /// Writes the weights as an uncompressed `.npz` (numpy's `savez` layout) to `path`.
+    ///
+    /// # Errors
+    /// The file cannot be created or written.
+    pub fn save(&self, path: &Path) -> Result<(), WeightsError> {
+        let io = |source| WeightsError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::create(path).map_err(io)?;
+        let mut npz = NpzWriter::new(BufWriter::new(file));
+        let to_io = |e: ndarray_npy::WriteNpzError| std::io::Error::other(e.to_string());
+        for (i, layer) in self.layers.iter().enumerate() {
+            npz.add_array(format!("W{}", i + 1), &layer.w)
+                .map_err(|e| io(to_io(e)))?;
+            npz.add_array(format!("b{}", i + 1), &layer.b)
+                .map_err(|e| io(to_io(e)))?;
+        }
+        let mut writer = npz.finish().map_err(|e| io(to_io(e)))?;
+        writer.flush().map_err(io)?;
+        let file = writer.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)
+    }
+
+    /// The layers, input side first.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// Mutable layers, for training; shapes must be kept.
+    pub fn layers_mut(&mut self) -> &mut [Layer] {
+        &mut self.layers
+    }
+
+    /// Inputs the first layer takes.
+    pub fn input_size(&self) -> usize {
+        self.layers[0].w.nrows()
+    }
+
+    /// Outputs of the last layer.
+    pub fn output_size(&self) -> usize {
+        self.layers[self.layers.len() - 1].w.ncols()
+    }
+
+    /// Layer sizes from input to output, e.g. `[784, 50, 100, 10]`.
+    pub fn sizes(&self) -> Vec<usize> {
+        std::iter::once(self.input_size())
+            .chain(self.layers.iter().map(|l| l.w.ncols()))
+            .collect()
+    }
+
+    /// Checks that the network fits images of `inputs` pixels and `classes` classes.
+    ///
+    /// # Errors
+    /// `W1` rows differ from `inputs`, or the last layer's columns from `classes`.
+    pub fn check_fits(&self, inputs: usize, classes: usize) -> Result<(), WeightsFault> {
+        if self.input_size() != inputs {
+            return Err(WeightsFault::BadShape {
+                name: "W1".into(),
+                expected: format!("({inputs}, _) for images of {inputs} pixels"),
+                found: format!("{:?}", self.layers[0].w.dim()),
+            });
+        }
+        if self.output_size() != classes {
+            let n = self.layers.len();
+            return Err(WeightsFault::BadShape {
+                name: format!("W{n}"),
+                expected: format!("(_, {classes}) for {classes} classes"),
+                found: format!("{:?}", self.layers[n - 1].w.dim()),
+            });
+        }
+        Ok(())
+    }
+
+    /// The straightforward batch forward pass with ndarray's matrix product: one row of
+    /// `batch` per image, one row of the result per image.
+    pub fn forward(&self, batch: ArrayView2<f32>, output: OutputLayer) -> Array2<f32> {
+        let last = self.layers.len() - 1;
+        let mut a = batch.dot(&self.layers[0].w) + &self.layers[0].b;
+        for (i, layer) in self.layers.iter().enumerate() {
+            if i > 0 {
+                a = a.dot(&layer.w) + &layer.b;
+            }
+            if i < last {
+                a.mapv_inplace(sigmoid);
+            }
+        }
+        if output == OutputLayer::Softmax {
+            softmax_rows(&mut a);
+        }
+        a
+    }
+}
+
+/// The logistic function 1 / (1 + e^-x).
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Softmax of each row in place, subtracting the row maximum first so that large scores
+/// cannot overflow `exp`.
+pub fn softmax_rows(a: &mut Array2<f32>) {
+    for mut row in a.axis_iter_mut(Axis(0)) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        row.mapv_inplace(|v| (v - max).exp());
+        let sum: f32 = row.sum();
+        row.mapv_inplace(|v| v / sum);
+    }
+}
+
+/// Index of the largest value in `row` (the first one on ties, as numpy's argmax).
+pub fn argmax(row: ArrayView1<f32>) -> usize {
+    let mut best = 0;
+    for (i, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+fn check_finite<'a>(name: &str, values: impl Iterator<Item = &'a f32>) -> Result<(), WeightsFault> {
+    for (index, &value) in values.enumerate() {
+        if !value.is_finite() {
+            return Err(WeightsFault::NonFinite {
+                name: name.into(),
+                index,
+                value,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Reads the raw `.npy` bytes of `name` (or `name.npy`) into a 4-byte aligned buffer, so
+/// that the array can be viewed in place and checked against the bytes really present.
+fn read_entry<R: Read + std::io::Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    name: &str,
+) -> Result<Option<(Vec<u32>, usize)>, WeightsFault> {
+    let file_name = format!("{name}.npy");
+    let entry_name = if zip.index_for_name(&file_name).is_some() {
+        file_name
+    } else if zip.index_for_name(name).is_some() {
+        name.to_string()
+    } else {
+        return Ok(None);
+    };
+    let bad = |message: String| WeightsFault::BadArray {
+        name: name.into(),
+        message,
+    };
+    let entry = zip
+        .by_name(&entry_name)
+        .map_err(|e| WeightsFault::NotNpz(e.to_string()))?;
+    let mut bytes = Vec::new();
+    entry
+        .take(MAX_ENTRY_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| WeightsFault::NotNpz(format!("reading {entry_name}: {e}")))?;
+    if bytes.len() as u64 > MAX_ENTRY_BYTES {
+        return Err(bad(format!("larger than {MAX_ENTRY_BYTES} bytes")));
+    }
+    let mut words = vec![0u32; bytes.len().div_ceil(4)];
+    bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..bytes.len()].copy_from_slice(&bytes);
+    Ok(Some((words, bytes.len())))
+}
+
+fn view<'a, D: ndarray::Dimension>(
+    entry: &'a (Vec<u32>, usize),
+    name: &str,
+) -> Result<ndarray::ArrayView<'a, f32, D>, WeightsFault> {
+    let bytes = &bytemuck::cast_slice::<u32, u8>(&entry.0)[..entry.1];
+    ndarray::ArrayView::<f32, D>::view_npy(bytes).map_err(|e| WeightsFault::BadArray {
+        name: name.into(),
+        message: format!(
+            "not a float32 array of {} dimension(s): {e}",
+            D::NDIM.unwrap_or(0)
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    fn tiny() -> Network {
+        Network::new(vec![
+            Layer {
+                w: array![[1.0, -1.0, 0.5], [0.0, 2.0, -0.5]],
+                b: array![0.1, 0.0, -0.1],
+            },
+            Layer {
+                w: array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]],
+                b: array![0.0, 0.5],
+            },
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn softmax_is_overflow_safe() {
+        let mut a = array![[1010.0f32, 1000.0, 990.0]];
+        softmax_rows(&mut a);
+        assert!(a.iter().all(|v| v.is_finite()));
+        assert!((a.sum() - 1.0).abs() < 1e-6);
+        assert!((a[[0, 0]] - 0.999_954_6).abs() < 1e-6);
+    }
+
+    #[test]
+    fn sigmoid_values() {
+        assert_eq!(sigmoid(0.0), 0.5);
+        assert!(sigmoid(100.0) <= 1.0 && sigmoid(-100.0) >= 0.0);
+    }
+
+    #[test]
+    fn forward_matches_hand_computation() {
+        let net = tiny();
+        let x = array![[1.0f32, 2.0]];
+        let h = [
+            sigmoid(1.0 + 0.1),
+            sigmoid(-1.0 + 4.0),
+            sigmoid(0.5 - 1.0 - 0.1),
+        ];
+        let scores = [h[0] + h[2], h[1] + h[2] + 0.5];
+        let out = net.forward(x.view(), OutputLayer::Identity);
+        assert!((out[[0, 0]] - scores[0]).abs() < 1e-6);
+        assert!((out[[0, 1]] - scores[1]).abs() < 1e-6);
+        let probs = net.forward(x.view(), OutputLayer::Softmax);
+        let e1 = (scores[0] - scores[1]).exp();
+        assert!((probs[[0, 0]] - e1 / (1.0 + e1)).abs() < 1e-6);
+        assert_eq!(argmax(probs.row(0)), argmax(out.row(0)));
+    }
+
+    #[test]
+    fn shapes_must_chain_and_values_be_finite() {
+        let mut layers = tiny().layers().to_vec();
+        layers[1].w = Array2::zeros((4, 2));
+        assert!(matches!(
+            Network::new(layers),
+            Err(WeightsFault::BadShape { name, .. }) if name == "W2"
+        ));
+        let mut layers = tiny().layers().to_vec();
+        layers[0].b[1] = f32::NAN;
+        assert!(matches!(
+            Network::new(layers),
+            Err(WeightsFault::NonFinite { name, index: 1, .. }) if name == "b1"
+        ));
+        assert_eq!(Network::new(vec![]), Err(WeightsFault::NoLayers));
+    }
+
+    #[test]
+    fn save_then_load_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.npz");
+        let net = tiny();
+        net.save(&path).unwrap();
+        assert_eq!(Network::load(&path).unwrap(), net);
+    }
+
+    #[test]
+    fn check_fits_names_the_wrong_layer() {
+        let net = tiny();
+        assert!(net.check_fits(2, 2).is_ok());
+        assert!(net.check_fits(3, 2).unwrap_err().to_string().contains("W1"));
+        assert!(
+            net.check_fits(2, 10)
+                .unwrap_err()
+                .to_string()
+                .contains("W2")
+        );
+    }
+}

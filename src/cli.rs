@@ -51,8 +51,8 @@ pub struct EvalArgs {
     pub norm: NormMode,
 
     /// Images per forward pass
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
-    pub batch_size: u64,
+    #[arg(long, default_value_t = 100, value_parser = positive)]
+    pub batch_size: usize,
 
     /// Output layer: softmax (probabilities) or identity (raw scores; same predictions)
     #[arg(long, value_enum, default_value_t = OutputLayer::Softmax)]
@@ -83,4 +83,13 @@ pub struct ShowArgs {
     /// Which split to take the image from
     #[arg(long, value_enum, default_value_t = Split::Test)]
     pub split: Split,
+}
+
+/// Parses a whole number of at least 1 (batch sizes, counts).
+pub fn positive(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("not a whole number: {e}")),
+    }
 }

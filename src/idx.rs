@@ -69,12 +69,12 @@ pub enum IdxFault {
 #[derive(Debug, thiserror::Error)]
 pub enum IdxError {
     /// The file could not be opened or read.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        source: io::Error,
+        error: io::Error,
     },
     /// The file was read but its contents are wrong.
     #[error("{}: {fault}", path.display())]
@@ -101,9 +101,9 @@ pub struct IdxArray {
 /// # Errors
 /// The file cannot be read, or its gzip stream is corrupt or truncated.
 pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, IdxError> {
-    let io_err = |source| IdxError::Io {
+    let io_err = |error| IdxError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let mut raw = Vec::new();
     File::open(path)

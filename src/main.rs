@@ -1,12 +1,35 @@
-//! mnist-explorer: parse the command line and dispatch.
+//! mnist-explorer: install error reporting, parse the command line and dispatch.
 
 mod cli;
 mod commands;
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 
 fn main() -> color_eyre::Result<()> {
-    color_eyre::install()?;
+    install_error_hooks()?;
     let cli = cli::Cli::parse();
     commands::run(cli)
+}
+
+/// Errors a user can cause (a bad file, a bad index) print as a short chain of causes; the
+/// backtrace and source location are for panics, which are our bugs.
+fn install_error_hooks() -> color_eyre::Result<()> {
+    let colors = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let theme = if colors {
+        color_eyre::config::Theme::dark()
+    } else {
+        color_eyre::config::Theme::new()
+    };
+    let (panic_hook, eyre_hook) = color_eyre::config::HookBuilder::default()
+        .theme(theme)
+        .display_location_section(false)
+        .display_env_section(false)
+        .capture_span_trace_by_default(false)
+        .into_hooks();
+    eyre_hook.install()?;
+    panic_hook.install();
+    Ok(())
 }

@@ -96,12 +96,12 @@ pub enum WeightsFault {
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
     /// The file cannot be opened, read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The contents are wrong.
     #[error("{}: {fault}", path.display())]
@@ -168,33 +168,40 @@ impl Network {
     /// The file is missing or unreadable, not an npz, lacks a key, or holds a wrong shape,
     /// dtype or a non-finite value; the error names the file and the array.
     pub fn load(path: &Path) -> Result<Self, WeightsError> {
-        let invalid = |fault| WeightsError::Invalid {
+        let file = File::open(path).map_err(|error| WeightsError::Io {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        Self::read_npz(std::io::BufReader::new(file)).map_err(|fault| WeightsError::Invalid {
             path: path.to_path_buf(),
             fault,
-        };
-        let file = File::open(path).map_err(|source| WeightsError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
-            .map_err(|e| invalid(WeightsFault::NotNpz(e.to_string())))?;
+        })
+    }
+
+    /// Reads `W1, b1, …, Wn, bn` (float32) from `.npz` bytes.
+    ///
+    /// # Errors
+    /// Not an npz, a missing key, or a wrong dtype, shape or non-finite value.
+    pub fn read_npz<R: Read + std::io::Seek>(reader: R) -> Result<Self, WeightsFault> {
+        let mut zip =
+            zip::ZipArchive::new(reader).map_err(|e| WeightsFault::NotNpz(e.to_string()))?;
         let mut layers = Vec::new();
         for k in 1.. {
             let (wname, bname) = (format!("W{k}"), format!("b{k}"));
-            let w = read_entry(&mut zip, &wname).map_err(invalid)?;
-            let b = read_entry(&mut zip, &bname).map_err(invalid)?;
+            let w = read_entry(&mut zip, &wname)?;
+            let b = read_entry(&mut zip, &bname)?;
             match (w, b) {
                 (None, None) => break,
-                (Some(_), None) => return Err(invalid(WeightsFault::MissingKey(bname))),
-                (None, Some(_)) => return Err(invalid(WeightsFault::MissingKey(wname))),
+                (Some(_), None) => return Err(WeightsFault::MissingKey(bname)),
+                (None, Some(_)) => return Err(WeightsFault::MissingKey(wname)),
                 (Some(w), Some(b)) => {
-                    let w = view::<Ix2>(&w, &wname).map_err(invalid)?.to_owned();
-                    let b = view::<Ix1>(&b, &bname).map_err(invalid)?.to_owned();
+                    let w = view::<Ix2>(&w, &wname)?.to_owned();
+                    let b = view::<Ix1>(&b, &bname)?.to_owned();
                     layers.push(Layer { w, b });
                 }
             }
         }
-        Self::new(layers).map_err(invalid)
+        Self::new(layers)
     }
 
     /// Writes the weights as an uncompressed `.npz` (numpy's `savez` layout) to `path`.
@@ -202,9 +209,9 @@ impl Network {
     /// # Errors
     /// The file cannot be created or written.
     pub fn save(&self, path: &Path) -> Result<(), WeightsError> {
-        let io = |source| WeightsError::Io {
+        let io = |error| WeightsError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         };
         let file = File::create(path).map_err(io)?;
         let mut npz = NpzWriter::new(BufWriter::new(file));
@@ -456,6 +463,33 @@ mod tests {
         let net = tiny();
         net.save(&path).unwrap();
         assert_eq!(Network::load(&path).unwrap(), net);
+    }
+
+    fn npz_bytes(net: &Network) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.npz");
+        net.save(&path).unwrap();
+        std::fs::read(path).unwrap()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn random_bytes_are_rejected_without_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            proptest::prop_assert!(Network::read_npz(std::io::Cursor::new(bytes)).is_err());
+        }
+
+        #[test]
+        fn truncated_npz_never_panics(cut in 0usize..2000, flip in 0usize..2000) {
+            let full = npz_bytes(&tiny());
+            let mut bytes = full[..cut.min(full.len())].to_vec();
+            if let Some(b) = bytes.get_mut(flip) {
+                *b ^= 0x5a;
+            }
+            let result = Network::read_npz(std::io::Cursor::new(&bytes));
+            if cut < full.len() {
+                proptest::prop_assert!(result.is_err());
+            }
+        }
     }
 
     #[test]

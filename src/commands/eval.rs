@@ -14,9 +14,11 @@ use crate::cli::EvalArgs;
 /// Runs `eval` and prints the report.
 pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
     let (data, net) = super::load(data_dir, weights, args.split)?;
-    let batch_size = usize::try_from(args.batch_size).unwrap_or(usize::MAX);
     let start = Instant::now();
-    let (tally, predictions) = evaluate(&net, &data, args.norm, batch_size, args.output, |_| true);
+    let (tally, predictions) =
+        evaluate(&net, &data, args.norm, args.batch_size, args.output, |_| {
+            true
+        });
     let seconds = start.elapsed().as_secs_f64();
     let images_per_second = tally.total as f64 / seconds.max(1e-12);
 

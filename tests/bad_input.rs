@@ -1,0 +1,251 @@
+//! Every file the program reads may be missing, truncated, corrupt or lying: each case must
+//! exit non-zero with a message naming the file and the fault, and never panic.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{gzip, run, stderr, write_split};
+use mnist_explorer::idx::encode;
+use ndarray::{Array1, Array2};
+use ndarray_npy::NpzWriter;
+
+/// Runs `eval` on `data` with `weights` and returns stderr, asserting a clean failure.
+fn fails(data: &Path, weights: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+    ];
+    args.extend_from_slice(if extra.is_empty() { &["eval"] } else { extra });
+    let out = run(&args);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "should fail: {err}");
+    assert!(!err.contains("panicked"), "panicked: {err}");
+    assert!(
+        !err.contains("RUST_BACKTRACE"),
+        "no backtrace hints for user errors: {err}"
+    );
+    err
+}
+
+/// A valid data dir with 20 4x4 images and a matching 16-8-10 network.
+fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    write_split(dir.path(), 20, 4, 4);
+    let weights = dir.path().join("w.npz");
+    common::small_random_network(16).save(&weights).unwrap();
+    (dir, weights)
+}
+
+#[test]
+fn the_setup_itself_is_valid() {
+    let (dir, weights) = setup();
+    let out = run(&[
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+        "eval",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(common::stdout(&out).contains("/ 20 correct"));
+}
+
+#[test]
+fn missing_data_dir_and_files() {
+    let (dir, weights) = setup();
+    let err = fails(&dir.path().join("nope"), &weights, &[]);
+    assert!(
+        err.contains("nope") && err.contains("does not exist"),
+        "{err}"
+    );
+    fs::remove_file(dir.path().join("t10k-labels-idx1-ubyte.gz")).unwrap();
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(err.contains("t10k-labels-idx1-ubyte.gz not found"), "{err}");
+    let err = fails(dir.path(), &weights, &["eval", "--split", "train"]);
+    assert!(
+        err.contains("train-images-idx3-ubyte.gz not found"),
+        "{err}"
+    );
+}
+
+#[test]
+fn truncated_and_corrupt_gzip() {
+    let (dir, weights) = setup();
+    let path = dir.path().join("t10k-images-idx3-ubyte.gz");
+    let bytes = fs::read(&path).unwrap();
+    fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(err.contains("t10k-images-idx3-ubyte.gz"), "{err}");
+    assert!(err.contains("gzip"), "{err}");
+    let mut corrupt = bytes.clone();
+    let mid = corrupt.len() / 2;
+    for b in &mut corrupt[12..mid] {
+        *b = !*b;
+    }
+    fs::write(&path, &corrupt).unwrap();
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(err.contains("corrupt or truncated gzip"), "{err}");
+}
+
+#[test]
+fn wrong_magic_and_dtype() {
+    let (dir, weights) = setup();
+    let path = dir.path().join("t10k-images-idx3-ubyte.gz");
+    let mut idx = encode(&[20, 4, 4], &[0; 320]);
+    idx[0] = 0x50; // "PK": a zip, say, not an IDX file
+    fs::write(&path, gzip(&idx)).unwrap();
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(err.contains("not an IDX file"), "{err}");
+    let mut idx = encode(&[20, 4, 4], &[0; 320]);
+    idx[2] = 0x0d; // float32
+    fs::write(&path, gzip(&idx)).unwrap();
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(err.contains("dtype 0x0d"), "{err}");
+}
+
+#[test]
+fn header_claiming_2_pow_31_images_in_a_100_byte_file() {
+    let (dir, weights) = setup();
+    let mut idx = encode(&[1 << 31, 28, 28], &[]);
+    idx.resize(100, 0);
+    // Uncompressed on purpose: the reader tells formats apart by content, not by name.
+    fs::write(dir.path().join("t10k-images-idx3-ubyte.gz"), &idx).unwrap();
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(err.contains("header promises"), "{err}");
+    assert!(err.contains("2147483648x28x28"), "{err}");
+}
+
+#[test]
+fn images_and_labels_disagree_in_count() {
+    let (dir, weights) = setup();
+    fs::write(
+        dir.path().join("t10k-labels-idx1-ubyte.gz"),
+        gzip(&encode(&[19], &[1; 19])),
+    )
+    .unwrap();
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(err.contains("20 images but"), "{err}");
+    assert!(err.contains("19 labels"), "{err}");
+}
+
+#[test]
+fn label_out_of_range() {
+    let (dir, weights) = setup();
+    let mut labels = vec![3u8; 20];
+    labels[7] = 12;
+    fs::write(
+        dir.path().join("t10k-labels-idx1-ubyte"),
+        encode(&[20], &labels),
+    )
+    .unwrap();
+    fs::remove_file(dir.path().join("t10k-labels-idx1-ubyte.gz")).unwrap();
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(err.contains("label 12 at index 7"), "{err}");
+    assert!(err.contains("t10k-labels-idx1-ubyte"), "{err}");
+}
+
+fn write_npz(path: &Path, arrays: &[(&str, Array2<f32>)], biases: &[(&str, Array1<f32>)]) {
+    let mut npz = NpzWriter::new(fs::File::create(path).unwrap());
+    for (name, a) in arrays {
+        npz.add_array(*name, a).unwrap();
+    }
+    for (name, b) in biases {
+        npz.add_array(*name, b).unwrap();
+    }
+    npz.finish().unwrap();
+}
+
+#[test]
+fn weights_missing_or_not_npz() {
+    let (dir, weights) = setup();
+    let err = fails(dir.path(), &dir.path().join("absent.npz"), &[]);
+    assert!(
+        err.contains("absent.npz") && err.contains("No such file"),
+        "{err}"
+    );
+    fs::write(&weights, b"this is not a zip archive at all").unwrap();
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(
+        err.contains("w.npz") && err.contains("not a valid .npz"),
+        "{err}"
+    );
+}
+
+#[test]
+fn weights_lacking_a_key_or_with_wrong_shapes() {
+    let (dir, weights) = setup();
+    write_npz(
+        &weights,
+        &[
+            ("W1", Array2::zeros((16, 8))),
+            ("W2", Array2::zeros((8, 10))),
+        ],
+        &[("b1", Array1::zeros(8))],
+    );
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(err.contains("missing array b2"), "{err}");
+    write_npz(
+        &weights,
+        &[
+            ("W1", Array2::zeros((16, 8))),
+            ("W2", Array2::zeros((7, 10))),
+        ],
+        &[("b1", Array1::zeros(8)), ("b2", Array1::zeros(10))],
+    );
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(err.contains("W2 has shape"), "{err}");
+    // Fine on its own, but built for 28x28 images and 10 classes, not this 4x4 data.
+    write_npz(
+        &weights,
+        &[("W1", Array2::zeros((784, 10)))],
+        &[("b1", Array1::zeros(10))],
+    );
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(
+        err.contains("W1 has shape") && err.contains("16 pixels"),
+        "{err}"
+    );
+    // float64 instead of float32.
+    let mut npz = NpzWriter::new(fs::File::create(&weights).unwrap());
+    npz.add_array("W1", &Array2::<f64>::zeros((16, 10)))
+        .unwrap();
+    npz.add_array("b1", &Array1::<f32>::zeros(10)).unwrap();
+    npz.finish().unwrap();
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(err.contains("array W1") && err.contains("float32"), "{err}");
+}
+
+#[test]
+fn weights_holding_nan() {
+    let (dir, weights) = setup();
+    let mut w2 = Array2::zeros((8, 10));
+    w2[[3, 4]] = f32::NAN;
+    write_npz(
+        &weights,
+        &[("W1", Array2::zeros((16, 8))), ("W2", w2)],
+        &[("b1", Array1::zeros(8)), ("b2", Array1::zeros(10))],
+    );
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(err.contains("W2") && err.contains("non-finite"), "{err}");
+}
+
+#[test]
+fn show_index_out_of_range_and_batch_size_zero() {
+    let (dir, weights) = setup();
+    let err = fails(dir.path(), &weights, &["show", "20"]);
+    assert!(
+        err.contains("index 20 is out of range") && err.contains("20 images"),
+        "{err}"
+    );
+    let err = fails(dir.path(), &weights, &["eval", "--batch-size", "0"]);
+    assert!(
+        err.contains("--batch-size") && err.contains("at least 1"),
+        "{err}"
+    );
+    let err = fails(dir.path(), &weights, &["show", "-1"]);
+    assert!(err.contains("-1"), "{err}");
+}

@@ -1,0 +1,170 @@
+//! The built binary's `eval` and `show` on the shipped test set, with weights the test makes.
+
+mod common;
+
+use common::{run, stdout, write_centroid_weights};
+use serde_json::Value;
+
+fn eval_json(weights: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["--weights", weights, "eval", "--json"];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    serde_json::from_str(&stdout(&out)).expect("eval --json prints one JSON object")
+}
+
+#[test]
+fn eval_json_reports_consistent_counts_on_the_shipped_test_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = write_centroid_weights(dir.path());
+    let weights = weights.to_str().unwrap();
+    let preds_path = dir.path().join("preds.txt");
+    let report = eval_json(weights, &["--predictions", preds_path.to_str().unwrap()]);
+    for key in [
+        "accuracy",
+        "correct",
+        "total",
+        "norm",
+        "batch_size",
+        "weights",
+        "seconds",
+        "images_per_second",
+        "per_class",
+        "confusion",
+    ] {
+        assert!(report.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(report["total"], 10_000);
+    assert_eq!(report["norm"], "div255");
+    assert_eq!(report["batch_size"], 100);
+    let correct = report["correct"].as_u64().unwrap();
+    // A nearest-centroid classifier gets about 82% of MNIST right; chance is 10%.
+    assert!(correct > 7_500 && correct < 9_500, "correct = {correct}");
+    let confusion = report["confusion"].as_array().unwrap();
+    let diagonal: u64 = (0..10).map(|i| confusion[i][i].as_u64().unwrap()).sum();
+    assert_eq!(diagonal, correct);
+    let class_totals: Vec<u64> = confusion
+        .iter()
+        .map(|row| {
+            row.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .sum()
+        })
+        .collect();
+    // The real MNIST test set's class counts.
+    assert_eq!(
+        class_totals,
+        vec![980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    );
+
+    let preds = std::fs::read_to_string(&preds_path).unwrap();
+    let preds: Vec<u8> = preds.lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(preds.len(), 10_000);
+    let labels = mnist_explorer::dataset::Dataset::load(
+        &common::data_dir(),
+        mnist_explorer::dataset::Split::Test,
+    )
+    .unwrap();
+    let agree = preds
+        .iter()
+        .zip(labels.labels())
+        .filter(|(p, l)| p == l)
+        .count() as u64;
+    assert_eq!(agree, correct);
+}
+
+#[test]
+fn predictions_do_not_depend_on_batch_size_or_output_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = write_centroid_weights(dir.path());
+    let weights = weights.to_str().unwrap();
+    let mut seen = Vec::new();
+    for (batch, output) in [("1", "softmax"), ("100", "identity"), ("10000", "softmax")] {
+        let path = dir.path().join(format!("p{batch}{output}.txt"));
+        let report = eval_json(
+            weights,
+            &[
+                "--batch-size",
+                batch,
+                "--output",
+                output,
+                "--predictions",
+                path.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(report["batch_size"].to_string(), batch);
+        seen.push(std::fs::read_to_string(path).unwrap());
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[1], seen[2]);
+}
+
+#[test]
+fn every_norm_mode_evaluates() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = write_centroid_weights(dir.path());
+    for mode in ["raw", "div255", "l1", "l2", "max", "zscore"] {
+        let report = eval_json(weights.to_str().unwrap(), &["--norm", mode]);
+        assert_eq!(report["norm"], mode);
+        assert_eq!(report["total"], 10_000);
+    }
+}
+
+#[test]
+fn human_eval_report_has_accuracy_and_confusion_matrix() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = write_centroid_weights(dir.path());
+    let out = run(&["--weights", weights.to_str().unwrap(), "eval"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("accuracy 0."), "{text}");
+    assert!(text.contains("images/s"), "{text}");
+    assert!(text.contains("confusion matrix"), "{text}");
+    assert!(!text.contains('\x1b'), "no escape codes when piped");
+}
+
+#[test]
+fn show_prints_the_digit_label_prediction_and_norms() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = write_centroid_weights(dir.path());
+    let out = run(&["--weights", weights.to_str().unwrap(), "show", "0"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = stdout(&out);
+    // The first test image is a 7; the centroid classifier gets it right.
+    assert!(text.contains("label 7"), "{text}");
+    assert!(text.contains("prediction 7"), "{text}");
+    assert!(text.contains('█') || text.contains('▓'), "{text}");
+    assert!(
+        !text.contains('\x1b'),
+        "plain characters when not a terminal"
+    );
+    let softmax_lines = text
+        .lines()
+        .filter(|l| l.trim_end().ends_with('%') || l.contains("% <-"))
+        .count();
+    assert_eq!(softmax_lines, 10, "{text}");
+    assert!(text.contains("l2 ") || text.contains("div255"), "{text}");
+    let out = run(&[
+        "--weights",
+        weights.to_str().unwrap(),
+        "show",
+        "3",
+        "--norm",
+        "l2",
+    ]);
+    let text = stdout(&out);
+    // After l2 normalization the L2 norm is 1.
+    let l2_row = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("l2 "))
+        .unwrap();
+    let cols: Vec<f64> = l2_row
+        .split_whitespace()
+        .skip(1)
+        .take(3)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert!((cols[1] - 1.0).abs() < 1e-4, "{l2_row}");
+}

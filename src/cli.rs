@@ -30,6 +30,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE", default_value = DEFAULT_WEIGHTS)]
     pub weights: PathBuf,
 
+    /// Threads for the forward pass (default: one per core)
+    #[arg(long, global = true, value_name = "N", value_parser = positive)]
+    pub threads: Option<usize>,
+
     /// What to do (default: open the explorer)
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -69,6 +73,10 @@ pub struct EvalArgs {
     /// Write one predicted label per line, in dataset order, to FILE
     #[arg(long, value_name = "FILE")]
     pub predictions: Option<PathBuf>,
+
+    /// Time N passes after one warm-up pass and report the median (for benchmarks)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = positive)]
+    pub repeat: usize,
 }
 
 /// Options of `show`.

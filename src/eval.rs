@@ -112,8 +112,8 @@ pub fn evaluate(
     let mut tally = Tally::default();
     let mut all = Vec::with_capacity(data.len());
     for range in data.batches(batch_size) {
-        let batch = normalized_batch(data, range.clone(), norm);
-        let preds = predictions(net.forward(batch.view(), output).view());
+        let outputs = net.forward_pixels(data.images(range.clone()), norm, output);
+        let preds = predictions(outputs.view());
         tally.push(&data.labels()[range], &preds);
         all.extend_from_slice(&preds);
         if !on_batch(&tally) {

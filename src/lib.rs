@@ -4,5 +4,6 @@
 pub mod dataset;
 pub mod eval;
 pub mod idx;
+pub mod kernels;
 pub mod network;
 pub mod normalize;

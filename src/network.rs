@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Ix1, Ix2};
 use ndarray_npy::{NpzWriter, ViewNpyExt};
 
+use crate::kernels::{self, Input, Packed};
+use crate::normalize::NormMode;
+use std::sync::OnceLock;
+
 /// Largest `.npy` entry read from a weights file; real networks here are well under 1 MB,
 /// and the cap keeps a forged zip entry from exhausting memory.
 const MAX_ENTRY_BYTES: u64 = 256 << 20;
@@ -114,9 +118,17 @@ pub enum WeightsError {
 }
 
 /// A feed-forward network: sigmoid after every layer but the last.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Network {
     layers: Vec<Layer>,
+    /// The kernels' layout of `layers`, built on first use and dropped on `layers_mut`.
+    packed: OnceLock<Packed>,
+}
+
+impl PartialEq for Network {
+    fn eq(&self, other: &Self) -> bool {
+        self.layers == other.layers
+    }
 }
 
 impl Network {
@@ -159,7 +171,10 @@ impl Network {
             check_finite(&format!("W{k}"), layer.w.iter())?;
             check_finite(&format!("b{k}"), layer.b.iter())?;
         }
-        Ok(Self { layers })
+        Ok(Self {
+            layers,
+            packed: OnceLock::new(),
+        })
     }
 
     /// Loads `W1, b1, …, Wn, bn` (float32) from a numpy `.npz` file.
@@ -235,6 +250,7 @@ impl Network {
 
     /// Mutable layers, for training; shapes must be kept.
     pub fn layers_mut(&mut self) -> &mut [Layer] {
+        self.packed = OnceLock::new();
         &mut self.layers
     }
 
@@ -278,9 +294,43 @@ impl Network {
         Ok(())
     }
 
-    /// The straightforward batch forward pass with ndarray's matrix product: one row of
-    /// `batch` per image, one row of the result per image.
+    /// The batch forward pass (fast kernels): one row of `batch` per image, one row of the
+    /// result per image.
     pub fn forward(&self, batch: ArrayView2<f32>, output: OutputLayer) -> Array2<f32> {
+        match batch.as_slice() {
+            Some(values) => self.run_kernels(Input::Values(values), batch.nrows(), output),
+            None => {
+                let owned = batch.as_standard_layout();
+                let values = owned.as_slice().unwrap_or_default();
+                self.run_kernels(Input::Values(values), batch.nrows(), output)
+            }
+        }
+    }
+
+    /// The forward pass straight from u8 pixels (`images x input_size()` bytes), normalized
+    /// image by image inside the kernel so no f32 copy of the batch is made.
+    pub fn forward_pixels(
+        &self,
+        pixels: &[u8],
+        norm: NormMode,
+        output: OutputLayer,
+    ) -> Array2<f32> {
+        let rows = pixels.len() / self.input_size();
+        self.run_kernels(Input::Pixels(pixels, norm), rows, output)
+    }
+
+    fn run_kernels(&self, input: Input<'_>, rows: usize, output: OutputLayer) -> Array2<f32> {
+        let packed = self.packed.get_or_init(|| Packed::new(&self.layers));
+        let mut out = Array2::<f32>::zeros((rows, self.output_size()));
+        if let Some(slice) = out.as_slice_mut() {
+            packed.forward(input, output, slice, kernels::Path::current());
+        }
+        out
+    }
+
+    /// The straightforward batch forward pass with ndarray's matrix product, the yardstick
+    /// the kernels are tested against.
+    pub fn forward_reference(&self, batch: ArrayView2<f32>, output: OutputLayer) -> Array2<f32> {
         let last = self.layers.len() - 1;
         let mut a = batch.dot(&self.layers[0].w) + &self.layers[0].b;
         for (i, layer) in self.layers.iter().enumerate() {

@@ -125,34 +125,37 @@ impl NormMode {
     /// predictions match the book's code exactly. An all-zero image stays all zero.
     pub fn apply(self, pixels: &[u8], out: &mut [f32]) {
         debug_assert_eq!(pixels.len(), out.len());
-        let divisor: f32 = match self {
+        match self.divisor(pixels) {
+            Some(divisor) => {
+                for (o, &p) in out.iter_mut().zip(pixels) {
+                    *o = f32::from(p) / divisor;
+                }
+            }
+            None => {
+                let (mean, std) = (ZSCORE_MEAN as f32, ZSCORE_STD as f32);
+                for (o, &p) in out.iter_mut().zip(pixels) {
+                    *o = (f32::from(p) / 255.0 - mean) / std;
+                }
+            }
+        }
+    }
+
+    /// For the modes that only scale an image (`x / d`), the divisor `d` of these `pixels`;
+    /// `None` for z-score, which also shifts. A zero divisor (an all-zero image) becomes 1 so
+    /// that the image stays all zero instead of turning NaN.
+    pub fn divisor(self, pixels: &[u8]) -> Option<f32> {
+        let d = match self {
             NormMode::Raw => 1.0,
             NormMode::Div255 => 255.0,
             NormMode::L1 => Norms::of_pixels(pixels).l1 as f32,
             NormMode::L2 => Norms::of_pixels(pixels).l2 as f32,
             NormMode::Max => Norms::of_pixels(pixels).max as f32,
-            NormMode::Zscore => {
-                let (mean, std) = (ZSCORE_MEAN as f32, ZSCORE_STD as f32);
-                for (o, &p) in out.iter_mut().zip(pixels) {
-                    *o = (f32::from(p) / 255.0 - mean) / std;
-                }
-                return;
-            }
+            NormMode::Zscore => return None,
         };
-        if divisor == 0.0 || self == NormMode::Raw {
-            // All-zero input: every per-sample divisor is 0, and 0 stays 0 (no NaN).
-            for (o, &p) in out.iter_mut().zip(pixels) {
-                *o = f32::from(p);
-            }
-        } else {
-            for (o, &p) in out.iter_mut().zip(pixels) {
-                *o = f32::from(p) / divisor;
-            }
-        }
+        Some(if d == 0.0 { 1.0 } else { d })
     }
 
-    /// Normalizes `pixels` (consecutive images of `out.len() / n` pixels... see below) into
-    /// `out`, one image per `pixels_per_image` chunk.
+    /// Normalizes consecutive images of `pixels_per_image` pixels into `out`.
     pub fn apply_batch(self, pixels: &[u8], pixels_per_image: usize, out: &mut [f32]) {
         debug_assert_eq!(pixels.len(), out.len());
         for (src, dst) in pixels

@@ -13,6 +13,12 @@ use crate::cli::{Cli, Command};
 
 /// Runs what the command line asks for.
 pub fn run(cli: Cli) -> Result<()> {
+    if let Some(threads) = cli.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .wrap_err("starting the worker threads")?;
+    }
     match cli.command {
         Some(Command::Eval(args)) => eval::run(&cli.data_dir, &cli.weights, &args),
         Some(Command::Show(args)) => show::run(&cli.data_dir, &cli.weights, &args),

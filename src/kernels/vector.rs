@@ -1,0 +1,139 @@
+//! One 8-float vector, two ways: [`Portable`] (plain arrays, for any CPU) and [`Avx`] (an
+//! AVX2 `__m256`, only built into code compiled with `avx2,fma` enabled). The kernels are
+//! written once, generic over [`Vector`], so the accumulators of a tile are named registers
+//! rather than an array the optimizer may leave on the stack.
+
+use super::{LANES, math};
+
+/// The operations a tile needs.
+pub trait Vector: Copy {
+    /// Whether `f32::mul_add` is a single instruction here.
+    const FMA: bool;
+    /// Loads `src[..LANES]`.
+    fn load(src: &[f32]) -> Self;
+    /// Every lane set to `v`.
+    fn splat(v: f32) -> Self;
+    /// `self * a + b`.
+    fn mul_add(self, a: Self, b: Self) -> Self;
+    /// Stores into `dst[..LANES]`.
+    fn store(self, dst: &mut [f32]);
+    /// The logistic function, lane by lane.
+    fn sigmoid(self) -> Self;
+}
+
+/// Plain arrays; LLVM vectorizes what the target's baseline allows.
+#[derive(Clone, Copy)]
+pub struct Portable([f32; LANES]);
+
+impl Vector for Portable {
+    const FMA: bool = false;
+
+    #[inline(always)]
+    fn load(src: &[f32]) -> Self {
+        let mut v = [0.0; LANES];
+        v.copy_from_slice(&src[..LANES]);
+        Portable(v)
+    }
+
+    #[inline(always)]
+    fn splat(v: f32) -> Self {
+        Portable([v; LANES])
+    }
+
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        Portable(std::array::from_fn(|l| self.0[l] * a.0[l] + b.0[l]))
+    }
+
+    #[inline(always)]
+    fn store(self, dst: &mut [f32]) {
+        dst[..LANES].copy_from_slice(&self.0);
+    }
+
+    #[inline(always)]
+    fn sigmoid(mut self) -> Self {
+        math::sigmoid_lanes::<false>(&mut self.0);
+        self
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub use avx::Avx;
+
+#[cfg(target_arch = "x86_64")]
+mod avx {
+    use std::arch::x86_64::*;
+
+    use super::{LANES, Vector};
+
+    /// An AVX2 register of 8 floats. Its methods are only inlined into functions compiled
+    /// with `#[target_feature(enable = "avx2,fma")]`, which run only after detection.
+    #[derive(Clone, Copy)]
+    pub struct Avx(__m256);
+
+    impl Vector for Avx {
+        const FMA: bool = true;
+
+        #[inline(always)]
+        fn load(src: &[f32]) -> Self {
+            let src = &src[..LANES];
+            // SAFETY: `src` holds LANES floats; the load is unaligned.
+            Avx(unsafe { _mm256_loadu_ps(src.as_ptr()) })
+        }
+
+        #[inline(always)]
+        fn splat(v: f32) -> Self {
+            // SAFETY: AVX is enabled in every caller (see the type's doc).
+            Avx(unsafe { _mm256_set1_ps(v) })
+        }
+
+        #[inline(always)]
+        fn mul_add(self, a: Self, b: Self) -> Self {
+            // SAFETY: FMA is enabled in every caller.
+            Avx(unsafe { _mm256_fmadd_ps(self.0, a.0, b.0) })
+        }
+
+        #[inline(always)]
+        fn store(self, dst: &mut [f32]) {
+            let dst = &mut dst[..LANES];
+            // SAFETY: `dst` has room for LANES floats; the store is unaligned.
+            unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), self.0) }
+        }
+
+        #[inline(always)]
+        fn sigmoid(self) -> Self {
+            // SAFETY: AVX2 and FMA are enabled in every caller.
+            unsafe {
+                let one = _mm256_set1_ps(1.0);
+                let e = exp(_mm256_sub_ps(_mm256_setzero_ps(), self.0));
+                Avx(_mm256_div_ps(one, _mm256_add_ps(one, e)))
+            }
+        }
+    }
+
+    /// The same `exp` as `math::exp`, eight lanes at once.
+    #[inline(always)]
+    unsafe fn exp(x: __m256) -> __m256 {
+        const ROUND: f32 = 12_582_912.0;
+        // SAFETY: the caller has AVX2 and FMA.
+        unsafe {
+            let s = _mm256_set1_ps;
+            let x = _mm256_min_ps(_mm256_max_ps(x, s(-87.3)), s(88.0));
+            let shifted = _mm256_fmadd_ps(x, s(std::f32::consts::LOG2_E), s(ROUND));
+            let n = _mm256_sub_ps(shifted, s(ROUND));
+            let r = _mm256_fmadd_ps(n, s(-0.693_359_4), x);
+            let r = _mm256_fmadd_ps(n, s(2.121_944_4e-4), r);
+            let mut p = s(1.987_569_1e-4);
+            p = _mm256_fmadd_ps(p, r, s(1.398_199_9e-3));
+            p = _mm256_fmadd_ps(p, r, s(8.333_452e-3));
+            p = _mm256_fmadd_ps(p, r, s(4.166_579_6e-2));
+            p = _mm256_fmadd_ps(p, r, s(1.666_666_5e-1));
+            p = _mm256_fmadd_ps(p, r, s(0.5));
+            let y = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), s(1.0));
+            let n_bits =
+                _mm256_sub_epi32(_mm256_castps_si256(shifted), _mm256_castps_si256(s(ROUND)));
+            let scale = _mm256_slli_epi32::<23>(_mm256_add_epi32(n_bits, _mm256_set1_epi32(127)));
+            _mm256_mul_ps(y, _mm256_castsi256_ps(scale))
+        }
+    }
+}

@@ -27,6 +27,9 @@ const MAX_TILE: usize = 8;
 const CHUNK: usize = 4;
 /// Fewest images worth handing to another thread (below it, scheduling costs more than it saves).
 const MIN_ROWS_PER_THREAD: usize = 16;
+/// Most images in one task: large batches are cut finer so that a thread slowed by other
+/// work on the machine does not hold up the whole batch (rayon steals the rest).
+const MAX_ROWS_PER_TASK: usize = 256;
 
 /// One layer with `W` rows padded to `stride` floats (zeros in the padding).
 #[derive(Debug, Clone, PartialEq)]
@@ -146,7 +149,9 @@ impl Packed {
         let rows = input.len() / n_in;
         debug_assert_eq!(out.len(), rows * n_out);
         let threads = rayon::current_num_threads().max(1);
-        let per_thread = rows.div_ceil(threads).max(MIN_ROWS_PER_THREAD);
+        let per_thread = rows
+            .div_ceil(threads)
+            .clamp(MIN_ROWS_PER_THREAD, MAX_ROWS_PER_TASK);
         if per_thread >= rows {
             self.forward_rows(input, output, out, path);
             return;

@@ -27,6 +27,8 @@ const MAX_TILE: usize = 8;
 const CHUNK: usize = 4;
 /// Fewest images worth handing to another thread (below it, scheduling costs more than it saves).
 const MIN_ROWS_PER_THREAD: usize = 16;
+/// Images taken layer by layer together in one thread.
+const BLOCK: usize = 16;
 /// Most images in one task: large batches are cut finer so that a thread slowed by other
 /// work on the machine does not hold up the whole batch (rayon steals the rest).
 const MAX_ROWS_PER_TASK: usize = 256;
@@ -175,8 +177,11 @@ impl Packed {
             x: vec![0.0; self.inputs()],
             idx: vec![0; self.inputs().div_ceil(CHUNK)],
             vals: vec![0.0; self.inputs().div_ceil(CHUNK) * CHUNK],
-            a: vec![0.0; self.widest],
-            b: vec![0.0; self.widest],
+            acts: self
+                .layers
+                .iter()
+                .map(|l| vec![0.0; BLOCK * l.stride])
+                .collect(),
         };
         match path {
             #[cfg(target_arch = "x86_64")]
@@ -196,8 +201,8 @@ struct Scratch {
     idx: Vec<u32>,
     /// Their normalized values, `CHUNK` per chunk.
     vals: Vec<f32>,
-    a: Vec<f32>,
-    b: Vec<f32>,
+    /// Each layer's outputs for a block of `BLOCK` images, `stride` floats per image.
+    acts: Vec<Vec<f32>>,
 }
 
 /// The first layer's input for one image.
@@ -230,26 +235,58 @@ fn rows<V: Vector>(
     s: &mut Scratch,
 ) {
     let (n_in, n_out) = (net.inputs(), net.outputs());
-    let Scratch { x, idx, vals, a, b } = s;
-    for (i, dst) in out.chunks_exact_mut(n_out).enumerate() {
-        let row = i * n_in..(i + 1) * n_in;
-        let first = match input {
-            Input::Values(v) => {
-                let n = gather_values(&v[row], idx, vals);
-                First::Sparse(&idx[..n], &vals[..n * CHUNK])
-            }
-            Input::Pixels(p, mode) => match mode.divisor(&p[row.clone()]) {
-                Some(divisor) => {
-                    let n = gather_pixels(&p[row], divisor, idx, vals);
+    let last = net.layers.len() - 1;
+    let act = |l: usize| if l == last { Act::None } else { Act::Sigmoid };
+    let Scratch { x, idx, vals, acts } = s;
+    // Layer by layer over a block of images, so that each layer's weights are reused from
+    // L1 across the block instead of being evicted by the next layer's after every image.
+    for (block, out_block) in out.chunks_mut(BLOCK * n_out).enumerate() {
+        let count = out_block.len() / n_out;
+        let first = &net.layers[0];
+        for j in 0..count {
+            let i = block * BLOCK + j;
+            let row = i * n_in..(i + 1) * n_in;
+            let input = match input {
+                Input::Values(v) => {
+                    let n = gather_values(&v[row], idx, vals);
                     First::Sparse(&idx[..n], &vals[..n * CHUNK])
                 }
-                None => {
-                    mode.apply(&p[row], x);
-                    First::Dense(x)
+                Input::Pixels(p, mode) => match mode.divisor(&p[row.clone()]) {
+                    Some(divisor) => {
+                        let n = gather_pixels(&p[row], divisor, idx, vals);
+                        First::Sparse(&idx[..n], &vals[..n * CHUNK])
+                    }
+                    None => {
+                        mode.apply(&p[row], x);
+                        First::Dense(x)
+                    }
+                },
+            };
+            let dst = &mut acts[0][j * first.stride..(j + 1) * first.stride];
+            affine::<V>(first, input, act(0), dst);
+        }
+        for (l, layer) in net.layers.iter().enumerate().skip(1) {
+            let (done, rest) = acts.split_at_mut(l);
+            let (prev, cur) = (&done[l - 1], &mut rest[0]);
+            let prev_stride = net.layers[l - 1].stride;
+            for j in 0..count {
+                let input = First::Dense(&prev[j * prev_stride..][..layer.inputs]);
+                let dst = &mut cur[j * layer.stride..(j + 1) * layer.stride];
+                affine::<V>(layer, input, act(l), dst);
+            }
+        }
+        let stride = net.layers[last].stride;
+        for (j, dst) in out_block.chunks_exact_mut(n_out).enumerate() {
+            let result = &mut acts[last][j * stride..j * stride + n_out];
+            if output == OutputLayer::Softmax {
+                if V::FMA {
+                    math::softmax::<true>(result);
+                } else {
+                    math::softmax::<false>(result);
                 }
-            },
-        };
-        image::<V>(net, first, output, dst, a, b);
+            }
+            dst.copy_from_slice(result);
+        }
     }
 }
 
@@ -299,39 +336,6 @@ fn gather_pixels(pixels: &[u8], divisor: f32, idx: &mut [u32], vals: &mut [f32])
         n += 1;
     }
     n
-}
-
-/// One image through every layer. Activations ping-pong between `a` and `b`.
-#[inline(always)]
-fn image<V: Vector>(
-    net: &Packed,
-    first: First<'_>,
-    output: OutputLayer,
-    dst: &mut [f32],
-    a: &mut [f32],
-    b: &mut [f32],
-) {
-    let last = net.layers.len() - 1;
-    let act = |i: usize| if i == last { Act::None } else { Act::Sigmoid };
-    affine::<V>(&net.layers[0], first, act(0), a);
-    for (i, layer) in net.layers.iter().enumerate().skip(1) {
-        let (input, out) = if i % 2 == 1 {
-            (&*a, &mut *b)
-        } else {
-            (&*b, &mut *a)
-        };
-        affine::<V>(layer, First::Dense(&input[..layer.inputs]), act(i), out);
-    }
-    let result = if last.is_multiple_of(2) { a } else { b };
-    let result = &mut result[..net.layers[last].outputs];
-    if output == OutputLayer::Softmax {
-        if V::FMA {
-            math::softmax::<true>(result);
-        } else {
-            math::softmax::<false>(result);
-        }
-    }
-    dst.copy_from_slice(result);
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

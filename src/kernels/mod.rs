@@ -377,22 +377,39 @@ fn tile<const T: usize, V: Vector>(
     let col = v0 * LANES;
     let stride = layer.stride;
     let width = T * LANES;
+    assert!(col + width <= stride);
     let bias = &layer.b[col..col + width];
     let mut acc: [V; T] = std::array::from_fn(|k| V::load(&bias[k * LANES..]));
     // Plain loops, no closures: a closure is a function of its own that may not inherit
     // the caller's `target_feature`.
+    // Raw pointers in the two hot loops: slice indexing there cost about as many
+    // instructions (bounds checks, iterator bookkeeping) as the FMAs themselves.
+    let w = layer.w.as_ptr();
     match x {
         First::Sparse(indices, values) => {
-            for (&c, xs) in indices.iter().zip(values.chunks_exact(CHUNK)) {
-                let rows = &layer.w[c as usize * CHUNK * stride..][..CHUNK * stride];
-                for (row, &xv) in rows.chunks_exact(stride).zip(xs) {
-                    accumulate::<T, V>(&mut acc, xv, &row[col..col + width]);
+            // The gather emits increasing chunk indices, so checking the last one bounds all.
+            let fits = indices
+                .last()
+                .is_none_or(|&c| (c as usize + 1) * CHUNK * stride <= layer.w.len());
+            assert!(fits && values.len() >= indices.len() * CHUNK);
+            debug_assert!(indices.windows(2).all(|p| p[0] < p[1]));
+            for (j, &c) in indices.iter().enumerate() {
+                // SAFETY: chunk `c` lies within W (checked above, indices increase) and
+                // `col + width <= stride`; `values` holds CHUNK floats per index.
+                unsafe {
+                    let base = w.add(c as usize * CHUNK * stride + col);
+                    let xs = values.as_ptr().add(j * CHUNK);
+                    for k in 0..CHUNK {
+                        accumulate::<T, V>(&mut acc, *xs.add(k), base.add(k * stride));
+                    }
                 }
             }
         }
         First::Dense(values) => {
-            for (row, &xv) in layer.w.chunks_exact(stride).zip(values) {
-                accumulate::<T, V>(&mut acc, xv, &row[col..col + width]);
+            let n = values.len().min(layer.inputs);
+            for (p, &xv) in values[..n].iter().enumerate() {
+                // SAFETY: row p < inputs of W, and `col + width <= stride`.
+                unsafe { accumulate::<T, V>(&mut acc, xv, w.add(p * stride + col)) };
             }
         }
     }
@@ -404,11 +421,15 @@ fn tile<const T: usize, V: Vector>(
 }
 
 /// `acc += xv * row[..T * LANES]`, vector by vector.
+///
+/// # Safety
+/// `row` must point to `T * LANES` readable floats.
 #[inline(always)]
-fn accumulate<const T: usize, V: Vector>(acc: &mut [V; T], xv: f32, row: &[f32]) {
+unsafe fn accumulate<const T: usize, V: Vector>(acc: &mut [V; T], xv: f32, row: *const f32) {
     let x = V::splat(xv);
     for (k, a) in acc.iter_mut().enumerate() {
-        *a = x.mul_add(V::load(&row[k * LANES..]), *a);
+        // SAFETY: within the T * LANES floats the caller vouches for.
+        *a = x.mul_add(unsafe { V::load_ptr(row.add(k * LANES)) }, *a);
     }
 }
 

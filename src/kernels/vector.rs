@@ -11,6 +11,11 @@ pub trait Vector: Copy {
     const FMA: bool;
     /// Loads `src[..LANES]`.
     fn load(src: &[f32]) -> Self;
+    /// Loads `LANES` floats from `src`.
+    ///
+    /// # Safety
+    /// `src` must point to `LANES` readable floats.
+    unsafe fn load_ptr(src: *const f32) -> Self;
     /// Every lane set to `v`.
     fn splat(v: f32) -> Self;
     /// `self * a + b`.
@@ -33,6 +38,12 @@ impl Vector for Portable {
         let mut v = [0.0; LANES];
         v.copy_from_slice(&src[..LANES]);
         Portable(v)
+    }
+
+    #[inline(always)]
+    unsafe fn load_ptr(src: *const f32) -> Self {
+        // SAFETY: the caller vouches for LANES floats at `src`.
+        Portable(unsafe { src.cast::<[f32; LANES]>().read_unaligned() })
     }
 
     #[inline(always)]
@@ -79,6 +90,12 @@ mod avx {
             let src = &src[..LANES];
             // SAFETY: `src` holds LANES floats; the load is unaligned.
             Avx(unsafe { _mm256_loadu_ps(src.as_ptr()) })
+        }
+
+        #[inline(always)]
+        unsafe fn load_ptr(src: *const f32) -> Self {
+            // SAFETY: the caller vouches for LANES floats at `src`.
+            Avx(unsafe { _mm256_loadu_ps(src) })
         }
 
         #[inline(always)]

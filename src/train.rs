@@ -464,8 +464,11 @@ impl Trainer {
             .iter()
             .map(|layer| {
                 let (inputs, outputs) = layer.w.dim();
-                let w: Vec<f32> = layer.w.iter().copied().collect();
-                let mut wt = vec![0.0; w.len()];
+                let len = inputs * outputs;
+                // w, wt and delta are read by `axpy_rows`, which needs PAD floats of slack.
+                let mut w: Vec<f32> = layer.w.iter().copied().collect();
+                w.resize(len + PAD, 0.0);
+                let mut wt = vec![0.0; len + PAD];
                 transpose(&w, inputs, outputs, &mut wt);
                 let state = |len| match optimizer {
                     Optimizer::Sgd => Vec::new(),
@@ -476,12 +479,12 @@ impl Trainer {
                     outputs,
                     b: layer.b.to_vec(),
                     wt,
-                    gw: vec![0.0; w.len()],
+                    gw: vec![0.0; len],
                     gb: vec![0.0; outputs],
-                    mw: state(w.len()),
+                    mw: state(len),
                     mb: state(outputs),
                     vw: if optimizer == Optimizer::Adam {
-                        vec![0.0; w.len()]
+                        vec![0.0; len]
                     } else {
                         Vec::new()
                     },
@@ -491,7 +494,7 @@ impl Trainer {
                         Vec::new()
                     },
                     out: vec![0.0; max_batch * outputs],
-                    delta: vec![0.0; max_batch * outputs],
+                    delta: vec![0.0; max_batch * outputs + PAD],
                     w,
                 }
             })
@@ -540,24 +543,23 @@ impl Trainer {
     /// # Errors
     /// A weight or bias is NaN or infinite.
     pub fn network(&self) -> Result<Network, WeightsFault> {
-        let layers =
-            self.layers
-                .iter()
-                .enumerate()
-                .map(|(i, l)| {
-                    let w = Array2::from_shape_vec((l.inputs, l.outputs), l.w.clone()).map_err(
-                        |e| WeightsFault::BadShape {
-                            name: format!("W{}", i + 1),
-                            expected: format!("({}, {})", l.inputs, l.outputs),
-                            found: e.to_string(),
-                        },
-                    )?;
-                    Ok(Layer {
-                        w,
-                        b: Array1::from(l.b.clone()),
-                    })
+        let layers = self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let w = Array2::from_shape_vec((l.inputs, l.outputs), l.w[..l.gw.len()].to_vec())
+                    .map_err(|e| WeightsFault::BadShape {
+                    name: format!("W{}", i + 1),
+                    expected: format!("({}, {})", l.inputs, l.outputs),
+                    found: e.to_string(),
+                })?;
+                Ok(Layer {
+                    w,
+                    b: Array1::from(l.b.clone()),
                 })
-                .collect::<Result<Vec<_>, WeightsFault>>()?;
+            })
+            .collect::<Result<Vec<_>, WeightsFault>>()?;
         Network::new(layers)
     }
 
@@ -677,9 +679,10 @@ impl Trainer {
             let (before, rest) = self.layers.split_at_mut(l);
             let cur = &mut rest[0];
             let n = cur.outputs;
-            let delta = &cur.delta[..m * n];
+            // The whole buffer, slack included, since axpy_rows reads it as `w`.
+            let delta = &cur.delta[..];
             cur.gb.fill(0.0);
-            for d in delta.chunks_exact(n) {
+            for d in delta[..m * n].chunks_exact(n) {
                 for (g, &v) in cur.gb.iter_mut().zip(d) {
                     *g += v;
                 }
@@ -731,7 +734,7 @@ impl Trainer {
                     .delta
                     .chunks_exact_mut(k)
                     .zip(z.chunks_exact(k))
-                    .zip(delta.chunks_exact(n))
+                    .zip(delta[..m * n].chunks_exact(n))
                 {
                     dp.fill(0.0);
                     axpy_rows::<FMA, _>(dp, &cur.wt, k, d.iter().copied().enumerate());
@@ -825,39 +828,45 @@ fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FMA { a.mul_add(b, c) } else { a * b + c }
 }
 
-/// `out[j] += sum over (r, c) in rows of c * w[r * n + j]` for every `j < n = out.len()`.
+/// Floats of slack after every matrix that [`axpy_rows`] reads as `w`: its last column block
+/// may run up to 7 columns past a row's end (into the next row, or this slack), and those
+/// lanes are computed but never stored.
+const PAD: usize = 8;
+
+/// `out[j] += sum over (r, c) in rows of c * w[r * n + j]` for every `j < n = out.len()`;
+/// `w` needs [`PAD`] floats of slack after its last row.
 ///
-/// The columns go in blocks of 16, 8 and 4 held in registers while all rows stream past,
-/// so each output is loaded and stored once per block; `rows` is walked once per block.
-/// Each output's terms are added in `rows` order, whatever the block.
+/// The columns go in blocks of up to 64 (eight AVX registers) that stay in registers while
+/// all rows stream past, so each output is loaded and stored once per block, and the eight
+/// independent accumulators hide the multiply-add latency. The last block is rounded up to a
+/// multiple of 8 rather than finished one column at a time. Each output becomes
+/// `out + (its terms summed in rows order)` whatever the blocking, so blocking never changes
+/// a result.
 #[inline(always)]
 fn axpy_rows<const FMA: bool, I>(out: &mut [f32], w: &[f32], n: usize, rows: I)
 where
     I: Iterator<Item = (usize, f32)> + Clone,
 {
+    debug_assert_eq!(out.len(), n);
     let mut j = 0;
-    while j + 16 <= n {
-        axpy_block::<FMA, 16, I>(out, w, n, j, rows.clone());
-        j += 16;
+    while n - j > 64 {
+        axpy_block::<FMA, 64, I>(out, w, n, j, rows.clone());
+        j += 64;
     }
-    if j + 8 <= n {
-        axpy_block::<FMA, 8, I>(out, w, n, j, rows.clone());
-        j += 8;
-    }
-    if j + 4 <= n {
-        axpy_block::<FMA, 4, I>(out, w, n, j, rows.clone());
-        j += 4;
-    }
-    if j < n {
-        for (r, c) in rows {
-            let wr = &w[r * n + j..r * n + n];
-            for (o, &x) in out[j..].iter_mut().zip(wr) {
-                *o = madd::<FMA>(c, x, *o);
-            }
-        }
+    match n - j {
+        0 => {}
+        1..=8 => axpy_block::<FMA, 8, I>(out, w, n, j, rows),
+        9..=16 => axpy_block::<FMA, 16, I>(out, w, n, j, rows),
+        17..=24 => axpy_block::<FMA, 24, I>(out, w, n, j, rows),
+        25..=32 => axpy_block::<FMA, 32, I>(out, w, n, j, rows),
+        33..=40 => axpy_block::<FMA, 40, I>(out, w, n, j, rows),
+        41..=48 => axpy_block::<FMA, 48, I>(out, w, n, j, rows),
+        49..=56 => axpy_block::<FMA, 56, I>(out, w, n, j, rows),
+        _ => axpy_block::<FMA, 64, I>(out, w, n, j, rows),
     }
 }
 
+/// Columns `j..j + B` of [`axpy_rows`]; only the first `n - j` of them are real.
 #[inline(always)]
 fn axpy_block<const FMA: bool, const B: usize, I>(
     out: &mut [f32],
@@ -868,15 +877,19 @@ fn axpy_block<const FMA: bool, const B: usize, I>(
 ) where
     I: Iterator<Item = (usize, f32)>,
 {
+    let valid = (n - j).min(B);
+    // Accumulate from zero and add to `out` once at the end: loading `out` lane by lane
+    // would keep the compiler from holding `acc` in vector registers.
     let mut acc = [0f32; B];
-    acc.copy_from_slice(&out[j..j + B]);
     for (r, c) in rows {
         let wr = &w[r * n + j..][..B];
         for (a, &x) in acc.iter_mut().zip(wr) {
             *a = madd::<FMA>(c, x, *a);
         }
     }
-    out[j..j + B].copy_from_slice(&acc);
+    for (o, &a) in out[j..j + valid].iter_mut().zip(&acc) {
+        *o += a;
+    }
 }
 
 /// Index of the largest value (the first on ties) and the value.

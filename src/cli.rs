@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use mnist_explorer::dataset::Split;
 use mnist_explorer::network::OutputLayer;
 use mnist_explorer::normalize::NormMode;
+use mnist_explorer::train::Optimizer;
 
 /// Default weights: the network this project trained and ships.
 pub const DEFAULT_WEIGHTS: &str = "weights/mnist-784-50-100-10.npz";
@@ -46,6 +47,12 @@ pub enum Command {
     Eval(EvalArgs),
     /// Print one image, its label, the prediction, the softmax and the norms
     Show(ShowArgs),
+    /// Train a network from random weights on the training split and save it as .npz
+    ///
+    /// Starts from Glorot-initialized weights (the global --weights is not read) and writes
+    /// --out atomically: a temporary file in the same folder, synced, then renamed. Ctrl-C
+    /// stops between batches and writes nothing (exit status 130).
+    Train(TrainArgs),
 }
 
 /// Options of `eval`.
@@ -99,5 +106,76 @@ pub fn positive(text: &str) -> Result<usize, String> {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
         Err(e) => Err(format!("not a whole number: {e}")),
+    }
+}
+
+/// Options of `train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Passes over the 60,000 training images
+    #[arg(long, default_value_t = DEFAULT_EPOCHS)]
+    pub epochs: usize,
+
+    /// Images per gradient step
+    #[arg(long, default_value_t = 100)]
+    pub batch_size: usize,
+
+    /// Learning rate [default: 0.1 for sgd, 0.01 for momentum, 0.001 for adam]
+    #[arg(long, allow_negative_numbers = true)]
+    pub lr: Option<f32>,
+
+    /// Update rule: sgd, momentum (0.9) or adam (beta1 0.9, beta2 0.999, epsilon 1e-8)
+    #[arg(long, value_enum, default_value_t = Optimizer::Adam)]
+    pub optimizer: Optimizer,
+
+    /// Hidden layer sizes, comma-separated, input side first
+    #[arg(long, value_name = "SIZES", default_value = "50,100")]
+    pub hidden: HiddenSizes,
+
+    #[arg(long, value_enum, default_value_t = NormMode::Div255, help = NORM_HELP)]
+    pub norm: NormMode,
+
+    /// Seed of the initial weights and of the shuffles (same seed, same weights)
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    pub seed: u64,
+
+    /// Where to write the trained weights (.npz)
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_WEIGHTS)]
+    pub out: PathBuf,
+
+    /// Replace --out if it exists
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print one JSON object at the end (epoch lines go to stderr)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Epochs of the default `train` run, the one that made the shipped weights.
+pub const DEFAULT_EPOCHS: usize = 15;
+/// Seed of the default `train` run.
+pub const DEFAULT_SEED: u64 = 1;
+
+/// A comma-separated list of hidden layer sizes, e.g. `50,100`; `""` is the empty list
+/// (refused later with a clear message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HiddenSizes(pub Vec<usize>);
+
+impl std::str::FromStr for HiddenSizes {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().is_empty() {
+            return Ok(Self(Vec::new()));
+        }
+        s.split(',')
+            .map(|item| {
+                let item = item.trim();
+                item.parse::<usize>()
+                    .map_err(|_| format!("`{item}` is not a layer size (expected e.g. 50,100)"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Self)
     }
 }

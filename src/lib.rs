@@ -1,5 +1,5 @@
 //! mnist-explorer's engine: MNIST IDX files, normalization modes, the book's network and its
-//! evaluation. Nothing here knows about terminals.
+//! evaluation and training. Nothing here knows about terminals.
 
 pub mod dataset;
 pub mod eval;
@@ -7,3 +7,4 @@ pub mod idx;
 pub mod kernels;
 pub mod network;
 pub mod normalize;
+pub mod train;

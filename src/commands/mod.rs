@@ -2,6 +2,7 @@
 
 mod eval;
 mod show;
+mod train;
 
 use std::path::Path;
 
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Eval(args)) => eval::run(&cli.data_dir, &cli.weights, &args),
         Some(Command::Show(args)) => show::run(&cli.data_dir, &cli.weights, &args),
+        Some(Command::Train(args)) => train::run(&cli.data_dir, &args),
         None => color_eyre::eyre::bail!(
             "the interactive explorer is not built yet; use `eval` or `show` (see --help)"
         ),

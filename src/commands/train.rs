@@ -1,0 +1,273 @@
+//! `train`: trains a network from scratch, shows progress, and writes the weights atomically.
+//!
+//! What Ctrl-C does: the handler only raises a flag; training checks it between batches and
+//! stops, nothing is written (an existing `--out` is untouched) and the exit status is 130.
+//! A Ctrl-C that arrives after the last batch but before the file is written counts too.
+
+use std::io::{IsTerminal, Write as _};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use color_eyre::eyre::{Result, WrapErr, bail, eyre};
+use indicatif::{ProgressBar, ProgressStyle};
+use mnist_explorer::dataset::{Dataset, Split};
+use mnist_explorer::network::Network;
+use mnist_explorer::train::{EpochReport, Event, TrainConfig, TrainError, train};
+
+use crate::cli::TrainArgs;
+
+/// Exit status of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
+const EXIT_INTERRUPTED: i32 = 130;
+/// Batches between progress-bar updates: enough to look live, few enough to cost nothing.
+const BAR_EVERY: usize = 10;
+
+/// Runs `train`.
+pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
+    let config = TrainConfig {
+        hidden: args.hidden.0.clone(),
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        lr: args.lr.unwrap_or_else(|| args.optimizer.default_lr()),
+        optimizer: args.optimizer,
+        norm: args.norm,
+        seed: args.seed,
+    };
+    // Refuse what can be refused before the slow part: bad numbers, and an output that
+    // exists or cannot be written. The batch size is checked again once the split is known.
+    config
+        .validate(usize::MAX)
+        .map_err(|e| eyre!("{e}"))
+        .wrap_err("invalid training options")?;
+    check_out(&args.out, args.force)?;
+
+    let load = |split| {
+        Dataset::load(data_dir, split)
+            .wrap_err_with(|| format!("loading the {split} split from {}", data_dir.display()))
+    };
+    let data = load(Split::Train)?;
+    let test = load(Split::Test)?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
+            .wrap_err("installing the Ctrl-C handler")?;
+    }
+
+    // Epoch lines go to stdout, or to stderr when stdout carries the JSON report.
+    let bar_wanted = !args.json && std::io::stdout().is_terminal();
+    let mut progress = Progress::new(bar_wanted, config.epochs, data.len(), args.json);
+    let started = Instant::now();
+    let result = train(&data, Some(&test), &config, |event| {
+        progress.show(event);
+        if stop.load(Ordering::SeqCst) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    progress.finish();
+    let trained = match result {
+        Ok(trained) if !stop.load(Ordering::SeqCst) => trained,
+        Ok(_) | Err(TrainError::Stopped { .. }) => {
+            let at = match result {
+                Err(TrainError::Stopped { epoch, batch }) => {
+                    format!(" at epoch {epoch}, batch {batch}")
+                }
+                _ => " after the last batch".into(),
+            };
+            eprintln!(
+                "interrupted{at}: nothing was written ({} is unchanged)",
+                args.out.display()
+            );
+            std::process::exit(EXIT_INTERRUPTED);
+        }
+        Err(e @ TrainError::Diverged { .. }) => {
+            bail!(
+                "{e}; nothing was written ({} is unchanged)",
+                args.out.display()
+            )
+        }
+        Err(e) => return Err(eyre!("{e}")).wrap_err("training failed; nothing was written"),
+    };
+    let seconds = started.elapsed().as_secs_f64();
+
+    check_out(&args.out, args.force)?;
+    save_atomically(&trained.network, &args.out)?;
+
+    let last: EpochReport = trained
+        .epochs
+        .last()
+        .copied()
+        .ok_or_else(|| eyre!("training ran no epoch"))?;
+    let epoch_seconds: Vec<f64> = trained.epochs.iter().map(|e| e.seconds).collect();
+    let seconds_per_epoch = epoch_seconds.iter().sum::<f64>() / epoch_seconds.len() as f64;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let report = serde_json::json!({
+            "epochs": config.epochs,
+            "seconds": seconds,
+            "seconds_per_epoch": seconds_per_epoch,
+            "images_per_second": data.len() as f64 / seconds_per_epoch,
+            "prepare_seconds": trained.prepare_seconds,
+            "train_loss": last.train_loss,
+            "train_accuracy": last.train_accuracy,
+            "test_accuracy": last.test_accuracy,
+            "out": args.out.display().to_string(),
+            "kernel": trained.kernel,
+            "config": config,
+            "per_epoch": trained.epochs,
+        });
+        writeln!(out, "{report}")?;
+    } else {
+        writeln!(
+            out,
+            "wrote {}: test accuracy {:.4} ({} norm), {} epochs in {:.1} s ({:.3} s/epoch, \
+             {:.0} images/s, {} kernel)",
+            args.out.display(),
+            last.test_accuracy.unwrap_or(f64::NAN),
+            config.norm,
+            config.epochs,
+            seconds,
+            seconds_per_epoch,
+            data.len() as f64 / seconds_per_epoch,
+            trained.kernel.name(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Fails if `out` exists (without `force`), or if its folder is missing or not writable, so
+/// that a long run does not end in an error.
+fn check_out(out: &Path, force: bool) -> Result<()> {
+    if out.exists() && !force {
+        bail!(
+            "{} already exists; pass --force to replace it, or --out to write elsewhere",
+            out.display()
+        );
+    }
+    if out.is_dir() {
+        bail!("{} is a directory; --out needs a file name", out.display());
+    }
+    let dir = folder_of(out);
+    if !dir.is_dir() {
+        bail!(
+            "cannot write {}: the folder {} does not exist",
+            out.display(),
+            dir.display()
+        );
+    }
+    let probe = temp_path(out);
+    std::fs::File::create(&probe).wrap_err_with(|| format!("cannot write in {}", dir.display()))?;
+    std::fs::remove_file(&probe).wrap_err_with(|| format!("removing {}", probe.display()))?;
+    Ok(())
+}
+
+/// Writes `net` to a temporary file beside `out` (synced to disk by [`Network::save`]), then
+/// renames it over `out`: readers see the old file or the new one, never half of one.
+fn save_atomically(net: &Network, out: &Path) -> Result<()> {
+    let tmp = temp_path(out);
+    let written = net
+        .save(&tmp)
+        .map_err(|e| eyre!("{e}"))
+        .and_then(|()| std::fs::rename(&tmp, out).map_err(|e| eyre!("{e}")));
+    if let Err(e) = written {
+        // Best effort: the temporary file is ours and useless now.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).wrap_err_with(|| format!("writing {}", out.display()));
+    }
+    // Make the rename itself durable (Unix); not fatal where folders cannot be opened.
+    if let Ok(dir) = std::fs::File::open(folder_of(out)) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// `.NAME.tmp-PID` beside `out`: same folder (so the rename stays on one filesystem), hidden,
+/// and distinct per process.
+fn temp_path(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map_or_else(|| "weights".into(), |n| n.to_string_lossy().into_owned());
+    folder_of(out).join(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// The progress display: a bar per epoch on a terminal, epoch lines always.
+struct Progress {
+    bar: Option<ProgressBar>,
+    want_bar: bool,
+    epochs: usize,
+    images: usize,
+    to_stderr: bool,
+}
+
+impl Progress {
+    fn new(want_bar: bool, epochs: usize, images: usize, to_stderr: bool) -> Self {
+        Self {
+            bar: None,
+            want_bar,
+            epochs,
+            images,
+            to_stderr,
+        }
+    }
+
+    fn show(&mut self, event: &Event) {
+        match event {
+            Event::Batch(b) => {
+                if !self.want_bar || (b.batch % BAR_EVERY != 0 && b.batch != b.batches) {
+                    return;
+                }
+                let bar = self.bar.get_or_insert_with(|| {
+                    let bar = ProgressBar::new(self.images as u64);
+                    let style = ProgressStyle::with_template(
+                        "epoch {prefix} [{bar:30}] {human_pos}/{human_len} images  \
+                         {per_sec:>14}  loss {msg}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+                    bar.set_style(style);
+                    bar.set_prefix(format!("{}/{}", b.epoch, self.epochs));
+                    bar
+                });
+                bar.set_position(b.images as u64);
+                bar.set_message(format!("{:.4}", b.loss));
+            }
+            Event::Epoch(e) => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+                let line = format!(
+                    "epoch {:>3}/{}  train loss {:.4}  train acc {:.4}  test acc {:.4}  {:.2} s",
+                    e.epoch,
+                    self.epochs,
+                    e.train_loss,
+                    e.train_accuracy,
+                    e.test_accuracy.unwrap_or(f64::NAN),
+                    e.seconds
+                );
+                if self.to_stderr {
+                    eprintln!("{line}");
+                } else {
+                    println!("{line}");
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}

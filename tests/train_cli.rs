@@ -1,0 +1,259 @@
+//! `train` run as a user runs it: the built binary on small IDX fixtures written by each test
+//! (and, for Ctrl-C, on the repository's MNIST files).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mnist-explorer");
+
+/// Writes `{prefix}-images-idx3-ubyte` and `{prefix}-labels-idx1-ubyte` (uncompressed) with
+/// `n` images of 4x4 pixels: the label decides which quarter of the image is lit, so a small
+/// network can learn it.
+fn write_split(dir: &Path, prefix: &str, n: usize) {
+    let mut images = vec![0, 0, 8, 3];
+    for d in [n as u32, 4, 4] {
+        images.extend_from_slice(&d.to_be_bytes());
+    }
+    let mut labels = vec![0, 0, 8, 1];
+    labels.extend_from_slice(&(n as u32).to_be_bytes());
+    for i in 0..n {
+        let label = (i % 4) as u8;
+        labels.push(label);
+        for p in 0..16u8 {
+            let quarter = (p / 4) / 2 * 2 + (p % 4) / 2;
+            images.push(if quarter == label {
+                200 + (i % 50) as u8
+            } else {
+                0
+            });
+        }
+    }
+    std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), images).unwrap();
+    std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), labels).unwrap();
+}
+
+fn fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_split(dir.path(), "train", 40);
+    write_split(dir.path(), "t10k", 12);
+    dir
+}
+
+fn train(data: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data)
+        .arg("train")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts a clean failure whose message contains `needle`.
+fn fails_with(out: &Output, needle: &str) {
+    let err = stderr(out);
+    assert!(!out.status.success(), "should fail: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    assert!(err.contains(needle), "expected `{needle}` in: {err}");
+}
+
+fn out_path(dir: &Path) -> PathBuf {
+    dir.join("w.npz")
+}
+
+#[test]
+fn bad_options_are_refused_clearly_and_nothing_is_written() {
+    let dir = fixture();
+    let out = out_path(dir.path());
+    let o = out.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--epochs", "0"], "epochs must be at least 1"),
+        (&["--batch-size", "0"], "batch size must be between 1 and"),
+        (&["--batch-size", "41"], "between 1 and 40"),
+        (&["--hidden", ""], "hidden layer sizes is empty"),
+        (&["--hidden", "5,0"], "hidden layer 2 has size 0"),
+        (&["--hidden", "5,x"], "`x` is not a layer size"),
+        (&["--lr", "NaN"], "learning rate must be a finite number"),
+        (&["--lr", "inf"], "learning rate must be a finite number"),
+        (&["--lr", "-0.1"], "learning rate must be a finite number"),
+    ];
+    for (args, needle) in cases {
+        let mut all = vec!["--out", o];
+        all.extend_from_slice(args);
+        fails_with(&train(dir.path(), &all), needle);
+        assert!(!out.exists(), "{args:?} wrote a file");
+    }
+}
+
+#[test]
+fn a_missing_training_split_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    write_split(dir.path(), "t10k", 12);
+    let out = out_path(dir.path());
+    let o = train(dir.path(), &["--out", out.to_str().unwrap()]);
+    fails_with(&o, "train-images-idx3-ubyte");
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_run_writes_weights_that_eval_reads_and_keeps_them_without_force() {
+    let dir = fixture();
+    let out = out_path(dir.path());
+    let o = out.to_str().unwrap();
+    let args = [
+        "--out",
+        o,
+        "--hidden",
+        "8,6",
+        "--epochs",
+        "30",
+        "--batch-size",
+        "5",
+        "--lr",
+        "0.02",
+        "--json",
+    ];
+    let run = train(dir.path(), &args);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    for key in [
+        "epochs",
+        "seconds",
+        "seconds_per_epoch",
+        "train_loss",
+        "test_accuracy",
+        "out",
+    ] {
+        assert!(!report[key].is_null(), "missing {key}: {report}");
+    }
+    assert_eq!(report["epochs"], 30);
+    assert_eq!(report["out"], o);
+    // The quarters are easy: the fixture's test split must be learned.
+    assert_eq!(report["test_accuracy"], 1.0, "{report}");
+    // Epoch lines went to stderr, so stdout is one JSON object.
+    assert!(stderr(&run).contains("epoch  30/30"));
+
+    let eval = Command::new(BIN)
+        .args(["--data-dir", dir.path().to_str().unwrap(), "--weights", o])
+        .args(["eval", "--json"])
+        .output()
+        .unwrap();
+    assert!(eval.status.success(), "{}", stderr(&eval));
+    let eval: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    assert_eq!(eval["accuracy"], 1.0);
+
+    let before = std::fs::read(&out).unwrap();
+    fails_with(&train(dir.path(), &args), "already exists; pass --force");
+    assert_eq!(std::fs::read(&out).unwrap(), before, "kept without --force");
+    let mut forced = args.to_vec();
+    forced.extend(["--force", "--seed", "7"]);
+    let again = train(dir.path(), &forced);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_ne!(
+        std::fs::read(&out).unwrap(),
+        before,
+        "replaced with --force"
+    );
+    // No temporary file is left beside the output.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("tmp"))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+}
+
+#[test]
+fn the_same_seed_writes_the_same_file() {
+    let dir = fixture();
+    let run = |name: &str| {
+        let out = dir.path().join(name);
+        let args = [
+            "--out",
+            out.to_str().unwrap(),
+            "--hidden",
+            "5",
+            "--epochs",
+            "3",
+        ];
+        let args = [&args[..], &["--batch-size", "4"]].concat();
+        assert!(train(dir.path(), &args).status.success());
+        std::fs::read(out).unwrap()
+    };
+    assert_eq!(run("a.npz"), run("b.npz"));
+}
+
+#[test]
+fn a_diverging_run_says_so_and_writes_nothing() {
+    let dir = fixture();
+    let out = out_path(dir.path());
+    let o = train(
+        dir.path(),
+        &[
+            "--out",
+            out.to_str().unwrap(),
+            "--batch-size",
+            "10",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "3e38",
+            "--norm",
+            "raw",
+        ],
+    );
+    fails_with(&o, "training diverged");
+    assert!(stderr(&o).contains("nothing was written"));
+    assert!(!out.exists());
+}
+
+#[test]
+fn an_output_folder_that_does_not_exist_is_refused_before_training() {
+    let dir = fixture();
+    let out = dir.path().join("missing").join("w.npz");
+    fails_with(
+        &train(dir.path(), &["--out", out.to_str().unwrap()]),
+        "does not exist",
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_between_batches_and_writes_nothing() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let dir = tempfile::tempdir().unwrap();
+    let out = out_path(dir.path());
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["train", "--epochs", "1000", "--out", out.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until training is under way (the first epoch line), then interrupt.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("epoch"), "{first}");
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let done = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted at epoch"), "{err}");
+    assert!(err.contains("nothing was written"), "{err}");
+    assert!(!out.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no temporary file"
+    );
+}

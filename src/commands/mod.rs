@@ -1,6 +1,7 @@
 //! The headless subcommands, each in its own file; `run` dispatches to them.
 
 mod eval;
+mod explore;
 mod show;
 
 use std::path::Path;
@@ -16,9 +17,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Eval(args)) => eval::run(&cli.data_dir, &cli.weights, &args),
         Some(Command::Show(args)) => show::run(&cli.data_dir, &cli.weights, &args),
-        None => color_eyre::eyre::bail!(
-            "the interactive explorer is not built yet; use `eval` or `show` (see --help)"
-        ),
+        None => explore::run(&cli.data_dir, &cli.weights, &cli.explore),
     }
 }
 

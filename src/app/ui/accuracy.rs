@@ -49,14 +49,18 @@ fn progress_lines(state: &AppState, width: u16, height: u16) -> Vec<Line<'static
     let total = state.data.len();
     let done = eval.tally.total as usize;
     let w = usize::from(width);
-    let batch = if w >= 30 { "batch " } else { "b" };
-    let mut lines = vec![Line::from(vec![
-        Span::styled(eval.key.norm.name(), bold()),
-        Span::raw(format!(
-            " · {batch}{} · {}",
+    let settings = if w >= 30 {
+        format!(
+            " · batch {} · {}",
             eval.key.batch_size,
             eval.key.output.name()
-        )),
+        )
+    } else {
+        format!(" b{} {}", eval.key.batch_size, eval.key.output.name())
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(eval.key.norm.name(), bold()),
+        Span::raw(settings),
     ])];
     let count = format!(" {done}/{total}");
     let fraction = if total == 0 {

@@ -90,7 +90,9 @@ fn worker_full_evaluation(c: &mut Criterion) {
     };
     let mut generation = 0;
     let mut group = c.benchmark_group("worker");
-    group.sample_size(20).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(10));
     group.bench_function("test set at batch 100", |b| {
         b.iter(|| {
             generation += 1;
@@ -137,5 +139,10 @@ fn first_frame(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, draw_full_frame, first_frame, worker_full_evaluation);
+criterion_group!(
+    benches,
+    draw_full_frame,
+    first_frame,
+    worker_full_evaluation
+);
 criterion_main!(benches);

@@ -65,3 +65,107 @@ pub fn mouse_to_msg(mouse: MouseEvent) -> Option<Msg> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::state::{EvalKey, Palette};
+    use crate::dataset::{Dataset, Split};
+    use crate::network::{Layer, Network, OutputLayer};
+    use crate::normalize::NormMode;
+    use ndarray::{Array1, Array2};
+    use ratatui::crossterm::event::{KeyEventState, MouseButton};
+    use std::sync::Arc;
+
+    fn state() -> AppState {
+        let data = Dataset::from_parts(vec![0; 40], (0..10).collect(), 2, 2).unwrap();
+        let net = Network::new(vec![Layer {
+            w: Array2::zeros((4, 10)),
+            b: Array1::zeros(10),
+        }])
+        .unwrap();
+        let key = EvalKey {
+            norm: NormMode::Div255,
+            batch_size: 100,
+            output: OutputLayer::Softmax,
+        };
+        AppState::new(
+            Arc::new(data),
+            Arc::new(net),
+            Split::Test,
+            Palette::Plain,
+            key,
+            0,
+        )
+        .0
+    }
+
+    fn press(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn main_keys() {
+        let s = state();
+        let k = |code| key_to_msg(&s, press(code));
+        assert_eq!(k(KeyCode::Right), Some(Msg::Next));
+        assert_eq!(k(KeyCode::Char('h')), Some(Msg::Prev));
+        assert_eq!(k(KeyCode::PageDown), Some(Msg::Forward(PAGE)));
+        assert_eq!(k(KeyCode::Char('N')), Some(Msg::PrevNorm));
+        assert_eq!(k(KeyCode::Char('7')), Some(Msg::NextWithLabel(7)));
+        assert_eq!(k(KeyCode::Esc), Some(Msg::Quit));
+        assert_eq!(k(KeyCode::Char('z')), None);
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(key_to_msg(&s, ctrl_c), Some(Msg::Quit));
+        let release = KeyEvent {
+            kind: KeyEventKind::Release,
+            state: KeyEventState::NONE,
+            ..press(KeyCode::Right)
+        };
+        assert_eq!(key_to_msg(&s, release), None);
+    }
+
+    #[test]
+    fn prompt_and_help_take_the_keys_first() {
+        let mut s = state();
+        s.update(Msg::GotoStart);
+        assert_eq!(
+            key_to_msg(&s, press(KeyCode::Char('4'))),
+            Some(Msg::GotoType('4'))
+        );
+        assert_eq!(key_to_msg(&s, press(KeyCode::Char('q'))), None);
+        assert_eq!(key_to_msg(&s, press(KeyCode::Esc)), Some(Msg::GotoCancel));
+        assert_eq!(
+            key_to_msg(&s, press(KeyCode::Enter)),
+            Some(Msg::GotoConfirm)
+        );
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(key_to_msg(&s, ctrl_c), Some(Msg::Quit));
+        s.update(Msg::GotoCancel);
+        s.update(Msg::ToggleHelp);
+        assert_eq!(key_to_msg(&s, press(KeyCode::Esc)), Some(Msg::ToggleHelp));
+        assert_eq!(key_to_msg(&s, press(KeyCode::Char('q'))), Some(Msg::Quit));
+    }
+
+    #[test]
+    fn the_wheel_moves_through_images() {
+        let mouse = |kind| MouseEvent {
+            kind,
+            column: 0,
+            row: 0,
+            modifiers: KeyModifiers::NONE,
+        };
+        assert_eq!(
+            mouse_to_msg(mouse(MouseEventKind::ScrollDown)),
+            Some(Msg::Next)
+        );
+        assert_eq!(
+            mouse_to_msg(mouse(MouseEventKind::ScrollUp)),
+            Some(Msg::Prev)
+        );
+        assert_eq!(
+            mouse_to_msg(mouse(MouseEventKind::Down(MouseButton::Left))),
+            None
+        );
+    }
+}

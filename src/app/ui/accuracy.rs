@@ -6,7 +6,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph};
 
 use super::{bar, bold, dim, fg, pct};
 use crate::app::state::{AppState, EvalStatus, Evaluation};
@@ -14,7 +14,7 @@ use crate::network::OutputLayer;
 use crate::normalize::NormMode;
 
 /// Inner width from which the modes table goes beside the progress instead of below it.
-const SIDE_BY_SIDE_WIDTH: u16 = 50;
+const SIDE_BY_SIDE_WIDTH: u16 = 58;
 
 /// Draws the panel.
 pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
@@ -28,7 +28,7 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
     frame.render_widget(block, area);
     if inner.width >= SIDE_BY_SIDE_WIDTH {
         let [left, right] =
-            Layout::horizontal([Constraint::Fill(1), Constraint::Length(26)]).areas(inner);
+            Layout::horizontal([Constraint::Fill(1), Constraint::Length(34)]).areas(inner);
         let lines = progress_lines(state, left.width, left.height);
         frame.render_widget(Paragraph::new(lines), left);
         frame.render_widget(Paragraph::new(modes_lines(state, true)), right);
@@ -36,7 +36,8 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
         let mut lines = progress_lines(state, inner.width, 0);
         lines.push(Line::raw(""));
         lines.extend(modes_lines(state, false));
-        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+        // No wrapping: every line is sized to fit, and a rare overlong note is cut.
+        frame.render_widget(Paragraph::new(lines), inner);
     }
 }
 
@@ -158,12 +159,12 @@ fn progress_lines(state: &AppState, width: u16, height: u16) -> Vec<Line<'static
 fn modes_lines(state: &AppState, wide: bool) -> Vec<Line<'static>> {
     let palette = state.palette;
     let key = dim(palette);
-    let mut lines = vec![Line::styled("mode      accuracy", key)];
+    let mut lines = vec![Line::styled("mode     accuracy", key)];
     for mode in NormMode::ALL {
         let current = mode == state.norm();
         let name_style = if current { bold() } else { Style::default() };
         let mut spans = vec![Span::styled(
-            format!("{}{:<8}", if current { "▸" } else { " " }, mode.name()),
+            format!("{}{:<7}", if current { "▸" } else { " " }, mode.name()),
             name_style,
         )];
         let eval = state.evaluation();

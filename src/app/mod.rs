@@ -14,6 +14,7 @@ pub mod worker;
 
 use std::io::stdout;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -206,6 +207,11 @@ impl Redraw {
     }
 }
 
+/// Set once the terminal is restored. Leaving the alternate screen twice is not harmless:
+/// the second time, terminals restore the cursor saved on entering it, so that whatever is
+/// printed next (a panic report, the shell prompt) lands over earlier output.
+static RESTORED: AtomicBool = AtomicBool::new(false);
+
 /// Owns the terminal while the explorer runs: raw mode, the alternate screen and mouse
 /// capture are undone when it is dropped, and by the panic hook if a panic comes first.
 struct TerminalGuard {
@@ -217,12 +223,16 @@ impl TerminalGuard {
         // `try_init` installs ratatui's panic hook (restore, then color-eyre's report) on top
         // of color-eyre's, which main installed first; ours goes on top of both.
         let terminal = ratatui::try_init()?;
+        RESTORED.store(false, Ordering::SeqCst);
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             // A worker panic is caught and shown in the UI: the terminal must stay as is.
             if std::thread::current().name() == Some(worker::THREAD_NAME) {
                 return;
             }
+            // ratatui's hook (next in the chain) restores the terminal; the guard's drop
+            // during unwinding must not do it again (see `RESTORED`).
+            RESTORED.store(true, Ordering::SeqCst);
             let _ = execute!(stdout(), DisableMouseCapture);
             previous(info);
         }));
@@ -239,6 +249,9 @@ impl TerminalGuard {
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        if RESTORED.swap(true, Ordering::SeqCst) {
+            return;
+        }
         // Errors here cannot be acted on: the terminal is being given up either way.
         let _ = execute!(stdout(), DisableMouseCapture);
         let _ = self.terminal.show_cursor();

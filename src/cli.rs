@@ -38,6 +38,26 @@ pub struct Cli {
     /// What to do (default: open the explorer)
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    /// The explorer's starting settings (without a subcommand)
+    #[command(flatten)]
+    pub explore: ExploreArgs,
+}
+
+/// Options of the explorer (no subcommand): where it starts; keys change them later.
+#[derive(Debug, Args)]
+pub struct ExploreArgs {
+    /// Which split the explorer browses (subcommands take their own --split)
+    #[arg(long, value_enum, default_value_t = Split::Test)]
+    pub split: Split,
+
+    /// Starting input normalization (n/N cycle through them)
+    #[arg(long, value_enum, default_value_t = NormMode::Div255)]
+    pub norm: NormMode,
+
+    /// Starting batch size of the background evaluation (b/B cycle 1, 10, 100, 1000, 10000)
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_size: u64,
 }
 
 /// The subcommands.

@@ -1,6 +1,8 @@
 //! mnist-explorer's engine: MNIST IDX files, normalization modes, the book's network and its
-//! evaluation and training. Nothing here knows about terminals.
+//! evaluation and training. Nothing in the engine knows about terminals; [`app`] is the
+//! interactive explorer built on top of it.
 
+pub mod app;
 pub mod dataset;
 pub mod eval;
 pub mod idx;

@@ -297,6 +297,15 @@ impl Network {
     /// The batch forward pass (fast kernels): one row of `batch` per image, one row of the
     /// result per image.
     pub fn forward(&self, batch: ArrayView2<f32>, output: OutputLayer) -> Array2<f32> {
+        // A caller bug, like a mismatched matrix product: fail loudly rather than read the
+        // images at the wrong stride.
+        assert_eq!(
+            batch.ncols(),
+            self.input_size(),
+            "forward: the batch has {} values per image, the network takes {}",
+            batch.ncols(),
+            self.input_size()
+        );
         match batch.as_slice() {
             Some(values) => self.run_kernels(Input::Values(values), batch.nrows(), output),
             None => {
@@ -315,6 +324,13 @@ impl Network {
         norm: NormMode,
         output: OutputLayer,
     ) -> Array2<f32> {
+        assert_eq!(
+            pixels.len() % self.input_size(),
+            0,
+            "forward_pixels: {} bytes are not whole images of {} pixels",
+            pixels.len(),
+            self.input_size()
+        );
         let rows = pixels.len() / self.input_size();
         self.run_kernels(Input::Pixels(pixels, norm), rows, output)
     }

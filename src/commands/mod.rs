@@ -1,6 +1,7 @@
 //! The headless subcommands, each in its own file; `run` dispatches to them.
 
 mod eval;
+mod explore;
 mod show;
 mod train;
 
@@ -24,9 +25,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Eval(args)) => eval::run(&cli.data_dir, &cli.weights, &args),
         Some(Command::Show(args)) => show::run(&cli.data_dir, &cli.weights, &args),
         Some(Command::Train(args)) => train::run(&cli.data_dir, &args),
-        None => color_eyre::eyre::bail!(
-            "the interactive explorer is not built yet; use `eval` or `show` (see --help)"
-        ),
+        None => explore::run(&cli.data_dir, &cli.weights, &cli.explore),
     }
 }
 

@@ -149,7 +149,7 @@ impl Packed {
     pub fn forward(&self, input: Input<'_>, output: OutputLayer, out: &mut [f32], path: Path) {
         let (n_in, n_out) = (self.inputs(), self.outputs());
         let rows = input.len() / n_in;
-        debug_assert_eq!(out.len(), rows * n_out);
+        assert!(input.len() == rows * n_in && out.len() == rows * n_out);
         let threads = rayon::current_num_threads().max(1);
         let per_thread = rows
             .div_ceil(threads)

@@ -62,27 +62,33 @@ pub fn write_split(dir: &Path, n: u32, rows: u32, cols: u32) {
     .unwrap();
 }
 
-/// A one-layer nearest-centroid classifier built from `data` (x/255 inputs): score_c =
-/// x·m_c - |m_c|²/2, so the argmax is the class whose mean image is nearest. Real weights
-/// that classify well above chance, made without training.
-pub fn centroid_network(data: &Dataset) -> Network {
-    let n = data.pixels_per_image();
-    let mut sums = Array2::<f64>::zeros((n, NUM_CLASSES));
-    let mut counts = [0f64; NUM_CLASSES];
-    for i in 0..data.len() {
+/// The shipped MNIST test split.
+pub fn test_split() -> Dataset {
+    Dataset::load(&data_dir(), Split::Test).expect("the shipped data/ test split loads")
+}
+
+/// A one-layer nearest-centroid classifier: column `c` of W is the mean x/255 image of class
+/// `c` over the first `n` images, and `b[c] = -|mean|^2 / 2`, so the largest score
+/// `x·mean - |mean|^2/2` belongs to the closest mean. It reaches roughly 80% on MNIST, and
+/// differently normalized inputs give it visibly different accuracies.
+pub fn centroid_network(data: &Dataset, n: usize) -> Network {
+    let pixels = data.pixels_per_image();
+    let mut sums = Array2::<f32>::zeros((pixels, NUM_CLASSES));
+    let mut counts = [0f32; NUM_CLASSES];
+    for i in 0..n.min(data.len()) {
         let c = usize::from(data.label(i));
         counts[c] += 1.0;
         for (p, &v) in data.image(i).iter().enumerate() {
-            sums[[p, c]] += f64::from(v) / 255.0;
+            sums[[p, c]] += f32::from(v) / 255.0;
         }
     }
-    let w = Array2::from_shape_fn((n, NUM_CLASSES), |(p, c)| {
-        (sums[[p, c]] / counts[c].max(1.0)) as f32
-    });
+    for (c, &count) in counts.iter().enumerate() {
+        sums.column_mut(c).mapv_inplace(|v| v / count.max(1.0));
+    }
     let b = Array1::from_shape_fn(NUM_CLASSES, |c| {
-        -0.5 * w.column(c).iter().map(|v| v * v).sum::<f32>()
+        -sums.column(c).iter().map(|v| v * v).sum::<f32>() / 2.0
     });
-    Network::new(vec![Layer { w, b }]).unwrap()
+    Network::new(vec![Layer { w: sums, b }]).expect("finite, chained shapes")
 }
 
 /// A 784-8-10 network with fixed pseudo-random weights (two layers, sigmoid hidden).
@@ -103,8 +109,8 @@ pub fn small_random_network(inputs: usize) -> Network {
 
 /// Writes the nearest-centroid network for the shipped test set into `dir`.
 pub fn write_centroid_weights(dir: &Path) -> PathBuf {
-    let data = Dataset::load(&data_dir(), Split::Test).unwrap();
+    let data = test_split();
     let path = dir.join("centroid.npz");
-    centroid_network(&data).save(&path).unwrap();
+    centroid_network(&data, data.len()).save(&path).unwrap();
     path
 }

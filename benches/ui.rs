@@ -1,0 +1,148 @@
+//! Explorer speed: one full frame drawn at 120x40 into ratatui's `TestBackend` (target: well
+//! under a millisecond), and a whole test-set evaluation at batch 100 through the background
+//! worker, from submitting the job to its `Finished` message.
+//!
+//! Run with `cargo bench --bench ui`. The network is a deterministic pseudo-random
+//! 784-50-100-10 one: the same work as the book's, without needing a weights file.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::mpsc::channel;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use mnist_explorer::app::state::{AppState, Cmd, EvalKey, Msg, Palette};
+use mnist_explorer::app::ui;
+use mnist_explorer::app::worker::{Job, Worker, WorkerMsg};
+use mnist_explorer::dataset::{Dataset, Split};
+use mnist_explorer::network::{Layer, Network, OutputLayer};
+use mnist_explorer::normalize::NormMode;
+use ndarray::{Array1, Array2};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn test_split() -> Arc<Dataset> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    match Dataset::load(&dir, Split::Test) {
+        Ok(data) => Arc::new(data),
+        Err(e) => panic!("the benchmark needs the shipped data/ test split: {e}"),
+    }
+}
+
+/// The book's shape with small deterministic weights.
+fn network() -> Arc<Network> {
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    };
+    let layers = [(784, 50), (50, 100), (100, 10)]
+        .into_iter()
+        .map(|(i, o)| Layer {
+            w: Array2::from_shape_simple_fn((i, o), &mut next) * 0.1,
+            b: Array1::from_shape_simple_fn(o, &mut next) * 0.1,
+        })
+        .collect();
+    match Network::new(layers) {
+        Ok(net) => Arc::new(net),
+        Err(e) => panic!("benchmark network: {e}"),
+    }
+}
+
+fn key() -> EvalKey {
+    EvalKey {
+        norm: NormMode::Div255,
+        batch_size: 100,
+        output: OutputLayer::Softmax,
+    }
+}
+
+fn draw_full_frame(c: &mut Criterion) {
+    let (data, net) = (test_split(), network());
+    let (mut state, _) = AppState::new(data, net, Split::Test, Palette::TrueColor, key(), 1);
+    state.update(Msg::Next);
+    let mut terminal = match Terminal::new(TestBackend::new(120, 40)) {
+        Ok(t) => t,
+        Err(e) => panic!("{e}"),
+    };
+    c.bench_function("draw 120x40 frame", |b| {
+        b.iter(|| {
+            // `clear` makes every frame a full one, not a diff against the previous.
+            let _ = terminal.clear();
+            let _ = terminal.draw(|frame| ui::draw(black_box(&state), frame));
+        })
+    });
+    c.bench_function("redraw 120x40 frame, unchanged", |b| {
+        b.iter(|| {
+            let _ = terminal.draw(|frame| ui::draw(black_box(&state), frame));
+        })
+    });
+}
+
+fn worker_full_evaluation(c: &mut Criterion) {
+    let (data, net) = (test_split(), network());
+    let (tx, rx) = channel();
+    let worker = match Worker::spawn(data, net, move |m| tx.send(m).is_ok()) {
+        Ok(w) => w,
+        Err(e) => panic!("{e}"),
+    };
+    let mut generation = 0;
+    let mut group = c.benchmark_group("worker");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(10));
+    group.bench_function("test set at batch 100", |b| {
+        b.iter(|| {
+            generation += 1;
+            let k = key();
+            worker.submit(Job {
+                generation,
+                norm: k.norm,
+                batch_size: k.batch_size,
+                output: k.output,
+            });
+            loop {
+                match rx.recv() {
+                    Ok(WorkerMsg::Finished { generation: g, .. }) if g == generation => break,
+                    Ok(WorkerMsg::Failed { message, .. }) => panic!("{message}"),
+                    Ok(_) => {}
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        })
+    });
+    group.finish();
+}
+
+fn first_frame(c: &mut Criterion) {
+    // The in-process part of the time to first frame: state for image 0 and one frame.
+    let (data, net) = (test_split(), network());
+    c.bench_function("initial state + first frame 80x24", |b| {
+        b.iter(|| {
+            let (state, cmd) = AppState::new(
+                Arc::clone(&data),
+                Arc::clone(&net),
+                Split::Test,
+                Palette::Gray256,
+                key(),
+                1,
+            );
+            assert!(matches!(cmd, Cmd::Evaluate(_)));
+            let mut terminal = match Terminal::new(TestBackend::new(80, 24)) {
+                Ok(t) => t,
+                Err(e) => panic!("{e}"),
+            };
+            let _ = terminal.draw(|frame| ui::draw(&state, frame));
+        })
+    });
+}
+
+criterion_group!(
+    benches,
+    draw_full_frame,
+    first_frame,
+    worker_full_evaluation
+);
+criterion_main!(benches);

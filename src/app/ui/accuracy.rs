@@ -1,0 +1,231 @@
+//! The accuracy panel: the background evaluation of the whole split for the current
+//! settings (progress, running accuracy, speed, per-class accuracy) and a table of every
+//! normalization mode's accuracy once computed.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::{bar, bold, dim, fg, pct};
+use crate::app::state::{AppState, EvalStatus, Evaluation};
+use crate::network::OutputLayer;
+use crate::normalize::NormMode;
+
+/// Inner width from which the modes table goes beside the progress instead of below it.
+const SIDE_BY_SIDE_WIDTH: u16 = 58;
+
+/// Draws the panel.
+pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
+    let title = if area.width >= 34 {
+        " accuracy on the whole split "
+    } else {
+        " accuracy "
+    };
+    let block = Block::bordered().title(title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.width >= SIDE_BY_SIDE_WIDTH {
+        let [left, right] =
+            Layout::horizontal([Constraint::Fill(1), Constraint::Length(34)]).areas(inner);
+        let lines = progress_lines(state, left.width, left.height);
+        frame.render_widget(Paragraph::new(lines), left);
+        frame.render_widget(Paragraph::new(modes_lines(state, true)), right);
+    } else {
+        let mut lines = progress_lines(state, inner.width, 0);
+        lines.push(Line::raw(""));
+        lines.extend(modes_lines(state, false));
+        // No wrapping: every line is sized to fit, and a rare overlong note is cut.
+        frame.render_widget(Paragraph::new(lines), inner);
+    }
+}
+
+/// The settings line, gauge, accuracy, speed and per-class accuracy of the current run;
+/// per-class accuracy gets one bar per line when `height` allows.
+fn progress_lines(state: &AppState, width: u16, height: u16) -> Vec<Line<'static>> {
+    let eval = state.evaluation();
+    let palette = state.palette;
+    let key = dim(palette);
+    let total = state.data.len();
+    let done = eval.tally.total as usize;
+    let w = usize::from(width);
+    let settings = if w >= 30 {
+        format!(
+            " · batch {} · {}",
+            eval.key.batch_size,
+            eval.key.output.name()
+        )
+    } else {
+        format!(" b{} {}", eval.key.batch_size, eval.key.output.name())
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(eval.key.norm.name(), bold()),
+        Span::raw(settings),
+    ])];
+    let count = format!(" {done}/{total}");
+    let fraction = if total == 0 {
+        0.0
+    } else {
+        done as f64 / total as f64
+    };
+    let gauge_style = match eval.status {
+        EvalStatus::Finished => fg(palette, Color::Green),
+        EvalStatus::Failed(_) => fg(palette, Color::Red),
+        EvalStatus::Running => fg(palette, Color::Yellow),
+    };
+    lines.push(Line::from(vec![
+        Span::styled(
+            bar(fraction, w.saturating_sub(count.len()).max(1)),
+            gauge_style,
+        ),
+        Span::raw(count),
+    ]));
+    let state_word = match &eval.status {
+        EvalStatus::Running => "running",
+        EvalStatus::Finished => "done",
+        EvalStatus::Failed(_) => "failed",
+    };
+    lines.push(Line::from(vec![
+        Span::styled("accuracy ", key),
+        Span::styled(
+            if done == 0 {
+                "-".into()
+            } else {
+                pct(eval.tally.accuracy())
+            },
+            bold(),
+        ),
+        Span::raw(format!(" {state_word}")),
+    ]));
+    let speed = match eval.images_per_second() {
+        Some(ips) => format!(
+            "{} img/s {:.2} s",
+            thousands(ips.round() as u64),
+            eval.elapsed.as_secs_f64()
+        ),
+        None => "-".into(),
+    };
+    let speed_key = if w >= 30 { "speed    " } else { "" };
+    lines.push(Line::from(vec![
+        Span::styled(speed_key, key),
+        Span::raw(speed),
+    ]));
+    if let EvalStatus::Failed(message) = &eval.status {
+        lines.push(Line::styled(
+            format!("error: {message}"),
+            fg(palette, Color::Red),
+        ));
+    }
+    lines.push(Line::styled("per class (true label)", key));
+    let per_class = eval.tally.per_class_accuracy();
+    if usize::from(height) >= lines.len() + per_class.len() {
+        // Room for one bar per class.
+        let bar_w = w.saturating_sub(10).max(1);
+        for (class, acc) in per_class.iter().enumerate() {
+            lines.push(Line::from(vec![
+                Span::styled(format!("{class} "), key),
+                Span::styled(bar(acc.unwrap_or(0.0), bar_w), gauge_style),
+                Span::raw(match acc {
+                    Some(a) => format!(" {:>6.2}", a * 100.0),
+                    None => "      -".into(),
+                }),
+            ]));
+        }
+        return lines;
+    }
+    // Each entry is "d nn.n" with a separating space.
+    let per_line = ((w + 1) / 8).clamp(1, 10);
+    for chunk in per_class.chunks(per_line).enumerate() {
+        let (row, accs) = chunk;
+        let mut spans = Vec::new();
+        for (i, acc) in accs.iter().enumerate() {
+            let class = row * per_line + i;
+            if i > 0 {
+                spans.push(Span::raw(" "));
+            }
+            spans.push(Span::styled(format!("{class} "), key));
+            spans.push(Span::raw(match acc {
+                Some(a) => format!("{:>5.1}", a * 100.0),
+                None => "    -".into(),
+            }));
+        }
+        lines.push(Line::from(spans));
+    }
+    lines
+}
+
+/// The modes table: each normalization's accuracy, marked when computed with other settings.
+fn modes_lines(state: &AppState, wide: bool) -> Vec<Line<'static>> {
+    let palette = state.palette;
+    let key = dim(palette);
+    let mut lines = vec![Line::styled("mode     accuracy", key)];
+    for mode in NormMode::ALL {
+        let current = mode == state.norm();
+        let name_style = if current { bold() } else { Style::default() };
+        let mut spans = vec![Span::styled(
+            format!("{}{:<7}", if current { "▸" } else { " " }, mode.name()),
+            name_style,
+        )];
+        let eval = state.evaluation();
+        match state.result_for(mode) {
+            Some(done) => {
+                spans.push(Span::styled(
+                    format!("{:>8}", pct(done.tally.accuracy())),
+                    name_style,
+                ));
+                spans.push(Span::styled(other_settings(state, done, wide), key));
+            }
+            None if current && eval.status == EvalStatus::Running => {
+                let done = eval.tally.total as f64 / state.data.len().max(1) as f64;
+                spans.push(Span::styled(format!("   …{:>3.0}%", done * 100.0), key));
+            }
+            None => spans.push(Span::styled("       -", key)),
+        }
+        lines.push(Line::from(spans));
+    }
+    lines
+}
+
+/// Notes where a cached result's batch size or output layer differ from the current ones.
+fn other_settings(state: &AppState, done: &Evaluation, wide: bool) -> String {
+    let mut note = String::new();
+    if done.key.batch_size != state.batch_size() {
+        note.push_str(&format!(" b{}", done.key.batch_size));
+    }
+    if done.key.output != state.output() {
+        note.push_str(match (done.key.output, wide) {
+            (OutputLayer::Identity, true) => " identity",
+            (OutputLayer::Softmax, true) => " softmax",
+            (OutputLayer::Identity, false) => " id",
+            (OutputLayer::Softmax, false) => " sm",
+        });
+    }
+    note
+}
+
+/// `12345` as `12,345`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}

@@ -1,0 +1,60 @@
+//! The prediction panel under the digit: true label, prediction, its probability, right or
+//! wrong, and the runner-up.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Color;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::{bold, dim, fg};
+use crate::app::state::AppState;
+
+/// Draws the panel.
+pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
+    let view = state.image_view();
+    let label = usize::from(state.data.label(state.index()));
+    let predicted = view.predicted;
+    let p = |c: usize| view.probs.get(c).copied().unwrap_or(0.0) * 100.0;
+    let verdict = if predicted == label {
+        Span::styled("✓ right", fg(state.palette, Color::Green).patch(bold()))
+    } else {
+        Span::styled("✗ WRONG", fg(state.palette, Color::Red).patch(bold()))
+    };
+    // The runner-up shows how close the call was.
+    let second = (0..view.probs.len())
+        .filter(|&c| c != predicted)
+        .max_by(|&a, &b| view.probs[a].total_cmp(&view.probs[b]));
+    let key = dim(state.palette);
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled("true label   ", key),
+            Span::styled(label.to_string(), bold()),
+        ]),
+        Line::from(vec![
+            Span::styled("predicted    ", key),
+            Span::styled(predicted.to_string(), bold()),
+            Span::raw("  "),
+            verdict,
+        ]),
+        Line::from(vec![
+            Span::styled("probability  ", key),
+            Span::raw(format!("{:.2}%", p(predicted))),
+        ]),
+    ];
+    if let Some(s) = second {
+        lines.push(Line::from(vec![
+            Span::styled("runner-up    ", key),
+            Span::raw(format!("{s} ({:.2}%)", p(s))),
+        ]));
+    }
+    // The background run's prediction for this image, which came from a whole batch.
+    if let Some(Some(batched)) = state.evaluation().predictions.get(state.index()) {
+        lines.push(Line::from(vec![
+            Span::styled("in the run   ", key),
+            Span::raw(batched.to_string()),
+        ]));
+    }
+    let block = Block::bordered().title(" prediction ");
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}

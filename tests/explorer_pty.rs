@@ -1,0 +1,292 @@
+//! End to end: the real binary in a pseudo-terminal, driven by keys and signals, its screen
+//! read back through a vt100 emulator. Runs headless (no display, no tmux).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+use mnist_explorer::eval::evaluate;
+use mnist_explorer::network::OutputLayer;
+use mnist_explorer::normalize::NormMode;
+use portable_pty::{Child, CommandBuilder, ExitStatus, MasterPty, PtySize, native_pty_system};
+
+/// Generous: CI has two cores, shared with the other tests.
+const TIMEOUT: Duration = Duration::from_secs(60);
+const BIN: &str = env!("CARGO_BIN_EXE_mnist-explorer");
+
+/// A running explorer and the emulated screen it draws on.
+struct Session {
+    parser: vt100::Parser,
+    output: Receiver<Vec<u8>>,
+    writer: Box<dyn Write + Send>,
+    master: Box<dyn MasterPty + Send>,
+    child: Box<dyn Child + Send + Sync>,
+    /// The last bytes seen, so that a query split across two reads is still recognized.
+    tail: Vec<u8>,
+    closed: bool,
+    started: Instant,
+}
+
+impl Session {
+    fn spawn(weights: &Path, cols: u16, rows: u16) -> Self {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(BIN);
+        cmd.arg("--data-dir");
+        cmd.arg(common::data_dir());
+        cmd.arg("--weights");
+        cmd.arg(weights);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("NO_COLOR", "1");
+        cmd.env("RUST_BACKTRACE", "0");
+        let started = Instant::now();
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let (tx, output) = channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            // Ends at EOF, or EIO once the child and every copy of the slave side are gone.
+            while let Ok(n @ 1..) = reader.read(&mut buf) {
+                if tx.send(buf[..n].to_vec()).is_err() {
+                    return;
+                }
+            }
+        });
+        Self {
+            parser: vt100::Parser::new(nonzero(rows), nonzero(cols), 0),
+            output,
+            writer,
+            master: pair.master,
+            child,
+            tail: Vec::new(),
+            closed: false,
+            started,
+        }
+    }
+
+    /// Feeds the emulator whatever arrives within `wait`; returns false once output ended.
+    fn pump(&mut self, wait: Duration) -> bool {
+        match self.output.recv_timeout(wait) {
+            Ok(bytes) => {
+                self.parser.process(&bytes);
+                // Answer a cursor-position query as a terminal would.
+                let mut seen = std::mem::take(&mut self.tail);
+                seen.extend_from_slice(&bytes);
+                if seen.windows(4).any(|w| w == b"\x1b[6n") {
+                    let (row, col) = self.parser.screen().cursor_position();
+                    let answer = format!("\x1b[{};{}R", row + 1, col + 1);
+                    self.send(&answer);
+                    seen.clear();
+                }
+                self.tail = seen[seen.len().saturating_sub(3)..].to_vec();
+                true
+            }
+            Err(RecvTimeoutError::Timeout) => true,
+            Err(RecvTimeoutError::Disconnected) => {
+                self.closed = true;
+                false
+            }
+        }
+    }
+
+    /// Pumps until `cond` holds on the screen's text; panics with the screen after TIMEOUT.
+    fn wait_for(&mut self, what: &str, cond: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let text = self.parser.screen().contents();
+            if cond(&text) {
+                return text;
+            }
+            if Instant::now() > deadline || (self.closed && !cond(&text)) {
+                panic!("waiting for {what}; the screen shows:\n{text}");
+            }
+            self.pump(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_for_text(&mut self, needle: &str) -> String {
+        self.wait_for(needle, |s| s.contains(needle))
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn resize(&mut self, cols: u16, rows: u16) {
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        self.parser
+            .screen_mut()
+            .set_size(nonzero(rows), nonzero(cols));
+    }
+
+    /// Waits for the process to end and for its last output.
+    fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + TIMEOUT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "the explorer did not exit");
+            self.pump(Duration::from_millis(20));
+        };
+        while !self.closed && Instant::now() < deadline {
+            self.pump(Duration::from_millis(100));
+        }
+        status
+    }
+
+    /// Checks that the terminal is handed back as it was found.
+    fn assert_restored(&self) {
+        let screen = self.parser.screen();
+        assert!(!screen.alternate_screen(), "still on the alternate screen");
+        assert!(!screen.hide_cursor(), "the cursor is still hidden");
+        assert_eq!(
+            screen.mouse_protocol_mode(),
+            vt100::MouseProtocolMode::None,
+            "mouse capture is still on"
+        );
+    }
+}
+
+fn nonzero(n: u16) -> std::num::NonZero<u16> {
+    std::num::NonZero::new(n).unwrap()
+}
+
+/// Writes the test network and returns its path (inside `dir`).
+fn weights_in(dir: &Path) -> std::path::PathBuf {
+    let data = common::test_split();
+    let path = dir.join("centroids.npz");
+    common::centroid_network(&data, 2000).save(&path).unwrap();
+    path
+}
+
+/// The accuracy the explorer must show for `norm` at its default settings, as text.
+fn expected_accuracy(norm: NormMode) -> String {
+    let data = common::test_split();
+    let net = common::centroid_network(&data, 2000);
+    let (tally, _) = evaluate(&net, &data, norm, 100, OutputLayer::Softmax, |_| true);
+    format!("{:.2}%", tally.accuracy() * 100.0)
+}
+
+/// True when some screen line names `mode` in the modes table and shows `accuracy`.
+fn table_shows(screen: &str, mode: &str, accuracy: &str) -> bool {
+    screen.lines().any(|l| {
+        let words: Vec<&str> = l
+            .split(|c: char| c == '│' || c.is_whitespace() || c == '▸')
+            .filter(|w| !w.is_empty())
+            .collect();
+        words.windows(2).any(|w| w[0] == mode && w[1] == accuracy)
+    })
+}
+
+#[test]
+fn browse_switch_mode_resize_and_quit() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = weights_in(dir.path());
+    let (div255, l1) = (
+        expected_accuracy(NormMode::Div255),
+        expected_accuracy(NormMode::L1),
+    );
+    assert_ne!(div255, l1, "the fixture should tell the modes apart");
+
+    let mut s = Session::spawn(&weights, 80, 24);
+    s.wait_for_text("image 0 / 10000");
+    eprintln!("first frame after {:?}", s.started.elapsed());
+    s.wait_for("the div255 accuracy", |t| table_shows(t, "div255", &div255));
+
+    s.send("\x1b[C"); // Right arrow
+    s.wait_for_text("image 1 / 10000");
+    s.send("l");
+    s.wait_for_text("image 2 / 10000");
+    s.send("\x1b[D"); // Left arrow
+    s.wait_for_text("image 1 / 10000");
+
+    s.send("n");
+    s.wait_for_text("l1 b100 softmax");
+    let screen = s.wait_for("the l1 accuracy", |t| table_shows(t, "l1", &l1));
+    assert!(
+        table_shows(&screen, "div255", &div255),
+        "div255's result should stay in the table:\n{screen}"
+    );
+
+    s.send("g42\r");
+    s.wait_for_text("image 42 / 10000");
+
+    // A storm of resizes, ending small, then roomy.
+    for (cols, rows) in [(100, 30), (81, 25), (120, 40), (90, 26), (60, 20)] {
+        s.resize(cols, rows);
+    }
+    s.wait_for_text("terminal too small: need 80x24, have 60x20");
+    s.resize(120, 40);
+    s.wait_for("the wide layout", |t| {
+        t.contains("accuracy on the whole split") && t.contains("image 42 / 10000")
+    });
+
+    s.send("q");
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    s.assert_restored();
+}
+
+#[test]
+fn ctrl_c_and_sigterm_restore_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = weights_in(dir.path());
+
+    let mut s = Session::spawn(&weights, 80, 24);
+    s.wait_for_text("image 0 / 10000");
+    s.send("\x03");
+    let status = s.wait_exit();
+    assert!(status.success(), "Ctrl-C: exit status {status:?}");
+    s.assert_restored();
+
+    let mut s = Session::spawn(&weights, 80, 24);
+    s.wait_for_text("image 0 / 10000");
+    let pid = s.child.process_id().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = s.wait_exit();
+    assert_eq!(status.exit_code(), 128 + 15, "SIGTERM: {status:?}");
+    s.assert_restored();
+}
+
+#[test]
+fn without_a_terminal_it_points_at_eval_and_show() {
+    let out = std::process::Command::new(BIN)
+        .args(["--data-dir"])
+        .arg(common::data_dir())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("needs a terminal"), "{stderr}");
+    assert!(stderr.contains("mnist-explorer eval") && stderr.contains("mnist-explorer show"));
+    assert!(out.stdout.is_empty());
+    assert!(
+        !out.stderr.contains(&0x1b),
+        "escape codes in the message: {stderr:?}"
+    );
+}

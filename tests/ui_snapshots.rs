@@ -1,0 +1,145 @@
+//! Snapshot tests of the view: the screen drawn into ratatui's `TestBackend` from states
+//! reached through `update` alone, at 80x24, 120x40 and a size too small for the layout.
+//!
+//! Worker progress is fed by the test with fixed timings, so the speed shown is the same on
+//! every run.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mnist_explorer::app::state::{AppState, Cmd, EvalKey, Msg, Palette};
+use mnist_explorer::app::ui;
+use mnist_explorer::app::worker::{Job, Progress, WorkerMsg};
+use mnist_explorer::dataset::{Dataset, Split};
+use mnist_explorer::eval::{Tally, normalized_batch, predictions};
+use mnist_explorer::network::{Network, OutputLayer};
+use mnist_explorer::normalize::NormMode;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+/// A state on the shipped test split with the centroid network; returns the first job.
+fn start(palette: Palette) -> (AppState, Job, Arc<Dataset>, Arc<Network>) {
+    let data = Arc::new(common::test_split());
+    let net = Arc::new(common::centroid_network(&data, 2000));
+    let key = EvalKey {
+        norm: NormMode::Div255,
+        batch_size: 1000,
+        output: OutputLayer::Softmax,
+    };
+    let (state, cmd) = AppState::new(
+        Arc::clone(&data),
+        Arc::clone(&net),
+        Split::Test,
+        palette,
+        key,
+        1,
+    );
+    let Cmd::Evaluate(job) = cmd else {
+        panic!("no evaluation started")
+    };
+    (state, job, data, net)
+}
+
+/// Runs `job` here, as the worker would, and feeds its first `batches` batches (all when
+/// `None`) to the state; each batch "takes" 10 ms.
+fn feed(state: &mut AppState, job: Job, data: &Dataset, net: &Network, batches: Option<usize>) {
+    let ranges: Vec<_> = data.batches(job.batch_size).collect();
+    let n = batches.unwrap_or(ranges.len());
+    for (k, range) in ranges.iter().take(n).enumerate() {
+        let batch = normalized_batch(data, range.clone(), job.norm);
+        let preds = predictions(net.forward(batch.view(), job.output).view());
+        let mut tally = Tally::default();
+        tally.push(&data.labels()[range.clone()], &preds);
+        state.update(Msg::Worker(WorkerMsg::Progress(Box::new(Progress {
+            generation: job.generation,
+            range: range.clone(),
+            predictions: preds,
+            batch: tally,
+            elapsed: Duration::from_millis(10 * (k as u64 + 1)),
+        }))));
+    }
+    if n == ranges.len() {
+        state.update(Msg::Worker(WorkerMsg::Finished {
+            generation: job.generation,
+            elapsed: Duration::from_millis(10 * n as u64),
+        }));
+    }
+}
+
+fn render(state: &AppState, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| ui::draw(state, frame)).unwrap();
+    terminal
+}
+
+fn job_of(cmd: Cmd) -> Job {
+    match cmd {
+        Cmd::Evaluate(job) => job,
+        Cmd::None => panic!("expected a new evaluation"),
+    }
+}
+
+#[test]
+fn compact_80x24_after_a_finished_evaluation() {
+    let (mut state, job, data, net) = start(Palette::Plain);
+    feed(&mut state, job, &data, &net, None);
+    let terminal = render(&state, 80, 24);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn wide_120x40_identity_output_half_evaluated_on_a_misclassified_image() {
+    let (mut state, job, data, net) = start(Palette::Plain);
+    feed(&mut state, job, &data, &net, None);
+    state.update(Msg::NextWrong);
+    let job = job_of(state.update(Msg::ToggleOutput));
+    feed(&mut state, job, &data, &net, Some(4));
+    let terminal = render(&state, 120, 40);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn modes_table_after_switching_modes_and_back() {
+    let (mut state, job, data, net) = start(Palette::Plain);
+    feed(&mut state, job, &data, &net, None);
+    let job = job_of(state.update(Msg::PrevNorm));
+    feed(&mut state, job, &data, &net, None);
+    let job = job_of(state.update(Msg::NextBatch));
+    feed(&mut state, job, &data, &net, Some(1));
+    // Back to div255 at batch 1000: cached, shown at once.
+    assert_eq!(state.update(Msg::PrevBatch), Cmd::None);
+    assert_eq!(state.update(Msg::NextNorm), Cmd::None);
+    let terminal = render(&state, 80, 24);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn help_overlay_at_80x24() {
+    let (mut state, _, _, _) = start(Palette::Plain);
+    state.update(Msg::ToggleHelp);
+    let terminal = render(&state, 80, 24);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn goto_prompt_and_colored_digit_at_80x24() {
+    let (mut state, _, _, _) = start(Palette::TrueColor);
+    state.update(Msg::GotoStart);
+    state.update(Msg::GotoType('4'));
+    state.update(Msg::GotoType('2'));
+    let terminal = render(&state, 80, 24);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn too_small_says_what_it_needs() {
+    let (state, _, _, _) = start(Palette::Plain);
+    let terminal = render(&state, 60, 20);
+    insta::assert_snapshot!(terminal.backend());
+    // Any size at all draws without panicking, down to nothing.
+    for (w, h) in [(0, 0), (1, 1), (79, 24), (80, 23), (200, 10), (10, 200)] {
+        render(&state, w, h);
+    }
+}

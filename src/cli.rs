@@ -2,12 +2,12 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use mnist_explorer::dataset::Split;
 use mnist_explorer::network::OutputLayer;
 use mnist_explorer::normalize::NormMode;
-use mnist_explorer::train::Optimizer;
+use mnist_explorer::train::{Optimizer, Schedule};
 
 /// Default weights: the network this project trained and ships.
 pub const DEFAULT_WEIGHTS: &str = "weights/mnist-784-50-100-10.npz";
@@ -44,20 +44,58 @@ pub struct Cli {
     pub explore: ExploreArgs,
 }
 
+impl Cli {
+    /// Parses the process arguments, exiting with clap's usage error when an explorer-only
+    /// option comes before a subcommand (it would otherwise be silently ignored).
+    pub fn parse_checked() -> Self {
+        let cli = Self::parse();
+        if let (Some(command), Some(flag)) = (&cli.command, cli.explore.first_given()) {
+            let name = command.name();
+            Self::command()
+                .error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!(
+                        "{flag} before `{name}` sets only the explorer's start; \
+                         give it after the subcommand: `mnist-explorer {name} {flag} ...`"
+                    ),
+                )
+                .exit();
+        }
+        cli
+    }
+}
+
 /// Options of the explorer (no subcommand): where it starts; keys change them later.
 #[derive(Debug, Args)]
 pub struct ExploreArgs {
-    /// Which split the explorer browses (subcommands take their own --split)
-    #[arg(long, value_enum, default_value_t = Split::Test)]
-    pub split: Split,
+    /// Which split the explorer browses [default: test]
+    #[arg(long, value_enum)]
+    pub split: Option<Split>,
 
-    /// Starting input normalization (n/N cycle through them)
-    #[arg(long, value_enum, default_value_t = NormMode::Div255)]
-    pub norm: NormMode,
+    /// Starting input normalization (n/N cycle through them) [default: div255]
+    #[arg(long, value_enum)]
+    pub norm: Option<NormMode>,
 
     /// Starting batch size of the background evaluation (b/B cycle 1, 10, 100, 1000, 10000)
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
-    pub batch_size: u64,
+    /// [default: 100]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_size: Option<u64>,
+}
+
+impl ExploreArgs {
+    /// The first explorer option given, if any: they are meaningless before a subcommand,
+    /// which takes its own `--split`, `--norm` and `--batch-size` after its name.
+    pub fn first_given(&self) -> Option<&'static str> {
+        if self.split.is_some() {
+            Some("--split")
+        } else if self.norm.is_some() {
+            Some("--norm")
+        } else if self.batch_size.is_some() {
+            Some("--batch-size")
+        } else {
+            None
+        }
+    }
 }
 
 /// The subcommands.
@@ -73,6 +111,17 @@ pub enum Command {
     /// --out atomically: a temporary file in the same folder, synced, then renamed. Ctrl-C
     /// stops between batches and writes nothing (exit status 130).
     Train(TrainArgs),
+}
+
+impl Command {
+    /// The subcommand's name as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Eval(_) => "eval",
+            Command::Show(_) => "show",
+            Command::Train(_) => "train",
+        }
+    }
 }
 
 /// Options of `eval`.
@@ -147,6 +196,10 @@ pub struct TrainArgs {
     /// Update rule: sgd, momentum (0.9) or adam (beta1 0.9, beta2 0.999, epsilon 1e-8)
     #[arg(long, value_enum, default_value_t = Optimizer::Adam)]
     pub optimizer: Optimizer,
+
+    /// Learning rate schedule: constant, or cosine annealing from --lr down to 0 at the last step
+    #[arg(long, value_enum, default_value_t = Schedule::Cosine)]
+    pub schedule: Schedule,
 
     /// Hidden layer sizes, comma-separated, input side first
     #[arg(long, value_name = "SIZES", default_value = "50,100")]

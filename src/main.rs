@@ -5,11 +5,9 @@ mod commands;
 
 use std::io::IsTerminal;
 
-use clap::Parser;
-
 fn main() -> color_eyre::Result<()> {
     install_error_hooks()?;
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_checked();
     commands::run(cli)
 }
 

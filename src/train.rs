@@ -69,6 +69,39 @@ impl Optimizer {
     }
 }
 
+/// How the learning rate moves over a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// The same learning rate for every step.
+    Constant,
+    /// Cosine annealing (Loshchilov & Hutter, SGDR): from `lr` at the first step down to 0 at
+    /// the last, `lr * (1 + cos(pi * step / steps)) / 2`.
+    #[default]
+    Cosine,
+}
+
+impl Schedule {
+    /// The learning rate for step `step` (0-based) of `steps`, starting from `lr`.
+    pub fn rate(self, lr: f32, step: usize, steps: usize) -> f32 {
+        match self {
+            Schedule::Constant => lr,
+            Schedule::Cosine => {
+                let progress = step as f64 / steps.max(1) as f64;
+                (f64::from(lr) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())) as f32
+            }
+        }
+    }
+
+    /// The name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Schedule::Constant => "constant",
+            Schedule::Cosine => "cosine",
+        }
+    }
+}
+
 /// Everything that decides a training run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TrainConfig {
@@ -82,6 +115,8 @@ pub struct TrainConfig {
     pub lr: f32,
     /// The update rule.
     pub optimizer: Optimizer,
+    /// How the learning rate changes from step to step.
+    pub schedule: Schedule,
     /// Input normalization, applied to training and test images alike.
     pub norm: NormMode,
     /// Seed of the initialization and of the per-epoch shuffles.
@@ -512,6 +547,11 @@ impl Trainer {
             col_row: vec![0; max_batch * inputs],
             col_val: vec![0.0; max_batch * inputs],
         }
+    }
+
+    /// Changes the learning rate for the following steps (a schedule's hook).
+    pub fn set_lr(&mut self, lr: f32) {
+        self.lr = lr;
     }
 
     /// The kernel in use.
@@ -1039,6 +1079,12 @@ pub fn train(
         rng.shuffle(&mut order);
         let (mut loss_sum, mut correct, mut images) = (0f64, 0usize, 0usize);
         for (b, batch) in order.chunks(config.batch_size).enumerate() {
+            let step = (epoch - 1) * batches + b;
+            trainer.set_lr(
+                config
+                    .schedule
+                    .rate(config.lr, step, config.epochs * batches),
+            );
             let s = trainer.step(&sparse, batch);
             if !s.loss_sum.is_finite() {
                 return Err(TrainError::Diverged {
@@ -1104,6 +1150,17 @@ pub fn test_accuracy(net: &Network, data: &Dataset, norm: NormMode) -> f64 {
 mod tests {
     use super::*;
     use crate::dataset::Split;
+
+    #[test]
+    fn cosine_schedule_falls_from_lr_to_zero_and_constant_stays() {
+        let c = Schedule::Cosine;
+        assert_eq!(c.rate(0.4, 0, 100), 0.4);
+        assert!((c.rate(0.4, 50, 100) - 0.2).abs() < 1e-6);
+        assert!(c.rate(0.4, 99, 100) < 0.001);
+        let rates: Vec<f32> = (0..100).map(|s| c.rate(0.4, s, 100)).collect();
+        assert!(rates.windows(2).all(|p| p[1] <= p[0]), "not falling: {rates:?}");
+        assert!((0..100).all(|s| Schedule::Constant.rate(0.4, s, 100) == 0.4));
+    }
 
     /// Every kernel this CPU can run, so each test covers both compiled versions.
     fn kernels() -> Vec<Kernel> {
@@ -1312,6 +1369,7 @@ mod tests {
             batch_size: 20,
             lr: 0.003,
             optimizer: Optimizer::Adam,
+            schedule: Schedule::Constant,
             norm: NormMode::Div255,
             seed,
         }

@@ -168,3 +168,12 @@ fn show_prints_the_digit_label_prediction_and_norms() {
         .collect();
     assert!((cols[1] - 1.0).abs() < 1e-4, "{l2_row}");
 }
+
+#[test]
+fn explorer_options_before_a_subcommand_are_refused_not_ignored() {
+    let out = run(&["--split", "train", "eval"]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
+    let err = common::stderr(&out);
+    assert!(err.contains("--split before `eval`"), "{err}");
+    assert!(err.contains("mnist-explorer eval --split"), "{err}");
+}

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use color_eyre::eyre::{Result, bail};
 use mnist_explorer::app::{self, Exit, state::EvalKey};
+use mnist_explorer::dataset::Split;
 use mnist_explorer::network::OutputLayer;
 
 use crate::cli::ExploreArgs;
@@ -17,26 +18,27 @@ Without a terminal, use `mnist-explorer eval` for the accuracy over a split, or 
 
 /// Loads the split and the weights and runs the explorer until the user quits.
 pub fn run(data_dir: &Path, weights: &Path, args: &ExploreArgs) -> Result<()> {
+    let split = args.split.unwrap_or(Split::Test);
     // Checked first, and reported in plain text rather than through color-eyre (which colors
     // its report unconditionally), so that a pipe or a log gets no escape code at all.
     if !std::io::stdout().is_terminal() {
         eprintln!("{NOT_A_TERMINAL}");
         std::process::exit(1);
     }
-    let (data, net) = super::load(data_dir, weights, args.split)?;
+    let (data, net) = super::load(data_dir, weights, split)?;
     if data.is_empty() {
         bail!(
             "the {} split in {} holds no image",
-            args.split,
+            split,
             data_dir.display()
         );
     }
     let start = EvalKey {
-        norm: args.norm,
-        batch_size: usize::try_from(args.batch_size).unwrap_or(usize::MAX),
+        norm: args.norm.unwrap_or_default(),
+        batch_size: usize::try_from(args.batch_size.unwrap_or(100)).unwrap_or(usize::MAX),
         output: OutputLayer::Softmax,
     };
-    match app::run(data, net, args.split, start)? {
+    match app::run(data, net, split, start)? {
         Exit::Quit => Ok(()),
         // The conventional status of a process ended by a signal, now that the terminal is
         // restored.

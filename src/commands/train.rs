@@ -32,6 +32,7 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
         batch_size: args.batch_size,
         lr: args.lr.unwrap_or_else(|| args.optimizer.default_lr()),
         optimizer: args.optimizer,
+        schedule: args.schedule,
         norm: args.norm,
         seed: args.seed,
     };

@@ -189,12 +189,12 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 100)]
     pub batch_size: usize,
 
-    /// Learning rate [default: 0.1 for sgd, 0.01 for momentum, 0.001 for adam]
+    /// Learning rate [default: 0.1 for sgd and momentum, 0.001 for adam]
     #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f32>,
 
     /// Update rule: sgd, momentum (0.9) or adam (beta1 0.9, beta2 0.999, epsilon 1e-8)
-    #[arg(long, value_enum, default_value_t = Optimizer::Adam)]
+    #[arg(long, value_enum, default_value_t = Optimizer::Momentum)]
     pub optimizer: Optimizer,
 
     /// Learning rate schedule: constant, or cosine annealing from --lr down to 0 at the last step
@@ -226,7 +226,7 @@ pub struct TrainArgs {
 }
 
 /// Epochs of the default `train` run, the one that made the shipped weights.
-pub const DEFAULT_EPOCHS: usize = 15;
+pub const DEFAULT_EPOCHS: usize = 40;
 /// Seed of the default `train` run.
 pub const DEFAULT_SEED: u64 = 1;
 

@@ -1,8 +1,12 @@
-//! The shipped data/ is the real MNIST, and the z-score constants come from it.
+//! The shipped data/ is the real MNIST, the z-score constants come from it, and the shipped
+//! weights meet the bar the project set for them.
 
 mod common;
 
 use mnist_explorer::dataset::{Dataset, Split};
+use mnist_explorer::eval::evaluate;
+use mnist_explorer::network::{Network, OutputLayer};
+use mnist_explorer::normalize::NormMode;
 use mnist_explorer::normalize::{ZSCORE_MEAN, ZSCORE_STD};
 
 #[test]
@@ -36,4 +40,25 @@ fn zscore_constants_are_the_training_pixel_statistics() {
     let var = sq as f64 / n / (255.0 * 255.0) - mean * mean;
     assert!((mean - ZSCORE_MEAN).abs() < 1e-12, "{mean}");
     assert!((var.sqrt() - ZSCORE_STD).abs() < 1e-9, "{}", var.sqrt());
+}
+
+#[test]
+fn shipped_weights_reach_97_5_percent_with_div255() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/mnist-784-50-100-10.npz");
+    let net = Network::load(&path).unwrap();
+    assert_eq!(
+        net.layers().iter().map(|l| l.w.dim()).collect::<Vec<_>>(),
+        [(784, 50), (50, 100), (100, 10)]
+    );
+    let test = Dataset::load(&common::data_dir(), Split::Test).unwrap();
+    let (tally, _) = evaluate(
+        &net,
+        &test,
+        NormMode::Div255,
+        1000,
+        OutputLayer::Softmax,
+        |_| true,
+    );
+    assert!(tally.accuracy() >= 0.975, "{}", tally.accuracy());
 }

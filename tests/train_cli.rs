@@ -116,6 +116,10 @@ fn a_run_writes_weights_that_eval_reads_and_keeps_them_without_force() {
         "5",
         "--lr",
         "0.02",
+        "--optimizer",
+        "adam",
+        "--schedule",
+        "constant",
         "--json",
     ];
     let run = train(dir.path(), &args);

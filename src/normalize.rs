@@ -196,6 +196,17 @@ mod tests {
     }
 
     #[test]
+    fn keeps_zeros_exactly_when_a_divisor_scales() {
+        for mode in NormMode::ALL {
+            assert_eq!(
+                mode.keeps_zeros(),
+                mode.divisor(&[0, 7, 255]).is_some(),
+                "{mode}"
+            );
+        }
+    }
+
+    #[test]
     fn raw_norms_are_exact() {
         let n = Norms::of_pixels(&PIXELS);
         assert_eq!(n.l1, 262.0);

@@ -26,9 +26,10 @@ const MAX_TILE: usize = 8;
 /// narrow layers latency-bound (the 10-wide output layer has only 2 accumulators, so each
 /// FMA waits for the previous one) and loads every weight once per FMA.
 const GROUP: usize = 4;
-/// Most vectors per image in a group tile: `GROUP * 3` = 12 accumulators, plus the 3 weight
-/// vectors and a broadcast, fill AVX2's 16 registers.
-const GROUP_TILE: usize = 3;
+/// Most vectors per image in a group tile: `GROUP * 2` = 8 accumulators, 2 weight vectors
+/// and a broadcast. (3 would fill all 16 ymm registers in theory, but LLVM then spills and
+/// shuffles registers inside the loop.)
+const GROUP_TILE: usize = 2;
 /// Bits per word of the non-zero input masks.
 const MASK_BITS: usize = 64;
 /// Fewest images worth handing to another thread (below it, scheduling costs more than it saves).
@@ -39,14 +40,63 @@ const BLOCK: usize = 16;
 /// work on the machine does not hold up the whole batch (rayon steals the rest).
 const MAX_ROWS_PER_TASK: usize = 256;
 
+/// One cache line of floats, the unit of [`Aligned`] storage.
+#[repr(C, align(64))]
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Line([f32; 16]);
+
+// SAFETY: 16 f32 fill the 64 bytes exactly (no padding), and any bits are a valid f32.
+unsafe impl bytemuck::Zeroable for Line {}
+// SAFETY: as above; `Line` is `Copy`, `repr(C)` and holds no pointers.
+unsafe impl bytemuck::Pod for Line {}
+
+/// Floats starting on a cache-line boundary. With rows a multiple of 8 floats, no 8-float
+/// load then straddles two lines: from a plain `Vec<f32>` (16-byte aligned) half of them
+/// did, and each such split load costs two.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Aligned {
+    lines: Vec<Line>,
+    len: usize,
+}
+
+impl Aligned {
+    fn zeros(len: usize) -> Self {
+        Self {
+            lines: vec![Line([0.0; 16]); len.div_ceil(16)],
+            len,
+        }
+    }
+
+    /// Makes this `len` floats long (zeroed if it was not already that long).
+    fn fit(&mut self, len: usize) {
+        if self.len != len {
+            *self = Self::zeros(len);
+        }
+    }
+}
+
+impl std::ops::Deref for Aligned {
+    type Target = [f32];
+
+    fn deref(&self) -> &[f32] {
+        &bytemuck::cast_slice(&self.lines)[..self.len]
+    }
+}
+
+impl std::ops::DerefMut for Aligned {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        &mut bytemuck::cast_slice_mut(&mut self.lines)[..self.len]
+    }
+}
+
 /// One layer with `W` rows padded to `stride` floats (zeros in the padding).
 #[derive(Debug, Clone, PartialEq)]
 struct PackedLayer {
     inputs: usize,
     outputs: usize,
     stride: usize,
-    w: Vec<f32>,
-    b: Vec<f32>,
+    w: Aligned,
+    b: Aligned,
 }
 
 /// A network's weights laid out for the kernels.
@@ -115,13 +165,13 @@ impl Packed {
             .map(|layer| {
                 let (inputs, outputs) = layer.w.dim();
                 let stride = outputs.div_ceil(LANES) * LANES;
-                let mut w = vec![0.0; inputs * stride];
+                let mut w = Aligned::zeros(inputs * stride);
                 for (row, src) in w.chunks_exact_mut(stride).zip(layer.w.rows()) {
                     for (d, s) in row.iter_mut().zip(src) {
                         *d = *s;
                     }
                 }
-                let mut b = vec![0.0; stride];
+                let mut b = Aligned::zeros(stride);
                 b[..outputs].copy_from_slice(&layer.b.to_vec());
                 PackedLayer {
                     inputs,
@@ -191,24 +241,26 @@ impl Packed {
 
 /// Per-thread buffers, reused for every image.
 struct Scratch {
-    /// One bit per input of the current image, set where the input is not zero.
+    /// One bit per input, set where the input is not zero: `inputs.div_ceil(MASK_BITS)` words
+    /// per image of the block.
     masks: Vec<u64>,
-    /// `table[p]` = pixel value `p` divided by `table_divisor`, as [`NormMode::apply`] does.
-    table: [f32; 256],
-    /// The divisor `table` was built for (NaN before the first build).
-    table_divisor: f32,
+    /// Normalized pixel values, shared by a block whose images have the same divisor (always
+    /// so in the modes that scale by a constant).
+    table: Table,
     /// A block of `BLOCK` dense normalized images, for the modes that do not keep zeros.
     x: Vec<f32>,
     /// Each layer's outputs for a block of `BLOCK` images, `stride` floats per image.
-    acts: Vec<Vec<f32>>,
+    acts: Vec<Aligned>,
 }
 
 impl Default for Scratch {
     fn default() -> Self {
         Self {
             masks: Vec::new(),
-            table: [0.0; 256],
-            table_divisor: f32::NAN,
+            table: Table {
+                values: [0.0; 256],
+                divisor: f32::NAN,
+            },
             x: Vec::new(),
             acts: Vec::new(),
         }
@@ -219,23 +271,33 @@ impl Scratch {
     /// Sizes the buffers for `net` (a no-op once they fit).
     fn fit(&mut self, net: &Packed) {
         let inputs = net.inputs();
-        self.masks.resize(inputs.div_ceil(MASK_BITS), 0);
+        self.masks.resize(BLOCK * inputs.div_ceil(MASK_BITS), 0);
         self.x.resize(BLOCK * inputs, 0.0);
-        self.acts.resize(net.layers.len(), Vec::new());
+        self.acts.resize(net.layers.len(), Aligned::default());
         for (a, l) in self.acts.iter_mut().zip(&net.layers) {
-            a.resize(BLOCK * l.stride, 0.0);
+            a.fit(BLOCK * l.stride);
         }
     }
+}
 
-    /// Makes `table` hold the pixel values divided by `divisor`.
+/// `values[p]` = pixel value `p` divided by `divisor`, as [`NormMode::apply`] does.
+struct Table {
+    values: [f32; 256],
+    /// NaN before the first build.
+    divisor: f32,
+}
+
+impl Table {
+    /// The values for `divisor`, rebuilt only when it changed.
     #[inline(always)]
-    fn set_divisor(&mut self, divisor: f32) {
-        if self.table_divisor.to_bits() != divisor.to_bits() {
-            for (p, t) in self.table.iter_mut().enumerate() {
+    fn get(&mut self, divisor: f32) -> &[f32; 256] {
+        if self.divisor.to_bits() != divisor.to_bits() {
+            for (p, t) in self.values.iter_mut().enumerate() {
                 *t = f32::from(p as u8) / divisor;
             }
-            self.table_divisor = divisor;
+            self.divisor = divisor;
         }
+        &self.values
     }
 }
 
@@ -280,27 +342,48 @@ fn rows<V: Vector>(
             }
             dense::<V>(first, &s.x, n_in, count, act(0), &mut s.acts[0]);
         } else {
-            for j in 0..count {
-                let row = rows.start + j * n_in..rows.start + (j + 1) * n_in;
-                let out = j * first.stride..(j + 1) * first.stride;
-                match input {
-                    Input::Values(v) => {
-                        let v = &v[row];
-                        value_masks(v, &mut s.masks);
-                        let dst = &mut s.acts[0][out];
-                        sparse::<V, _>(first, &s.masks, &Values(v), act(0), dst);
+            let words = n_in.div_ceil(MASK_BITS);
+            let masks = &mut s.masks[..count * words];
+            let dst = &mut s.acts[0];
+            match input {
+                Input::Values(v) => {
+                    let x = &v[rows];
+                    for (row, m) in x.chunks_exact(n_in).zip(masks.chunks_exact_mut(words)) {
+                        value_masks(row, m);
                     }
-                    Input::Pixels(p, mode) => {
-                        let p = &p[row];
+                    let src = Values { x, n_in };
+                    sparse::<V, _>(first, masks, &src, count, act(0), dst);
+                }
+                Input::Pixels(p, mode) => {
+                    let pixels = &p[rows];
+                    let mut divisors = [1.0; BLOCK];
+                    for ((row, m), d) in pixels
+                        .chunks_exact(n_in)
+                        .zip(masks.chunks_exact_mut(words))
+                        .zip(&mut divisors)
+                    {
+                        pixel_masks::<V>(row, m);
                         // `keeps_zeros` modes always have a divisor.
-                        s.set_divisor(mode.divisor(p).unwrap_or(1.0));
-                        pixel_masks::<V>(p, &mut s.masks);
-                        let src = Pixels {
-                            pixels: p,
-                            table: &s.table,
+                        *d = mode.divisor(row).unwrap_or(1.0);
+                    }
+                    let divisors = &divisors[..count];
+                    if divisors
+                        .iter()
+                        .all(|d| d.to_bits() == divisors[0].to_bits())
+                    {
+                        let src = Scaled {
+                            pixels,
+                            n_in,
+                            table: s.table.get(divisors[0]),
                         };
-                        let dst = &mut s.acts[0][out];
-                        sparse::<V, _>(first, &s.masks, &src, act(0), dst);
+                        sparse::<V, _>(first, masks, &src, count, act(0), dst);
+                    } else {
+                        let src = Divided {
+                            pixels,
+                            n_in,
+                            divisors,
+                        };
+                        sparse::<V, _>(first, masks, &src, count, act(0), dst);
                     }
                 }
             }
@@ -319,15 +402,15 @@ fn rows<V: Vector>(
         }
         let stride = net.layers[last].stride;
         for (j, dst) in out_block.chunks_exact_mut(n_out).enumerate() {
-            let result = &mut s.acts[last][j * stride..j * stride + n_out];
+            let result = &mut s.acts[last][j * stride..(j + 1) * stride];
             if output == OutputLayer::Softmax {
                 if V::FMA {
-                    math::softmax::<true>(result);
+                    math::softmax_padded::<true>(result, n_out);
                 } else {
-                    math::softmax::<false>(result);
+                    math::softmax_padded::<false>(result, n_out);
                 }
             }
-            dst.copy_from_slice(result);
+            dst.copy_from_slice(&result[..n_out]);
         }
     }
 }
@@ -359,49 +442,73 @@ fn value_masks(x: &[f32], masks: &mut [u64]) {
     }
 }
 
-/// Input values of one image, read only where its mask has a bit.
+/// The input values of a block of images, read only where their masks have a bit.
 trait Source {
-    /// Number of inputs.
-    fn len(&self) -> usize;
-    /// Input `p`.
+    /// Input `p` of image `j`.
     ///
     /// # Safety
-    /// `p < self.len()`.
-    unsafe fn get(&self, p: usize) -> f32;
+    /// `j` is an image of the block and `p` one of its inputs.
+    unsafe fn get(&self, j: usize, p: usize) -> f32;
+    /// Whether the block holds `count` images of `inputs` inputs.
+    fn holds(&self, count: usize, inputs: usize) -> bool;
 }
 
-/// Normalized values.
-struct Values<'a>(&'a [f32]);
+/// Normalized values, `n_in` per image.
+struct Values<'a> {
+    x: &'a [f32],
+    n_in: usize,
+}
 
 impl Source for Values<'_> {
     #[inline(always)]
-    fn len(&self) -> usize {
-        self.0.len()
+    unsafe fn get(&self, j: usize, p: usize) -> f32 {
+        // SAFETY: the caller keeps `j` and `p` in bounds (`holds`).
+        unsafe { *self.x.get_unchecked(j * self.n_in + p) }
     }
 
-    #[inline(always)]
-    unsafe fn get(&self, p: usize) -> f32 {
-        // SAFETY: the caller keeps `p` in bounds.
-        unsafe { *self.0.get_unchecked(p) }
+    fn holds(&self, count: usize, inputs: usize) -> bool {
+        self.n_in == inputs && self.x.len() >= count * inputs
     }
 }
 
-/// Raw pixels and the table of their normalized values.
-struct Pixels<'a> {
+/// Raw pixels and the table of their normalized values, shared by the whole block.
+struct Scaled<'a> {
     pixels: &'a [u8],
+    n_in: usize,
     table: &'a [f32; 256],
 }
 
-impl Source for Pixels<'_> {
+impl Source for Scaled<'_> {
     #[inline(always)]
-    fn len(&self) -> usize {
-        self.pixels.len()
+    unsafe fn get(&self, j: usize, p: usize) -> f32 {
+        // SAFETY: the caller keeps `j` and `p` in bounds (`holds`); a u8 indexes the table.
+        self.table[usize::from(unsafe { *self.pixels.get_unchecked(j * self.n_in + p) })]
     }
 
+    fn holds(&self, count: usize, inputs: usize) -> bool {
+        self.n_in == inputs && self.pixels.len() >= count * inputs
+    }
+}
+
+/// Raw pixels, each image with its own divisor (the L1, L2 and max modes).
+struct Divided<'a> {
+    pixels: &'a [u8],
+    n_in: usize,
+    divisors: &'a [f32],
+}
+
+impl Source for Divided<'_> {
     #[inline(always)]
-    unsafe fn get(&self, p: usize) -> f32 {
-        // SAFETY: the caller keeps `p` in bounds; a u8 always indexes the table.
-        self.table[usize::from(unsafe { *self.pixels.get_unchecked(p) })]
+    unsafe fn get(&self, j: usize, p: usize) -> f32 {
+        // SAFETY: the caller keeps `j` and `p` in bounds (`holds`).
+        unsafe {
+            f32::from(*self.pixels.get_unchecked(j * self.n_in + p))
+                / *self.divisors.get_unchecked(j)
+        }
+    }
+
+    fn holds(&self, count: usize, inputs: usize) -> bool {
+        self.n_in == inputs && self.pixels.len() >= count * inputs && self.divisors.len() >= count
     }
 }
 
@@ -411,13 +518,14 @@ enum Act {
     Sigmoid,
 }
 
-/// `out[..stride] = act(x·W + b)` for one image, in tiles of up to `MAX_TILE` vectors held
-/// in registers across the sweep over the inputs whose bit is set in `masks`.
+/// `out = act(x·W + b)` for the `count` images of a block, row `j` of `out` at
+/// `j * layer.stride`, visiting only the inputs whose bit is set in the image's masks.
 #[inline(always)]
 fn sparse<V: Vector, S: Source>(
     layer: &PackedLayer,
     masks: &[u64],
     x: &S,
+    count: usize,
     act: Act,
     out: &mut [f32],
 ) {
@@ -426,52 +534,81 @@ fn sparse<V: Vector, S: Source>(
     while v0 < vectors {
         let t = (vectors - v0).min(MAX_TILE);
         match t {
-            1 => sparse_tile::<1, V, S>(layer, masks, x, act, out, v0),
-            2 => sparse_tile::<2, V, S>(layer, masks, x, act, out, v0),
-            3 => sparse_tile::<3, V, S>(layer, masks, x, act, out, v0),
-            4 => sparse_tile::<4, V, S>(layer, masks, x, act, out, v0),
-            5 => sparse_tile::<5, V, S>(layer, masks, x, act, out, v0),
-            6 => sparse_tile::<6, V, S>(layer, masks, x, act, out, v0),
-            7 => sparse_tile::<7, V, S>(layer, masks, x, act, out, v0),
-            _ => sparse_tile::<MAX_TILE, V, S>(layer, masks, x, act, out, v0),
+            1 => sparse_tile::<1, V, S>(layer, masks, x, count, act, out, v0),
+            2 => sparse_tile::<2, V, S>(layer, masks, x, count, act, out, v0),
+            3 => sparse_tile::<3, V, S>(layer, masks, x, count, act, out, v0),
+            4 => sparse_tile::<4, V, S>(layer, masks, x, count, act, out, v0),
+            5 => sparse_tile::<5, V, S>(layer, masks, x, count, act, out, v0),
+            6 => sparse_tile::<6, V, S>(layer, masks, x, count, act, out, v0),
+            7 => sparse_tile::<7, V, S>(layer, masks, x, count, act, out, v0),
+            _ => sparse_tile::<MAX_TILE, V, S>(layer, masks, x, count, act, out, v0),
         }
         v0 += t;
     }
 }
 
+/// One tile of `T` vectors of [`sparse`], swept word-major: for each 64-input slice of W,
+/// every image of the block in turn. That slice (14 KB for the book's 784x50 layer) then
+/// stays in L1 across the block, where image after image over the whole of W (175 KB, in
+/// L2) made the first layer bound by L2 bandwidth. The partial sums live in `out` between
+/// slices, in registers within one.
 #[inline(always)]
 fn sparse_tile<const T: usize, V: Vector, S: Source>(
     layer: &PackedLayer,
     masks: &[u64],
     x: &S,
+    count: usize,
     act: Act,
     out: &mut [f32],
     v0: usize,
 ) {
     let col = v0 * LANES;
-    let stride = layer.stride;
-    assert!(col + T * LANES <= stride && x.len() == layer.inputs);
-    assert!(masks.len() * MASK_BITS >= x.len() && masks.len() <= x.len().div_ceil(MASK_BITS));
-    let mut acc = [V::splat(0.0); T];
-    for (k, a) in acc.iter_mut().enumerate() {
-        *a = V::load(&layer.b[col + k * LANES..]);
+    let (stride, inputs) = (layer.stride, layer.inputs);
+    let words = inputs.div_ceil(MASK_BITS);
+    assert!(col + T * LANES <= stride && x.holds(count, inputs));
+    assert!(masks.len() >= count * words && out.len() >= count * stride);
+    assert!(layer.w.len() >= inputs * stride);
+    for j in 0..count {
+        for k in 0..T {
+            V::load(&layer.b[col + k * LANES..]).store(&mut out[j * stride + col + k * LANES..]);
+        }
     }
     // Plain loops, no closures: a closure is a function of its own that may not inherit
     // the caller's `target_feature`. Raw pointers in the hot loop: slice indexing there
     // cost about as many instructions (bounds checks) as the FMAs themselves.
     let w = layer.w.as_ptr();
-    for (i, &word) in masks.iter().enumerate() {
-        let mut bits = word;
-        while bits != 0 {
-            let p = i * MASK_BITS + bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            // SAFETY: the masks only have bits for inputs (`value_masks` and `pixel_masks`
-            // leave the padding bits clear), so p < inputs = x.len() = rows of W, and
-            // `col + T * LANES <= stride`.
-            unsafe { accumulate::<T, V>(&mut acc, x.get(p), w.add(p * stride + col)) };
+    for word in 0..words {
+        for j in 0..count {
+            let mut bits = masks[j * words + word];
+            if bits == 0 {
+                continue;
+            }
+            let o = &mut out[j * stride + col..j * stride + col + T * LANES];
+            let mut acc = [V::splat(0.0); T];
+            for (k, a) in acc.iter_mut().enumerate() {
+                *a = V::load(&o[k * LANES..]);
+            }
+            while bits != 0 {
+                let p = word * MASK_BITS + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                // SAFETY: the masks only have bits for inputs (`value_masks` and
+                // `pixel_masks` leave the padding bits clear), so p < inputs = rows of W,
+                // `col + T * LANES <= stride`, and j < count (`x.holds` checked above).
+                unsafe { accumulate::<T, V>(&mut acc, x.get(j, p), w.add(p * stride + col)) };
+            }
+            for (k, a) in acc.into_iter().enumerate() {
+                a.store(&mut o[k * LANES..]);
+            }
         }
     }
-    finish::<T, V>(acc, act, &mut out[col..col + T * LANES]);
+    if act == Act::Sigmoid {
+        for j in 0..count {
+            for k in 0..T {
+                let o = &mut out[j * stride + col + k * LANES..];
+                V::load(o).sigmoid().store(o);
+            }
+        }
+    }
 }
 
 /// `out = act(x·W + b)` for `count` images: row `j` of `x` starts at `j * x_stride` and row
@@ -495,7 +632,6 @@ fn dense<V: Vector>(
             let t = (vectors - v0).min(GROUP_TILE);
             match t {
                 1 => dense_tile::<GROUP, 1, V>(layer, x, x_stride, act, out, v0),
-                2 => dense_tile::<GROUP, 2, V>(layer, x, x_stride, act, out, v0),
                 _ => dense_tile::<GROUP, GROUP_TILE, V>(layer, x, x_stride, act, out, v0),
             }
             v0 += t;

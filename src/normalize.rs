@@ -140,6 +140,11 @@ impl NormMode {
         }
     }
 
+    /// Whether a zero pixel stays zero (every mode but z-score), so zeros can be skipped.
+    pub fn keeps_zeros(self) -> bool {
+        self != NormMode::Zscore
+    }
+
     /// For the modes that only scale an image (`x / d`), the divisor `d` of these `pixels`;
     /// `None` for z-score, which also shifts. A zero divisor (an all-zero image) becomes 1 so
     /// that the image stays all zero instead of turning NaN.
@@ -188,6 +193,17 @@ mod tests {
 
     fn after(mode: NormMode) -> Norms {
         mode.norms(&PIXELS).1
+    }
+
+    #[test]
+    fn keeps_zeros_exactly_when_a_divisor_scales() {
+        for mode in NormMode::ALL {
+            assert_eq!(
+                mode.keeps_zeros(),
+                mode.divisor(&[0, 7, 255]).is_some(),
+                "{mode}"
+            );
+        }
     }
 
     #[test]

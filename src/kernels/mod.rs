@@ -1,13 +1,20 @@
-//! The fast forward pass: weights packed once into 8-float-aligned rows, one fused sweep per
-//! layer (product + bias + activation, no temporaries), zero input pixels skipped in the
-//! first layer, images split across threads, and AVX2+FMA code chosen at run time.
+//! The fast forward pass: weights packed once into cache-line-aligned rows of whole 8-float
+//! vectors, one fused sweep per layer (product + bias + activation, no temporaries), images
+//! split across threads, and AVX2+FMA code chosen at run time.
 //!
-//! The same generic body ([`image`]) is compiled twice: inside a `#[target_feature(enable =
+//! Images go through layer by layer in blocks of [`BLOCK`]. The first layer visits only
+//! non-zero inputs (found by a bitmask per image), 64 inputs at a time for the whole block so
+//! that slice of W stays in L1; later layers take [`GROUP`] images per tile so that each
+//! weight load serves several FMAs.
+//!
+//! The same generic body ([`rows`]) is compiled twice: inside a `#[target_feature(enable =
 //! "avx2,fma")]` function, where LLVM turns its 8-lane loops into ymm FMAs, and as a plain
 //! function for every other CPU. Nothing depends on `-C target-cpu`.
 
 mod math;
 mod vector;
+
+use std::cell::RefCell;
 
 use vector::{Portable, Vector};
 
@@ -18,20 +25,74 @@ use crate::normalize::NormMode;
 
 /// Floats per SIMD vector (one AVX register); rows are padded to a multiple of it.
 const LANES: usize = 8;
-/// Most vectors kept as accumulators at once; 8 of AVX2's 16 ymm registers.
+/// Most vectors kept as accumulators at once for one image; 8 of AVX2's 16 ymm registers.
 const MAX_TILE: usize = 8;
-/// Inputs grouped into chunks of this many for zero skipping: a chunk is skipped when all
-/// its inputs are 0. MNIST test images have 151 non-zero pixels on average and 223 pixels
-/// in non-zero chunks of 4 (311 for chunks of 8): a little wasted work buys a gather with
-/// no per-pixel branches or scattered stores.
-const CHUNK: usize = 4;
+/// Images that share each weight load in the dense layers. One image alone leaves the
+/// narrow layers latency-bound (the 10-wide output layer has only 2 accumulators, so each
+/// FMA waits for the previous one) and loads every weight once per FMA.
+const GROUP: usize = 4;
+/// Most vectors per image in a group tile: `GROUP * 2` = 8 accumulators, 2 weight vectors
+/// and a broadcast. (3 would fill all 16 ymm registers in theory, but LLVM then spills and
+/// shuffles registers inside the loop.)
+const GROUP_TILE: usize = 2;
+/// Bits per word of the non-zero input masks.
+const MASK_BITS: usize = 64;
 /// Fewest images worth handing to another thread (below it, scheduling costs more than it saves).
 const MIN_ROWS_PER_THREAD: usize = 16;
-/// Images taken layer by layer together in one thread.
+/// Images taken layer by layer together in one thread (a multiple of `GROUP`).
 const BLOCK: usize = 16;
 /// Most images in one task: large batches are cut finer so that a thread slowed by other
 /// work on the machine does not hold up the whole batch (rayon steals the rest).
 const MAX_ROWS_PER_TASK: usize = 256;
+
+/// One cache line of floats, the unit of [`Aligned`] storage.
+#[repr(C, align(64))]
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Line([f32; 16]);
+
+// SAFETY: 16 f32 fill the 64 bytes exactly (no padding), and any bits are a valid f32.
+unsafe impl bytemuck::Zeroable for Line {}
+// SAFETY: as above; `Line` is `Copy`, `repr(C)` and holds no pointers.
+unsafe impl bytemuck::Pod for Line {}
+
+/// Floats starting on a cache-line boundary. With rows a multiple of 8 floats, no 8-float
+/// load then straddles two lines: from a plain `Vec<f32>` (16-byte aligned) half of them
+/// did, and each such split load costs two.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Aligned {
+    lines: Vec<Line>,
+    len: usize,
+}
+
+impl Aligned {
+    fn zeros(len: usize) -> Self {
+        Self {
+            lines: vec![Line([0.0; 16]); len.div_ceil(16)],
+            len,
+        }
+    }
+
+    /// Makes this `len` floats long (zeroed if it was not already that long).
+    fn fit(&mut self, len: usize) {
+        if self.len != len {
+            *self = Self::zeros(len);
+        }
+    }
+}
+
+impl std::ops::Deref for Aligned {
+    type Target = [f32];
+
+    fn deref(&self) -> &[f32] {
+        &bytemuck::cast_slice(&self.lines)[..self.len]
+    }
+}
+
+impl std::ops::DerefMut for Aligned {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        &mut bytemuck::cast_slice_mut(&mut self.lines)[..self.len]
+    }
+}
 
 /// One layer with `W` rows padded to `stride` floats (zeros in the padding).
 #[derive(Debug, Clone, PartialEq)]
@@ -39,15 +100,14 @@ struct PackedLayer {
     inputs: usize,
     outputs: usize,
     stride: usize,
-    w: Vec<f32>,
-    b: Vec<f32>,
+    w: Aligned,
+    b: Aligned,
 }
 
 /// A network's weights laid out for the kernels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Packed {
     layers: Vec<PackedLayer>,
-    widest: usize,
 }
 
 /// Which code path runs on this CPU.
@@ -110,14 +170,13 @@ impl Packed {
             .map(|layer| {
                 let (inputs, outputs) = layer.w.dim();
                 let stride = outputs.div_ceil(LANES) * LANES;
-                // Zero rows up to a whole chunk, so a partial last chunk reads zeros.
-                let mut w = vec![0.0; inputs.div_ceil(CHUNK) * CHUNK * stride];
+                let mut w = Aligned::zeros(inputs * stride);
                 for (row, src) in w.chunks_exact_mut(stride).zip(layer.w.rows()) {
                     for (d, s) in row.iter_mut().zip(src) {
                         *d = *s;
                     }
                 }
-                let mut b = vec![0.0; stride];
+                let mut b = Aligned::zeros(stride);
                 b[..outputs].copy_from_slice(&layer.b.to_vec());
                 PackedLayer {
                     inputs,
@@ -128,12 +187,7 @@ impl Packed {
                 }
             })
             .collect();
-        let widest = layers
-            .iter()
-            .map(|l| l.stride.max(l.inputs.div_ceil(CHUNK) * CHUNK))
-            .max()
-            .unwrap_or(0);
-        Self { layers, widest }
+        Self { layers }
     }
 
     fn inputs(&self) -> usize {
@@ -171,47 +225,85 @@ impl Packed {
             });
     }
 
-    /// One thread's share: scratch allocated once, then image after image.
+    /// One thread's share, with that thread's scratch buffers (kept between calls: at small
+    /// batches, allocating and zeroing them cost as much as the arithmetic).
     fn forward_rows(&self, input: Input<'_>, output: OutputLayer, out: &mut [f32], path: Path) {
-        let mut scratch = Scratch {
-            x: vec![0.0; self.inputs()],
-            idx: vec![0; self.inputs().div_ceil(CHUNK)],
-            vals: vec![0.0; self.inputs().div_ceil(CHUNK) * CHUNK],
-            acts: self
-                .layers
-                .iter()
-                .map(|l| vec![0.0; BLOCK * l.stride])
-                .collect(),
-        };
-        match path {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Path::Avx2Fma` is only ever produced by `detect()` after checking both
-            // features on this CPU.
-            Path::Avx2Fma => unsafe { rows_avx2(self, input, output, out, &mut scratch) },
-            _ => rows::<Portable>(self, input, output, out, &mut scratch),
+        thread_local! {
+            static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
         }
+        SCRATCH.with_borrow_mut(|scratch| {
+            scratch.fit(self);
+            match path {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: `Path::Avx2Fma` is only ever produced by `detect()` after checking
+                // both features on this CPU.
+                Path::Avx2Fma => unsafe { rows_avx2(self, input, output, out, scratch) },
+                _ => rows::<Portable>(self, input, output, out, scratch),
+            }
+        });
     }
 }
 
 /// Per-thread buffers, reused for every image.
 struct Scratch {
-    /// A dense normalized image (z-score, where zero pixels do not stay zero).
+    /// One bit per input, set where the input is not zero: `inputs.div_ceil(MASK_BITS)` words
+    /// per image of the block.
+    masks: Vec<u64>,
+    /// Normalized pixel values, shared by a block whose images have the same divisor (always
+    /// so in the modes that scale by a constant).
+    table: Table,
+    /// A block of `BLOCK` dense normalized images, for the modes that do not keep zeros.
     x: Vec<f32>,
-    /// Indices of the chunks holding a non-zero input.
-    idx: Vec<u32>,
-    /// Their normalized values, `CHUNK` per chunk.
-    vals: Vec<f32>,
     /// Each layer's outputs for a block of `BLOCK` images, `stride` floats per image.
-    acts: Vec<Vec<f32>>,
+    acts: Vec<Aligned>,
 }
 
-/// The first layer's input for one image.
-#[derive(Clone, Copy)]
-enum First<'a> {
-    /// Only the chunks with a non-zero input: chunk indices and `CHUNK` values each.
-    Sparse(&'a [u32], &'a [f32]),
-    /// Every input.
-    Dense(&'a [f32]),
+impl Default for Scratch {
+    fn default() -> Self {
+        Self {
+            masks: Vec::new(),
+            table: Table {
+                values: [0.0; 256],
+                divisor: f32::NAN,
+            },
+            x: Vec::new(),
+            acts: Vec::new(),
+        }
+    }
+}
+
+impl Scratch {
+    /// Sizes the buffers for `net` (a no-op once they fit).
+    fn fit(&mut self, net: &Packed) {
+        let inputs = net.inputs();
+        self.masks.resize(BLOCK * inputs.div_ceil(MASK_BITS), 0);
+        self.x.resize(BLOCK * inputs, 0.0);
+        self.acts.resize(net.layers.len(), Aligned::default());
+        for (a, l) in self.acts.iter_mut().zip(&net.layers) {
+            a.fit(BLOCK * l.stride);
+        }
+    }
+}
+
+/// `values[p]` = pixel value `p` divided by `divisor`, as [`NormMode::apply`] does.
+struct Table {
+    values: [f32; 256],
+    /// NaN before the first build.
+    divisor: f32,
+}
+
+impl Table {
+    /// The values for `divisor`, rebuilt only when it changed.
+    #[inline(always)]
+    fn get(&mut self, divisor: f32) -> &[f32; 256] {
+        if self.divisor.to_bits() != divisor.to_bits() {
+            for (p, t) in self.values.iter_mut().enumerate() {
+                *t = f32::from(p as u8) / divisor;
+            }
+            self.divisor = divisor;
+        }
+        &self.values
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -237,105 +329,192 @@ fn rows<V: Vector>(
     let (n_in, n_out) = (net.inputs(), net.outputs());
     let last = net.layers.len() - 1;
     let act = |l: usize| if l == last { Act::None } else { Act::Sigmoid };
-    let Scratch { x, idx, vals, acts } = s;
+    let first = &net.layers[0];
+    let dense_first = match input {
+        Input::Pixels(_, mode) => !mode.keeps_zeros(),
+        Input::Values(_) => false,
+    };
     // Layer by layer over a block of images, so that each layer's weights are reused from
     // L1 across the block instead of being evicted by the next layer's after every image.
     for (block, out_block) in out.chunks_mut(BLOCK * n_out).enumerate() {
         let count = out_block.len() / n_out;
-        let first = &net.layers[0];
-        for j in 0..count {
-            let i = block * BLOCK + j;
-            let row = i * n_in..(i + 1) * n_in;
-            let input = match input {
-                Input::Values(v) => {
-                    let n = gather_values(&v[row], idx, vals);
-                    First::Sparse(&idx[..n], &vals[..n * CHUNK])
+        let rows = block * BLOCK * n_in..(block * BLOCK + count) * n_in;
+        if dense_first {
+            if let Input::Pixels(p, mode) = input {
+                for (src, dst) in p[rows].chunks_exact(n_in).zip(s.x.chunks_exact_mut(n_in)) {
+                    mode.apply(src, dst);
                 }
-                Input::Pixels(p, mode) => match mode.divisor(&p[row.clone()]) {
-                    Some(divisor) => {
-                        let n = gather_pixels(&p[row], divisor, idx, vals);
-                        First::Sparse(&idx[..n], &vals[..n * CHUNK])
+            }
+            dense::<V>(first, &s.x, n_in, count, act(0), &mut s.acts[0]);
+        } else {
+            let words = n_in.div_ceil(MASK_BITS);
+            let masks = &mut s.masks[..count * words];
+            let dst = &mut s.acts[0];
+            match input {
+                Input::Values(v) => {
+                    let x = &v[rows];
+                    for (row, m) in x.chunks_exact(n_in).zip(masks.chunks_exact_mut(words)) {
+                        value_masks(row, m);
                     }
-                    None => {
-                        mode.apply(&p[row], x);
-                        First::Dense(x)
+                    let src = Values { x, n_in };
+                    sparse::<V, _>(first, masks, &src, count, act(0), dst);
+                }
+                Input::Pixels(p, mode) => {
+                    let pixels = &p[rows];
+                    let mut divisors = [1.0; BLOCK];
+                    for ((row, m), d) in pixels
+                        .chunks_exact(n_in)
+                        .zip(masks.chunks_exact_mut(words))
+                        .zip(&mut divisors)
+                    {
+                        pixel_masks::<V>(row, m);
+                        // `keeps_zeros` modes always have a divisor.
+                        *d = mode.divisor(row).unwrap_or(1.0);
                     }
-                },
-            };
-            let dst = &mut acts[0][j * first.stride..(j + 1) * first.stride];
-            affine::<V>(first, input, act(0), dst);
+                    let divisors = &divisors[..count];
+                    if divisors
+                        .iter()
+                        .all(|d| d.to_bits() == divisors[0].to_bits())
+                    {
+                        let src = Scaled {
+                            pixels,
+                            n_in,
+                            table: s.table.get(divisors[0]),
+                        };
+                        sparse::<V, _>(first, masks, &src, count, act(0), dst);
+                    } else {
+                        let src = Divided {
+                            pixels,
+                            n_in,
+                            divisors,
+                        };
+                        sparse::<V, _>(first, masks, &src, count, act(0), dst);
+                    }
+                }
+            }
         }
         for (l, layer) in net.layers.iter().enumerate().skip(1) {
-            let (done, rest) = acts.split_at_mut(l);
-            let (prev, cur) = (&done[l - 1], &mut rest[0]);
+            let (done, rest) = s.acts.split_at_mut(l);
             let prev_stride = net.layers[l - 1].stride;
-            for j in 0..count {
-                let input = First::Dense(&prev[j * prev_stride..][..layer.inputs]);
-                let dst = &mut cur[j * layer.stride..(j + 1) * layer.stride];
-                affine::<V>(layer, input, act(l), dst);
-            }
+            dense::<V>(
+                layer,
+                &done[l - 1],
+                prev_stride,
+                count,
+                act(l),
+                &mut rest[0],
+            );
         }
         let stride = net.layers[last].stride;
         for (j, dst) in out_block.chunks_exact_mut(n_out).enumerate() {
-            let result = &mut acts[last][j * stride..j * stride + n_out];
+            let result = &mut s.acts[last][j * stride..(j + 1) * stride];
             if output == OutputLayer::Softmax {
                 if V::FMA {
-                    math::softmax::<true>(result);
+                    math::softmax_padded::<true>(result, n_out);
                 } else {
-                    math::softmax::<false>(result);
+                    math::softmax_padded::<false>(result, n_out);
                 }
             }
-            dst.copy_from_slice(result);
+            dst.copy_from_slice(&result[..n_out]);
         }
     }
 }
 
-/// Collects the chunks of `x` that hold a non-zero value; returns how many.
+/// Sets `masks` to one bit per pixel, where the pixel is not zero.
 #[inline(always)]
-fn gather_values(x: &[f32], idx: &mut [u32], vals: &mut [f32]) -> usize {
-    let mut n = 0;
-    for (c, chunk) in x.chunks(CHUNK).enumerate() {
-        if chunk.iter().all(|&v| v == 0.0) {
-            continue;
-        }
-        let dst = &mut vals[n * CHUNK..(n + 1) * CHUNK];
-        dst.fill(0.0);
-        dst[..chunk.len()].copy_from_slice(chunk);
-        idx[n] = c as u32;
-        n += 1;
+fn pixel_masks<V: Vector>(pixels: &[u8], masks: &mut [u64]) {
+    for (m, chunk) in masks.iter_mut().zip(pixels.chunks(MASK_BITS)) {
+        *m = match chunk.try_into() {
+            Ok(whole) => V::nonzero_bytes(whole),
+            Err(_) => {
+                let mut padded = [0u8; MASK_BITS];
+                padded[..chunk.len()].copy_from_slice(chunk);
+                V::nonzero_bytes(&padded)
+            }
+        };
     }
-    n
 }
 
-/// Collects the chunks of `pixels` that hold a non-zero pixel, divided by `divisor` as
-/// [`NormMode::apply`] divides them; returns how many.
+/// Sets `masks` to one bit per value, where the value is not zero.
 #[inline(always)]
-fn gather_pixels(pixels: &[u8], divisor: f32, idx: &mut [u32], vals: &mut [f32]) -> usize {
-    let mut n = 0;
-    let whole = pixels.chunks_exact(CHUNK);
-    let tail = whole.remainder();
-    for (c, chunk) in whole.enumerate() {
-        let bytes: [u8; CHUNK] = [chunk[0], chunk[1], chunk[2], chunk[3]];
-        if u32::from_ne_bytes(bytes) == 0 {
-            continue;
+fn value_masks(x: &[f32], masks: &mut [u64]) {
+    for (m, chunk) in masks.iter_mut().zip(x.chunks(MASK_BITS)) {
+        let mut bits = 0;
+        for (k, &v) in chunk.iter().enumerate() {
+            bits |= u64::from(v != 0.0) << k;
         }
-        let dst = &mut vals[n * CHUNK..(n + 1) * CHUNK];
-        for k in 0..CHUNK {
-            dst[k] = f32::from(bytes[k]) / divisor;
-        }
-        idx[n] = c as u32;
-        n += 1;
+        *m = bits;
     }
-    if tail.iter().any(|&p| p != 0) {
-        let dst = &mut vals[n * CHUNK..(n + 1) * CHUNK];
-        dst.fill(0.0);
-        for (d, &p) in dst.iter_mut().zip(tail) {
-            *d = f32::from(p) / divisor;
-        }
-        idx[n] = (pixels.len() / CHUNK) as u32;
-        n += 1;
+}
+
+/// The input values of a block of images, read only where their masks have a bit.
+trait Source {
+    /// Input `p` of image `j`.
+    ///
+    /// # Safety
+    /// `j` is an image of the block and `p` one of its inputs.
+    unsafe fn get(&self, j: usize, p: usize) -> f32;
+    /// Whether the block holds `count` images of `inputs` inputs.
+    fn holds(&self, count: usize, inputs: usize) -> bool;
+}
+
+/// Normalized values, `n_in` per image.
+struct Values<'a> {
+    x: &'a [f32],
+    n_in: usize,
+}
+
+impl Source for Values<'_> {
+    #[inline(always)]
+    unsafe fn get(&self, j: usize, p: usize) -> f32 {
+        // SAFETY: the caller keeps `j` and `p` in bounds (`holds`).
+        unsafe { *self.x.get_unchecked(j * self.n_in + p) }
     }
-    n
+
+    fn holds(&self, count: usize, inputs: usize) -> bool {
+        self.n_in == inputs && self.x.len() >= count * inputs
+    }
+}
+
+/// Raw pixels and the table of their normalized values, shared by the whole block.
+struct Scaled<'a> {
+    pixels: &'a [u8],
+    n_in: usize,
+    table: &'a [f32; 256],
+}
+
+impl Source for Scaled<'_> {
+    #[inline(always)]
+    unsafe fn get(&self, j: usize, p: usize) -> f32 {
+        // SAFETY: the caller keeps `j` and `p` in bounds (`holds`); a u8 indexes the table.
+        self.table[usize::from(unsafe { *self.pixels.get_unchecked(j * self.n_in + p) })]
+    }
+
+    fn holds(&self, count: usize, inputs: usize) -> bool {
+        self.n_in == inputs && self.pixels.len() >= count * inputs
+    }
+}
+
+/// Raw pixels, each image with its own divisor (the L1, L2 and max modes).
+struct Divided<'a> {
+    pixels: &'a [u8],
+    n_in: usize,
+    divisors: &'a [f32],
+}
+
+impl Source for Divided<'_> {
+    #[inline(always)]
+    unsafe fn get(&self, j: usize, p: usize) -> f32 {
+        // SAFETY: the caller keeps `j` and `p` in bounds (`holds`).
+        unsafe {
+            f32::from(*self.pixels.get_unchecked(j * self.n_in + p))
+                / *self.divisors.get_unchecked(j)
+        }
+    }
+
+    fn holds(&self, count: usize, inputs: usize) -> bool {
+        self.n_in == inputs && self.pixels.len() >= count * inputs && self.divisors.len() >= count
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -344,76 +523,195 @@ enum Act {
     Sigmoid,
 }
 
-/// `out[..stride] = act(x·W + b)` in tiles of up to `MAX_TILE` vectors held in registers
-/// across the whole sweep over the inputs (only the non-zero ones, when sparse).
+/// `out = act(x·W + b)` for the `count` images of a block, row `j` of `out` at
+/// `j * layer.stride`, visiting only the inputs whose bit is set in the image's masks.
 #[inline(always)]
-fn affine<V: Vector>(layer: &PackedLayer, x: First<'_>, act: Act, out: &mut [f32]) {
+fn sparse<V: Vector, S: Source>(
+    layer: &PackedLayer,
+    masks: &[u64],
+    x: &S,
+    count: usize,
+    act: Act,
+    out: &mut [f32],
+) {
     let vectors = layer.stride / LANES;
     let mut v0 = 0;
     while v0 < vectors {
         let t = (vectors - v0).min(MAX_TILE);
         match t {
-            1 => tile::<1, V>(layer, x, act, out, v0),
-            2 => tile::<2, V>(layer, x, act, out, v0),
-            3 => tile::<3, V>(layer, x, act, out, v0),
-            4 => tile::<4, V>(layer, x, act, out, v0),
-            5 => tile::<5, V>(layer, x, act, out, v0),
-            6 => tile::<6, V>(layer, x, act, out, v0),
-            7 => tile::<7, V>(layer, x, act, out, v0),
-            _ => tile::<MAX_TILE, V>(layer, x, act, out, v0),
+            1 => sparse_tile::<1, V, S>(layer, masks, x, count, act, out, v0),
+            2 => sparse_tile::<2, V, S>(layer, masks, x, count, act, out, v0),
+            3 => sparse_tile::<3, V, S>(layer, masks, x, count, act, out, v0),
+            4 => sparse_tile::<4, V, S>(layer, masks, x, count, act, out, v0),
+            5 => sparse_tile::<5, V, S>(layer, masks, x, count, act, out, v0),
+            6 => sparse_tile::<6, V, S>(layer, masks, x, count, act, out, v0),
+            7 => sparse_tile::<7, V, S>(layer, masks, x, count, act, out, v0),
+            _ => sparse_tile::<MAX_TILE, V, S>(layer, masks, x, count, act, out, v0),
         }
         v0 += t;
     }
 }
 
+/// One tile of `T` vectors of [`sparse`], swept word-major: for each 64-input slice of W,
+/// every image of the block in turn. That slice (14 KB for the book's 784x50 layer) then
+/// stays in L1 across the block, where image after image over the whole of W (175 KB, in
+/// L2) made the first layer bound by L2 bandwidth. The partial sums live in `out` between
+/// slices, in registers within one.
 #[inline(always)]
-fn tile<const T: usize, V: Vector>(
+fn sparse_tile<const T: usize, V: Vector, S: Source>(
     layer: &PackedLayer,
-    x: First<'_>,
+    masks: &[u64],
+    x: &S,
+    count: usize,
     act: Act,
     out: &mut [f32],
     v0: usize,
 ) {
     let col = v0 * LANES;
-    let stride = layer.stride;
-    let width = T * LANES;
-    assert!(col + width <= stride);
-    let bias = &layer.b[col..col + width];
-    let mut acc: [V; T] = std::array::from_fn(|k| V::load(&bias[k * LANES..]));
-    // Plain loops, no closures: a closure is a function of its own that may not inherit
-    // the caller's `target_feature`.
-    // Raw pointers in the two hot loops: slice indexing there cost about as many
-    // instructions (bounds checks, iterator bookkeeping) as the FMAs themselves.
-    let w = layer.w.as_ptr();
-    match x {
-        First::Sparse(indices, values) => {
-            // The gather emits increasing chunk indices, so checking the last one bounds all.
-            let fits = indices
-                .last()
-                .is_none_or(|&c| (c as usize + 1) * CHUNK * stride <= layer.w.len());
-            assert!(fits && values.len() >= indices.len() * CHUNK);
-            debug_assert!(indices.windows(2).all(|p| p[0] < p[1]));
-            for (j, &c) in indices.iter().enumerate() {
-                // SAFETY: chunk `c` lies within W (checked above, indices increase) and
-                // `col + width <= stride`; `values` holds CHUNK floats per index.
-                unsafe {
-                    let base = w.add(c as usize * CHUNK * stride + col);
-                    let xs = values.as_ptr().add(j * CHUNK);
-                    for k in 0..CHUNK {
-                        accumulate::<T, V>(&mut acc, *xs.add(k), base.add(k * stride));
-                    }
-                }
-            }
+    let (stride, inputs) = (layer.stride, layer.inputs);
+    let words = inputs.div_ceil(MASK_BITS);
+    assert!(col + T * LANES <= stride && x.holds(count, inputs));
+    assert!(masks.len() >= count * words && out.len() >= count * stride);
+    assert!(layer.w.len() >= inputs * stride);
+    for j in 0..count {
+        for k in 0..T {
+            V::load(&layer.b[col + k * LANES..]).store(&mut out[j * stride + col + k * LANES..]);
         }
-        First::Dense(values) => {
-            let n = values.len().min(layer.inputs);
-            for (p, &xv) in values[..n].iter().enumerate() {
-                // SAFETY: row p < inputs of W, and `col + width <= stride`.
-                unsafe { accumulate::<T, V>(&mut acc, xv, w.add(p * stride + col)) };
+    }
+    // Plain loops, no closures: a closure is a function of its own that may not inherit
+    // the caller's `target_feature`. Raw pointers in the hot loop: slice indexing there
+    // cost about as many instructions (bounds checks) as the FMAs themselves.
+    let w = layer.w.as_ptr();
+    for word in 0..words {
+        for j in 0..count {
+            let mut bits = masks[j * words + word];
+            if bits == 0 {
+                continue;
+            }
+            let o = &mut out[j * stride + col..j * stride + col + T * LANES];
+            let mut acc = [V::splat(0.0); T];
+            for (k, a) in acc.iter_mut().enumerate() {
+                *a = V::load(&o[k * LANES..]);
+            }
+            while bits != 0 {
+                let p = word * MASK_BITS + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                // SAFETY: the masks only have bits for inputs (`value_masks` and
+                // `pixel_masks` leave the padding bits clear), so p < inputs = rows of W,
+                // `col + T * LANES <= stride`, and j < count (`x.holds` checked above).
+                unsafe { accumulate::<T, V>(&mut acc, x.get(j, p), w.add(p * stride + col)) };
+            }
+            for (k, a) in acc.into_iter().enumerate() {
+                a.store(&mut o[k * LANES..]);
             }
         }
     }
-    let out = &mut out[col..col + width];
+    if act == Act::Sigmoid {
+        for j in 0..count {
+            for k in 0..T {
+                let o = &mut out[j * stride + col + k * LANES..];
+                V::load(o).sigmoid().store(o);
+            }
+        }
+    }
+}
+
+/// `out = act(x·W + b)` for `count` images: row `j` of `x` starts at `j * x_stride` and row
+/// `j` of `out` at `j * layer.stride`. Groups of `GROUP` images share each weight load.
+#[inline(always)]
+fn dense<V: Vector>(
+    layer: &PackedLayer,
+    x: &[f32],
+    x_stride: usize,
+    count: usize,
+    act: Act,
+    out: &mut [f32],
+) {
+    let vectors = layer.stride / LANES;
+    let stride = layer.stride;
+    let mut j = 0;
+    while j + GROUP <= count {
+        let (x, out) = (&x[j * x_stride..], &mut out[j * stride..]);
+        let mut v0 = 0;
+        while v0 < vectors {
+            let t = (vectors - v0).min(GROUP_TILE);
+            match t {
+                1 => dense_tile::<GROUP, 1, V>(layer, x, x_stride, act, out, v0),
+                _ => dense_tile::<GROUP, GROUP_TILE, V>(layer, x, x_stride, act, out, v0),
+            }
+            v0 += t;
+        }
+        j += GROUP;
+    }
+    while j < count {
+        let (x, out) = (&x[j * x_stride..], &mut out[j * stride..]);
+        let mut v0 = 0;
+        while v0 < vectors {
+            let t = (vectors - v0).min(MAX_TILE);
+            match t {
+                1 => dense_tile::<1, 1, V>(layer, x, x_stride, act, out, v0),
+                2 => dense_tile::<1, 2, V>(layer, x, x_stride, act, out, v0),
+                3 => dense_tile::<1, 3, V>(layer, x, x_stride, act, out, v0),
+                4 => dense_tile::<1, 4, V>(layer, x, x_stride, act, out, v0),
+                5 => dense_tile::<1, 5, V>(layer, x, x_stride, act, out, v0),
+                6 => dense_tile::<1, 6, V>(layer, x, x_stride, act, out, v0),
+                7 => dense_tile::<1, 7, V>(layer, x, x_stride, act, out, v0),
+                _ => dense_tile::<1, MAX_TILE, V>(layer, x, x_stride, act, out, v0),
+            }
+            v0 += t;
+        }
+        j += 1;
+    }
+}
+
+/// `R` images times `T` vectors of output, all `R * T` accumulators held in registers across
+/// the sweep over the inputs; each weight vector is loaded once for the `R` images.
+#[inline(always)]
+fn dense_tile<const R: usize, const T: usize, V: Vector>(
+    layer: &PackedLayer,
+    x: &[f32],
+    x_stride: usize,
+    act: Act,
+    out: &mut [f32],
+    v0: usize,
+) {
+    let col = v0 * LANES;
+    let (stride, inputs) = (layer.stride, layer.inputs);
+    assert!(col + T * LANES <= stride && x_stride >= inputs);
+    assert!(x.len() >= (R - 1) * x_stride + inputs && out.len() >= R * stride);
+    assert!(layer.w.len() >= inputs * stride);
+    let mut bias = [V::splat(0.0); T];
+    for (k, b) in bias.iter_mut().enumerate() {
+        *b = V::load(&layer.b[col + k * LANES..]);
+    }
+    let mut acc = [bias; R];
+    let (w, xp) = (layer.w.as_ptr(), x.as_ptr());
+    for p in 0..inputs {
+        // SAFETY: p < inputs = rows of W, `col + T * LANES <= stride`, and image r's input p
+        // lies at r * x_stride + p < x.len() (all checked above).
+        unsafe {
+            let row = w.add(p * stride + col);
+            let mut ws = [V::splat(0.0); T];
+            for (k, wv) in ws.iter_mut().enumerate() {
+                *wv = V::load_ptr(row.add(k * LANES));
+            }
+            for (r, a) in acc.iter_mut().enumerate() {
+                let xv = V::splat(*xp.add(r * x_stride + p));
+                for (k, a) in a.iter_mut().enumerate() {
+                    *a = xv.mul_add(ws[k], *a);
+                }
+            }
+        }
+    }
+    for (r, a) in acc.into_iter().enumerate() {
+        let start = r * stride + col;
+        finish::<T, V>(a, act, &mut out[start..start + T * LANES]);
+    }
+}
+
+/// Applies `act` to the accumulators and stores them in `out`.
+#[inline(always)]
+fn finish<const T: usize, V: Vector>(acc: [V; T], act: Act, out: &mut [f32]) {
     for (k, a) in acc.into_iter().enumerate() {
         let a = if act == Act::Sigmoid { a.sigmoid() } else { a };
         a.store(&mut out[k * LANES..]);
@@ -495,6 +793,43 @@ mod tests {
     fn detected_path_matches_the_reference_for_odd_shapes() {
         for sizes in [&[20, 3][..], &[784, 50, 100, 10], &[9, 70, 17, 1, 5]] {
             check(sizes, 101, Path::detect());
+        }
+    }
+
+    #[test]
+    fn pixel_input_matches_the_reference_in_every_mode() {
+        // 130 inputs: two whole mask words and a partial third; 37 images: two whole blocks
+        // and a tail that is not a whole group; image 3 is all zero.
+        let (n_in, rows) = (130, 37);
+        let net = random_network(&[n_in, 20, 10], 11);
+        let packed = Packed::new(net.layers());
+        let mut pixels: Vec<u8> = (0..n_in * rows)
+            .map(|i| {
+                let h = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56;
+                if h < 70 { (h * 3 + 1) as u8 } else { 0 }
+            })
+            .collect();
+        pixels[3 * n_in..4 * n_in].fill(0);
+        for mode in NormMode::ALL {
+            let mut x = vec![0.0; pixels.len()];
+            mode.apply_batch(&pixels, n_in, &mut x);
+            let xa = Array2::from_shape_vec((rows, n_in), x).unwrap();
+            let want = net.forward_reference(xa.view(), OutputLayer::Softmax);
+            for path in [Path::Portable, Path::detect()] {
+                let mut got = vec![0.0; rows * 10];
+                let input = Input::Pixels(&pixels, mode);
+                packed.forward(input, OutputLayer::Softmax, &mut got, path);
+                for (g, w) in got.chunks(10).zip(want.rows()) {
+                    let w = w.to_vec();
+                    for (a, b) in g.iter().zip(&w) {
+                        assert!((a - b).abs() <= 1e-5, "{mode} {path:?}: {a} vs {b}");
+                    }
+                    let argmax = |v: &[f32]| {
+                        (0..v.len()).fold(0, |best, i| if v[i] > v[best] { i } else { best })
+                    };
+                    assert_eq!(argmax(g), argmax(&w), "{mode} {path:?}");
+                }
+            }
         }
     }
 

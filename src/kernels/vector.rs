@@ -24,6 +24,15 @@ pub trait Vector: Copy {
     fn store(self, dst: &mut [f32]);
     /// The logistic function, lane by lane.
     fn sigmoid(self) -> Self;
+    /// Bit `k` set where `bytes[k]` is not zero.
+    #[inline(always)]
+    fn nonzero_bytes(bytes: &[u8; 64]) -> u64 {
+        let mut bits = 0;
+        for (k, &b) in bytes.iter().enumerate() {
+            bits |= u64::from(b != 0) << k;
+        }
+        bits
+    }
 }
 
 /// Plain arrays; LLVM vectorizes what the target's baseline allows.
@@ -124,6 +133,29 @@ mod avx {
                 let one = _mm256_set1_ps(1.0);
                 let e = exp(_mm256_sub_ps(_mm256_setzero_ps(), self.0));
                 Avx(_mm256_div_ps(one, _mm256_add_ps(one, e)))
+            }
+        }
+
+        #[inline(always)]
+        fn nonzero_bytes(bytes: &[u8; 64]) -> u64 {
+            // SAFETY: 64 bytes, two loads of 32; AVX2 is enabled in every caller.
+            let zero = unsafe {
+                let lo = Self::zero_bytes(bytes.as_ptr());
+                let hi = Self::zero_bytes(bytes.as_ptr().add(32));
+                u64::from(lo) | u64::from(hi) << 32
+            };
+            !zero
+        }
+    }
+
+    impl Avx {
+        /// Bit `k` set where `bytes[k]` is zero, for 32 bytes.
+        #[inline(always)]
+        unsafe fn zero_bytes(bytes: *const u8) -> u32 {
+            // SAFETY: the caller vouches for 32 readable bytes and has AVX2.
+            unsafe {
+                let v = _mm256_loadu_si256(bytes.cast());
+                _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256())) as u32
             }
         }
     }

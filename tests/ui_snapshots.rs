@@ -143,3 +143,19 @@ fn too_small_says_what_it_needs() {
         render(&state, w, h);
     }
 }
+
+#[test]
+fn compact_80x24_zscore_formula_is_not_cut() {
+    let (mut state, job, data, net) = start(Palette::Plain);
+    feed(&mut state, job, &data, &net, None);
+    // Backwards through the cycle: div255, raw, zscore. Both formulas are longer than the
+    // compact norms panel is wide.
+    let job = job_of(state.update(Msg::PrevNorm));
+    assert_eq!(state.norm(), NormMode::Raw);
+    feed(&mut state, job, &data, &net, None);
+    let job = job_of(state.update(Msg::PrevNorm));
+    assert_eq!(state.norm(), NormMode::Zscore);
+    feed(&mut state, job, &data, &net, Some(3));
+    let terminal = render(&state, 80, 24);
+    insta::assert_snapshot!(terminal.backend());
+}

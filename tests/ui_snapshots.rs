@@ -145,6 +145,13 @@ fn too_small_says_what_it_needs() {
 }
 
 #[test]
+fn too_small_and_narrow_still_shows_both_sizes() {
+    let (state, _, _, _) = start(Palette::Plain);
+    let terminal = render(&state, 30, 10);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
 fn compact_80x24_zscore_formula_is_not_cut() {
     let (mut state, job, data, net) = start(Palette::Plain);
     feed(&mut state, job, &data, &net, None);

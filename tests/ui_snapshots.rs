@@ -166,3 +166,19 @@ fn compact_80x24_zscore_formula_is_not_cut() {
     let terminal = render(&state, 80, 24);
     insta::assert_snapshot!(terminal.backend());
 }
+
+#[test]
+fn medium_100x30_has_per_class_bars() {
+    let (mut state, job, data, net) = start(Palette::Plain);
+    feed(&mut state, job, &data, &net, None);
+    let terminal = render(&state, 100, 30);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn roomy_200x50_bars_stop_growing() {
+    let (mut state, job, data, net) = start(Palette::Plain);
+    feed(&mut state, job, &data, &net, None);
+    let terminal = render(&state, 200, 50);
+    insta::assert_snapshot!(terminal.backend());
+}

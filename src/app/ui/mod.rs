@@ -51,6 +51,9 @@ const ACCURACY_STACKED_HEIGHT: u16 = 16;
 const RIGHT_MIN_WIDTH: u16 = 50;
 /// Least width beside the digit for stacking the panels instead.
 const RIGHT_STACKED_WIDTH: u16 = 56;
+/// Longest bar of a class (output, per-class accuracy): on a wide terminal, longer bars put
+/// a class's digit and its number so far apart that the eye loses the row.
+const MAX_BAR_WIDTH: usize = 60;
 
 /// Where each panel goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -149,7 +149,8 @@ fn progress_lines(state: &AppState, width: u16, height: u16) -> Vec<Line<'static
         }
         return lines;
     }
-    // Each entry is "d nn.n" with a separating space.
+    // Each entry is "d:nnn.n" with a separating space; the colon ties a class to its value
+    // where no color sets the class apart (NO_COLOR), so that "98.5 1  98.8" is not misread.
     let per_line = ((w + 1) / 8).clamp(1, 10);
     for chunk in per_class.chunks(per_line).enumerate() {
         let (row, accs) = chunk;
@@ -159,7 +160,7 @@ fn progress_lines(state: &AppState, width: u16, height: u16) -> Vec<Line<'static
             if i > 0 {
                 spans.push(Span::raw(" "));
             }
-            spans.push(Span::styled(format!("{class} "), key));
+            spans.push(Span::styled(format!("{class}:"), key));
             spans.push(Span::raw(match acc {
                 Some(a) => format!("{:>5.1}", a * 100.0),
                 None => "    -".into(),

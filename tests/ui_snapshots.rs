@@ -143,3 +143,42 @@ fn too_small_says_what_it_needs() {
         render(&state, w, h);
     }
 }
+
+#[test]
+fn too_small_and_narrow_still_shows_both_sizes() {
+    let (state, _, _, _) = start(Palette::Plain);
+    let terminal = render(&state, 30, 10);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn compact_80x24_zscore_formula_is_not_cut() {
+    let (mut state, job, data, net) = start(Palette::Plain);
+    feed(&mut state, job, &data, &net, None);
+    // Backwards through the cycle: div255, raw, zscore. Both formulas are longer than the
+    // compact norms panel is wide.
+    let job = job_of(state.update(Msg::PrevNorm));
+    assert_eq!(state.norm(), NormMode::Raw);
+    feed(&mut state, job, &data, &net, None);
+    let job = job_of(state.update(Msg::PrevNorm));
+    assert_eq!(state.norm(), NormMode::Zscore);
+    feed(&mut state, job, &data, &net, Some(3));
+    let terminal = render(&state, 80, 24);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn medium_100x30_has_per_class_bars() {
+    let (mut state, job, data, net) = start(Palette::Plain);
+    feed(&mut state, job, &data, &net, None);
+    let terminal = render(&state, 100, 30);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn roomy_200x50_bars_stop_growing() {
+    let (mut state, job, data, net) = start(Palette::Plain);
+    feed(&mut state, job, &data, &net, None);
+    let terminal = render(&state, 200, 50);
+    insta::assert_snapshot!(terminal.backend());
+}

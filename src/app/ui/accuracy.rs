@@ -15,6 +15,9 @@ use crate::normalize::NormMode;
 
 /// Inner width from which the modes table goes beside the progress instead of below it.
 const SIDE_BY_SIDE_WIDTH: u16 = 58;
+/// Widest progress column beside the table: per-class bars of the longest length and their
+/// numbers.
+const PROGRESS_MAX_WIDTH: u16 = super::MAX_BAR_WIDTH as u16 + 10;
 
 /// Draws the panel.
 pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
@@ -27,15 +30,26 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.width >= SIDE_BY_SIDE_WIDTH {
-        let [left, right] =
-            Layout::horizontal([Constraint::Fill(1), Constraint::Length(34)]).areas(inner);
+        // The gap keeps the gauge's count from reading on into the table's first mode; the
+        // progress column stops growing with the bars, so the table stays near it.
+        let left_w = inner.width.saturating_sub(2 + 34).min(PROGRESS_MAX_WIDTH);
+        let [left, _, right, _] = Layout::horizontal([
+            Constraint::Length(left_w),
+            Constraint::Length(2),
+            Constraint::Length(34),
+            Constraint::Fill(1),
+        ])
+        .areas(inner);
         let lines = progress_lines(state, left.width, left.height);
         frame.render_widget(Paragraph::new(lines), left);
         frame.render_widget(Paragraph::new(modes_lines(state, true)), right);
     } else {
-        let mut lines = progress_lines(state, inner.width, 0);
+        let modes = modes_lines(state, false);
+        // Per-class bars when the table still fits below them (e.g. at 100x30), text at 80x24.
+        let room = inner.height.saturating_sub(modes.len() as u16 + 1);
+        let mut lines = progress_lines(state, inner.width, room);
         lines.push(Line::raw(""));
-        lines.extend(modes_lines(state, false));
+        lines.extend(modes);
         // No wrapping: every line is sized to fit, and a rare overlong note is cut.
         frame.render_widget(Paragraph::new(lines), inner);
     }
@@ -104,7 +118,8 @@ fn progress_lines(state: &AppState, width: u16, height: u16) -> Vec<Line<'static
             thousands(ips.round() as u64),
             eval.elapsed.as_secs_f64()
         ),
-        None => "-".into(),
+        // Labelled even in the compact form, where the line has no key.
+        None => "- img/s".into(),
     };
     let speed_key = if w >= 30 { "speed    " } else { "" };
     lines.push(Line::from(vec![
@@ -121,7 +136,7 @@ fn progress_lines(state: &AppState, width: u16, height: u16) -> Vec<Line<'static
     let per_class = eval.tally.per_class_accuracy();
     if usize::from(height) >= lines.len() + per_class.len() {
         // Room for one bar per class.
-        let bar_w = w.saturating_sub(10).max(1);
+        let bar_w = w.saturating_sub(10).clamp(1, super::MAX_BAR_WIDTH);
         for (class, acc) in per_class.iter().enumerate() {
             lines.push(Line::from(vec![
                 Span::styled(format!("{class} "), key),
@@ -134,7 +149,8 @@ fn progress_lines(state: &AppState, width: u16, height: u16) -> Vec<Line<'static
         }
         return lines;
     }
-    // Each entry is "d nn.n" with a separating space.
+    // Each entry is "d:nnn.n" with a separating space; the colon ties a class to its value
+    // where no color sets the class apart (NO_COLOR), so that "98.5 1  98.8" is not misread.
     let per_line = ((w + 1) / 8).clamp(1, 10);
     for chunk in per_class.chunks(per_line).enumerate() {
         let (row, accs) = chunk;
@@ -144,7 +160,7 @@ fn progress_lines(state: &AppState, width: u16, height: u16) -> Vec<Line<'static
             if i > 0 {
                 spans.push(Span::raw(" "));
             }
-            spans.push(Span::styled(format!("{class} "), key));
+            spans.push(Span::styled(format!("{class}:"), key));
             spans.push(Span::raw(match acc {
                 Some(a) => format!("{:>5.1}", a * 100.0),
                 None => "    -".into(),

@@ -15,12 +15,21 @@ const SHADES: [char; 5] = [' ', '░', '▒', '▓', '█'];
 
 /// Draws the panel with the image index in its title.
 pub fn draw(state: &AppState, frame: &mut Frame, area: Rect, zoom: u16) {
-    let title = format!(
-        " image {} / {} · {} ",
-        state.index(),
-        state.data.len(),
-        state.split
-    );
+    let (index, total, split) = (state.index(), state.data.len(), state.split);
+    let title = |style: usize, i: usize| match style {
+        0 => format!(" image {i} / {total} · {split} "),
+        1 => format!(" {i} / {total} · {split} "),
+        _ => format!(" {i}/{total} "),
+    };
+    // At zoom 1 the panel is 28 wide inside: "image 59999 / 60000 · train" is not. The form
+    // is chosen for the longest index, so that it does not change while browsing.
+    let style = (0..2)
+        .find(|&s| {
+            title(s, total.saturating_sub(1)).chars().count()
+                <= usize::from(area.width.saturating_sub(2))
+        })
+        .unwrap_or(2);
+    let title = title(style, index);
     let block = Block::bordered().title(Line::from(title));
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -100,6 +109,48 @@ fn gray(palette: Palette, v: u8) -> Color {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::state::EvalKey;
+    use crate::dataset::{Dataset, Split};
+    use crate::network::{Layer, Network, OutputLayer};
+    use crate::normalize::NormMode;
+    use ndarray::{Array1, Array2};
+    use ratatui::{Terminal, backend::TestBackend};
+    use std::sync::Arc;
+
+    /// The title row of the panel drawn 30 cells wide (zoom 1 for 28x28) on `images` images.
+    fn title_row(images: usize, go_last: bool) -> String {
+        let data = Dataset::from_parts(vec![0; images * 4], vec![0; images], 2, 2).unwrap();
+        let net = Network::new(vec![Layer {
+            w: Array2::zeros((4, 10)),
+            b: Array1::zeros(10),
+        }])
+        .unwrap();
+        let key = EvalKey {
+            norm: NormMode::Div255,
+            batch_size: 100,
+            output: OutputLayer::Softmax,
+        };
+        let data = Arc::new(data);
+        let (mut state, _) =
+            AppState::new(data, Arc::new(net), Split::Train, Palette::Plain, key, 0);
+        if go_last {
+            state.update(crate::app::state::Msg::Last);
+        }
+        let mut terminal = Terminal::new(TestBackend::new(30, 3)).unwrap();
+        terminal
+            .draw(|frame| draw(&state, frame, Rect::new(0, 0, 30, 3), 1))
+            .unwrap();
+        let buf = terminal.backend().buffer();
+        (0..30).map(|x| buf[(x, 0)].symbol().to_string()).collect()
+    }
+
+    #[test]
+    fn the_title_fits_the_panel_and_keeps_its_form_while_browsing() {
+        assert_eq!(title_row(10000, true), "┌ image 9999 / 10000 · train ┐");
+        // "image 59999 / 60000 · train" would touch the corner: the word goes, for every index.
+        assert_eq!(title_row(60000, true), "┌ 59999 / 60000 · train ─────┐");
+        assert_eq!(title_row(60000, false), "┌ 0 / 60000 · train ─────────┐");
+    }
 
     #[test]
     fn two_pixel_rows_per_cell_and_zoom() {

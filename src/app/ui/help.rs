@@ -46,7 +46,7 @@ pub fn draw(frame: &mut Frame, area: Rect) {
         .collect();
     let block = Block::bordered()
         .title(" keys ")
-        .title_bottom(" any key closes ");
+        .title_bottom(" any key closes · q quits ");
     frame.render_widget(Clear, popup);
     frame.render_widget(Paragraph::new(lines).block(block), popup);
 }

@@ -28,6 +28,7 @@ mod status;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 use crate::app::state::{AppState, Palette};
@@ -50,6 +51,9 @@ const ACCURACY_STACKED_HEIGHT: u16 = 16;
 const RIGHT_MIN_WIDTH: u16 = 50;
 /// Least width beside the digit for stacking the panels instead.
 const RIGHT_STACKED_WIDTH: u16 = 56;
+/// Longest bar of a class (output, per-class accuracy): on a wide terminal, longer bars put
+/// a class's digit and its number so far apart that the eye loses the row.
+const MAX_BAR_WIDTH: usize = 60;
 
 /// Where each panel goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,13 +158,24 @@ fn layout(area: Rect, rows: u16, cols: u16) -> Option<Areas> {
 }
 
 fn too_small(frame: &mut Frame, area: Rect, (need_w, need_h): (u16, u16)) {
-    let text = format!(
-        "terminal too small: need {need_w}x{need_h}, have {}x{}",
-        area.width, area.height
+    let (have_w, have_h) = (area.width, area.height);
+    let one_line = format!("terminal too small: need {need_w}x{need_h}, have {have_w}x{have_h}");
+    // A terminal too narrow for the sentence still gets both sizes, one per line.
+    let lines: Vec<Line> = if one_line.chars().count() <= usize::from(area.width) {
+        vec![Line::raw(one_line)]
+    } else {
+        vec![
+            Line::raw("terminal too small:"),
+            Line::raw(format!("need {need_w}x{need_h}")),
+            Line::raw(format!("have {have_w}x{have_h}")),
+        ]
+    };
+    let height = (lines.len() as u16).min(area.height);
+    let y = area.y + (area.height - height) / 2;
+    frame.render_widget(
+        Paragraph::new(lines).alignment(Alignment::Center),
+        Rect::new(area.x, y, area.width, height),
     );
-    let y = area.y + area.height / 2;
-    let line = Rect::new(area.x, y, area.width, 1.min(area.height));
-    frame.render_widget(Paragraph::new(text).alignment(Alignment::Center), line);
 }
 
 /// A foreground color, or no color at all under [`Palette::Plain`].

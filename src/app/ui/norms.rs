@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::{bold, dim, num};
 use crate::app::state::AppState;
+use crate::normalize::NormMode;
 
 /// Draws the panel.
 pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
@@ -23,12 +24,8 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
             Span::raw(format!("{:>col$}{:>col$}", num(raw), num(after))),
         ])
     };
-    let lines = vec![
-        Line::from(vec![
-            Span::styled(mode.name(), bold()),
-            Span::raw(": "),
-            Span::raw(mode.formula()),
-        ]),
+    let mut lines = formula_lines(mode, inner_w);
+    lines.extend([
         Line::from(vec![
             Span::raw(" ".repeat(5)),
             Span::styled(format!("{:>col$}{:>col$}", "raw", mode.name()), key),
@@ -38,7 +35,66 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
         row("max", view.raw.max, view.after.max),
         row("mean", view.raw_mean_std.0, view.after_mean_std.0),
         row("std", view.raw_mean_std.1, view.after_mean_std.1),
-    ];
+    ]);
     let block = Block::bordered().title(" input norms ");
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// `mode: formula` on one line when it fits in `width`; otherwise the formula goes on a line
+/// of its own under the name (at 80x24 the panel is 23 wide and `zscore`'s formula alone is
+/// 25), without its spaces if it still does not fit, so that it is never cut.
+fn formula_lines(mode: NormMode, width: usize) -> Vec<Line<'static>> {
+    let (name, formula) = (mode.name(), mode.formula());
+    if name.chars().count() + 2 + formula.chars().count() <= width {
+        return vec![Line::from(vec![
+            Span::styled(name, bold()),
+            Span::raw(": "),
+            Span::raw(formula),
+        ])];
+    }
+    let formula = if 2 + formula.chars().count() <= width {
+        formula.to_string()
+    } else {
+        formula.chars().filter(|c| *c != ' ').collect()
+    };
+    vec![
+        Line::from(vec![Span::styled(name, bold()), Span::raw(":")]),
+        Line::raw(format!("  {formula}")),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(lines: &[Line]) -> Vec<String> {
+        lines.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn a_formula_is_never_cut() {
+        for mode in NormMode::ALL {
+            for width in [23, 30, 60] {
+                let lines = formula_lines(mode, width);
+                for line in &lines {
+                    assert!(line.width() <= width, "{mode:?} at {width}: {line}");
+                }
+                let joined: String = text(&lines).concat().replace(' ', "");
+                let formula = mode.formula().replace(' ', "");
+                assert!(joined.contains(&formula), "{mode:?} at {width}: {joined}");
+            }
+        }
+        assert_eq!(
+            text(&formula_lines(NormMode::Zscore, 23)),
+            ["zscore:", "  (x/255-0.1307)/0.3081"]
+        );
+        assert_eq!(
+            text(&formula_lines(NormMode::Raw, 23)),
+            ["raw:", "  x (0..255, unchanged)"]
+        );
+        assert_eq!(
+            text(&formula_lines(NormMode::Div255, 23)),
+            ["div255: x / 255"]
+        );
+    }
 }

@@ -32,7 +32,9 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
     let wide = inner_w >= 40;
     // "7 " + bar + " 99.87%" + mark
     let mark_w = if wide { 13 } else { 3 };
-    let bar_w = inner_w.saturating_sub(2 + 8 + mark_w).max(1);
+    let bar_w = inner_w
+        .saturating_sub(2 + 8 + mark_w)
+        .clamp(1, super::MAX_BAR_WIDTH);
     let palette = state.palette;
     let lines: Vec<Line> = values
         .iter()

@@ -7,7 +7,7 @@
 //! function for every other CPU. Nothing depends on `-C target-cpu`.
 
 mod math;
-mod vector;
+pub(crate) mod vector;
 
 use vector::{Portable, Vector};
 
@@ -17,7 +17,7 @@ use crate::network::{Layer, OutputLayer};
 use crate::normalize::NormMode;
 
 /// Floats per SIMD vector (one AVX register); rows are padded to a multiple of it.
-const LANES: usize = 8;
+pub(crate) const LANES: usize = 8;
 /// Most vectors kept as accumulators at once; 8 of AVX2's 16 ymm registers.
 const MAX_TILE: usize = 8;
 /// Inputs grouped into chunks of this many for zero skipping: a chunk is skipped when all

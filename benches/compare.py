@@ -1,16 +1,28 @@
 #!/usr/bin/env python3
 """Side-by-side timing: numpy (the book's code, float32, OpenBLAS) vs mnist-explorer, on the same
-data and weights, back to back in one run. numpy is a tool dependency of this script only.
+data, back to back in one run. numpy is a tool dependency of this script only.
 
-  python3 benches/compare.py [--weights W.npz] [--batches 1,100,1000,10000] [--reps 7]
+  python3 benches/compare.py [eval] [--weights W.npz] [--batches 1,100,1000,10000] [--reps 7]
 
 Times one pass over the 10,000 test images (x/255 -> sigmoid -> sigmoid -> softmax, argmax,
 accuracy), loading excluded, for each batch size; prints the median of --reps passes after one
-warm-up for both, and the ratio numpy / ours. Build first: cargo build --release.
-OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, if set, slow a current numpy: run under
-`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` for numpy's best.
+warm-up for both, and the ratio numpy / ours.
+
+  python3 benches/compare.py train [--reps 5] [--threads 1,2] [--optimizer sgd] [--peer P.py]
+                                   [--lock /tmp/bench.lock]
+
+Times one training epoch (60,000 images, batch 100, 784-50-100-10 sigmoid, softmax +
+cross-entropy, float32, x/255) in fresh processes, numpy and ours alternating, --reps each:
+numpy's SGD loop (the peer script given by --peer, else the same loop built in here) and our
+`train --epochs 1 --json`, whose seconds_per_epoch leaves out loading and normalizing. Prints
+each side's median and the ratio numpy / ours for every --threads count. With --lock, each
+timed process runs under `flock LOCK`, so runs by others on the machine never overlap ours.
+
+Build first: cargo build --release. OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, if set, slow a current
+numpy: eval mode needs `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` for numpy's best; train
+mode drops them from numpy's environment itself.
 """
-import argparse, gzip, json, os, statistics, subprocess, sys, time
+import argparse, gzip, json, os, statistics, subprocess, sys, tempfile, time
 
 import numpy as np
 
@@ -67,7 +79,97 @@ def ours_eval(binary, data, weights, batch, reps, threads):
     return out["seconds"], out["accuracy"], out["kernel"], out["threads"]
 
 
+def numpy_train(data, epochs, batch, lr, seed):
+    """The numpy peer's training loop (float32, plain SGD); returns seconds per epoch."""
+    def load(split):
+        x = idx(os.path.join(data, f"{split}-images-idx3-ubyte.gz"))
+        t = idx(os.path.join(data, f"{split}-labels-idx1-ubyte.gz"))
+        return x.reshape(len(x), -1).astype(np.float32) / np.float32(255), t
+
+    xtr, ttr = load("train")
+    rng = np.random.default_rng(seed)
+    sizes = [784, 50, 100, 10]
+    W = [(rng.standard_normal((m, n)) / np.sqrt(m)).astype(np.float32) for m, n in zip(sizes, sizes[1:])]
+    B = [np.zeros(n, np.float32) for n in sizes[1:]]
+    lr = np.float32(lr)
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        perm = rng.permutation(len(xtr))
+        for i in range(0, len(xtr), batch):
+            ids = perm[i:i + batch]
+            x, t = xtr[ids], ttr[ids]
+            z1 = sigmoid(x @ W[0] + B[0])
+            z2 = sigmoid(z1 @ W[1] + B[1])
+            d3 = softmax(z2 @ W[2] + B[2])
+            d3[np.arange(len(t)), t] -= 1
+            d3 /= len(t)
+            d2 = (d3 @ W[2].T) * z2 * (1 - z2)
+            d1 = (d2 @ W[1].T) * z1 * (1 - z1)
+            grads = [(x.T @ d1, d1.sum(0)), (z1.T @ d2, d2.sum(0)), (z2.T @ d3, d3.sum(0))]
+            for j, (gw, gb) in enumerate(grads):
+                W[j] -= lr * gw
+                B[j] -= lr * gb
+    return (time.perf_counter() - t0) / epochs
+
+
+def timed(cmd, lock, env=None):
+    """Runs cmd (under flock when lock is set) and returns its stdout's last JSON line."""
+    if lock:
+        cmd = ["flock", lock] + cmd
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def train_mode(argv):
+    p = argparse.ArgumentParser(prog="compare.py train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=os.path.join(ROOT, "data"))
+    p.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "mnist-explorer"))
+    p.add_argument("--peer", help="numpy peer script with a `train` command (default: built in)")
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--threads", default="1,2", help="our thread counts, comma-separated")
+    p.add_argument("--optimizer", default="sgd", help="our optimizer (numpy always runs SGD)")
+    p.add_argument("--lock", help="run each timed process under `flock LOCK`")
+    a = p.parse_args(argv)
+    if not os.path.exists(a.binary):
+        sys.exit(f"{a.binary} not found: run `cargo build --release` first")
+    np_env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    if a.peer:
+        np_cmd = [sys.executable, a.peer, "train", "--data", a.data, "--epochs", "1", "--batch", "100"]
+    else:
+        np_cmd = [sys.executable, os.path.abspath(__file__), "numpy-train", "--data", a.data]
+    threads = [int(t) for t in a.threads.split(",")]
+    out = os.path.join(tempfile.mkdtemp(prefix="compare-train-"), "weights.npz")
+    ours_cmd = lambda t: [a.binary, "--threads", str(t), "--data-dir", a.data, "train", "--epochs", "1",
+                          "--batch-size", "100", "--optimizer", a.optimizer, "--json", "--out", out, "--force"]
+    numpy_s, ours_s = [], {t: [] for t in threads}
+    kernel = "?"
+    for _ in range(a.reps):
+        numpy_s.append(timed(np_cmd, a.lock, np_env)["seconds_per_epoch"])
+        for t in threads:
+            report = timed(ours_cmd(t), a.lock)
+            ours_s[t].append(report["seconds_per_epoch"])
+            kernel = report["kernel"]
+    np_med = statistics.median(numpy_s)
+    print(f"one epoch, 60,000 images, batch 100; median of {a.reps} runs each, interleaved")
+    print(f"  numpy (sgd)            {np_med:.4f} s   runs: {' '.join(f'{s:.3f}' for s in numpy_s)}")
+    for t in threads:
+        med = statistics.median(ours_s[t])
+        print(f"  ours ({a.optimizer}, {t} thread{'s' if t > 1 else ''})  {med:.4f} s   "
+              f"runs: {' '.join(f'{s:.3f}' for s in ours_s[t])}   numpy/ours {np_med / med:.2f}x  ({kernel})")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "train":
+        return train_mode(sys.argv[2:])
+    if len(sys.argv) > 1 and sys.argv[1] == "numpy-train":
+        p = argparse.ArgumentParser(prog="compare.py numpy-train")
+        p.add_argument("--data", default=os.path.join(ROOT, "data"))
+        a = p.parse_args(sys.argv[2:])
+        print(json.dumps(dict(seconds_per_epoch=numpy_train(a.data, 1, 100, 0.1, 0))))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "eval":
+        del sys.argv[1]
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", default=os.path.join(ROOT, "weights", "mnist-784-50-100-10.npz"))
     p.add_argument("--data", default=os.path.join(ROOT, "data"))

@@ -1,5 +1,6 @@
-//! Training speed: one step (batch 100) and one epoch (60,000 images, batch 100) of the
-//! 784-50-100-10 network with plain SGD, as issue 5 measures it against the numpy peer.
+//! Training speed: one step (batch 100, one thread) and one epoch (60,000 images, batch 100)
+//! of the 784-50-100-10 network, with plain SGD on one thread and on the whole pool, and with
+//! Adam on the whole pool, as issue 5 measures it against the numpy peer.
 //!
 //! `cargo bench --bench train`; the numpy side-by-side is `benches/compare.py train`.
 
@@ -38,6 +39,7 @@ fn bench(c: &mut Criterion) {
         }
         let mut trainer = Trainer::new(&net, Optimizer::Sgd, 0.1, BATCH);
         trainer.set_kernel(kernel);
+        trainer.set_threads(1);
         let mut batches = order.chunks(BATCH).cycle();
         c.bench_function(
             &format!("train step batch 100 sgd {}", kernel.name()),
@@ -51,14 +53,29 @@ fn bench(c: &mut Criterion) {
     }
     let mut group = c.benchmark_group("train epoch");
     group.sample_size(10);
-    let mut trainer = Trainer::new(&net, Optimizer::Sgd, 0.1, BATCH);
-    group.bench_function("60k images batch 100 sgd", |b| {
-        b.iter(|| {
-            for batch in order.chunks(BATCH) {
-                trainer.step(&sparse, batch);
-            }
-        })
-    });
+    let pool = rayon::current_num_threads();
+    for (optimizer, threads) in [
+        (Optimizer::Sgd, 1),
+        (Optimizer::Sgd, pool),
+        (Optimizer::Adam, pool),
+    ] {
+        let mut trainer = Trainer::new(&net, optimizer, optimizer.default_lr(), BATCH);
+        trainer.set_threads(threads);
+        let name = format!(
+            "60k images batch 100 {} {threads} thread(s)",
+            optimizer.name()
+        );
+        group.bench_function(&name, |b| {
+            b.iter(|| {
+                // On a pool thread, as `train` runs its epochs.
+                rayon::scope(|_| {
+                    for batch in order.chunks(BATCH) {
+                        trainer.step(&sparse, batch);
+                    }
+                })
+            })
+        });
+    }
     group.finish();
 }
 

@@ -31,7 +31,7 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE", default_value = DEFAULT_WEIGHTS)]
     pub weights: PathBuf,
 
-    /// Threads for the forward pass (default: one per core)
+    /// Threads for the forward pass and for training (default: one per core)
     #[arg(long, global = true, value_name = "N", value_parser = positive)]
     pub threads: Option<usize>,
 

@@ -3,24 +3,34 @@
 //! optimizers, and the epoch loop that reports progress through a callback. No terminal code.
 //!
 //! Speed is designed in (issue 5): a [`Trainer`] allocates every buffer once, so a step
-//! allocates nothing; bias, product and sigmoid are fused per output row; the sigmoid
-//! derivative is folded into the backward product; the input layer works on the non-zero
-//! pixels only (about 151 of MNIST's 784), both forward and in its weight gradient; and the
-//! same loops are compiled twice, once for AVX2+FMA (chosen at run time) and once portable.
+//! allocates nothing; the products run in register tiles with bias and activation fused, and
+//! the sigmoid derivative folded into the backward product; the input layer works on the
+//! non-zero pixels only (about 151 of MNIST's 784), both forward and in its weight gradient;
+//! a step is split into tasks over the batch rows, then over the weight rows, that run on
+//! the rayon pool; and the same loops are compiled twice, once for AVX2+FMA (chosen at run
+//! time) and once portable.
 //!
-//! Determinism: every sum runs in a fixed order, so one seed gives the same weights bit for
-//! bit on one machine. The AVX2+FMA and portable kernels round differently (fused
-//! multiply-add), so they agree only to float precision.
+//! Determinism: every sum runs in a fixed order that does not depend on how the work is
+//! split, so one seed gives the same weights bit for bit on one machine, whatever the number
+//! of threads. The AVX2+FMA and portable kernels round differently (fused multiply-add), so
+//! they agree only to float precision.
 
 use std::ops::ControlFlow;
 use std::time::Instant;
 
 use ndarray::{Array1, Array2};
 
+mod tiles;
+
 use crate::dataset::Dataset;
 use crate::eval::evaluate;
+use crate::kernels::LANES;
+#[cfg(target_arch = "x86_64")]
+use crate::kernels::vector::Avx;
+use crate::kernels::vector::{Portable, Vector};
 use crate::network::{Layer, Network, OutputLayer, WeightsFault};
 use crate::normalize::NormMode;
+use tiles::{Buf, Epilogue, Product, padded};
 
 /// Momentum coefficient of the momentum optimizer (the book's value).
 pub const MOMENTUM: f32 = 0.9;
@@ -383,6 +393,26 @@ impl SparseImages {
         (&self.pixel[r.clone()], &self.value[r])
     }
 
+    /// Asks the CPU to start loading image `i` into the cache (a hint; no effect elsewhere).
+    #[inline(always)]
+    pub fn prefetch(&self, i: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            let r = self.start[i]..self.start[i + 1];
+            // One hint per 64-byte line (16 floats or indices).
+            for k in r.step_by(16) {
+                // SAFETY: prefetching reads nothing; the addresses are within the arrays.
+                unsafe {
+                    _mm_prefetch::<_MM_HINT_T0>(self.pixel.as_ptr().add(k).cast());
+                    _mm_prefetch::<_MM_HINT_T0>(self.value.as_ptr().add(k).cast());
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = i;
+    }
+
     /// The label of image `i`.
     pub fn label(&self, i: usize) -> u8 {
         self.labels[i]
@@ -448,32 +478,64 @@ pub struct StepStats {
     pub images: usize,
 }
 
-/// One layer's parameters, gradients, optimizer state and batch buffers, all flat row-major.
+/// One layer's parameters, gradients and optimizer state, flat row-major with every row
+/// padded to whole vectors (the padding holds zeros and stays zero).
 #[derive(Debug, Clone)]
 struct LayerState {
     inputs: usize,
     outputs: usize,
-    /// Weights, inputs x outputs (x·W + b layout).
-    w: Vec<f32>,
-    b: Vec<f32>,
-    /// W transposed (outputs x inputs), refreshed after each update, so that the backward
-    /// product delta·Wᵀ runs along contiguous rows.
-    wt: Vec<f32>,
-    gw: Vec<f32>,
-    gb: Vec<f32>,
-    /// Momentum's velocity or Adam's first moment.
-    mw: Vec<f32>,
-    mb: Vec<f32>,
-    /// Adam's second moment.
-    vw: Vec<f32>,
-    vb: Vec<f32>,
-    /// batch x outputs: the layer's activations (hidden: sigmoid outputs; last: softmax).
-    out: Vec<f32>,
-    /// batch x outputs: d loss / d pre-activation.
-    delta: Vec<f32>,
+    /// Row stride of `w`, `gw`, `mw`, `vw` and of the layer's batch matrices: `outputs`
+    /// padded to whole vectors.
+    stride: usize,
+    /// Weights, inputs x stride (x·W + b layout).
+    w: Buf,
+    b: Buf,
+    /// Wᵀ (outputs x padded inputs), refreshed after each update, so that the backward
+    /// product delta·Wᵀ streams whole rows. Empty for the input layer: no delta flows back
+    /// into the pixels.
+    wt: Buf,
+    gw: Buf,
+    gb: Buf,
+    /// Momentum's velocity or Adam's first moment (empty for SGD).
+    mw: Buf,
+    mb: Buf,
+    /// Adam's second moment (empty otherwise).
+    vw: Buf,
+    vb: Buf,
+    /// Where the layer's activations and deltas (max_batch x stride each) start in the
+    /// trainer's `batch` buffer.
+    out_at: usize,
+    delta_at: usize,
+}
+
+/// One task's batch rows regrouped by pixel (compressed sparse columns): for pixel p, the
+/// batch rows and values at `start[p]..start[p + 1]`, rows in increasing order. Each task
+/// builds its own from its rows, so the work is shared and no task waits for a global sort.
+#[derive(Debug, Clone, Default)]
+struct Columns {
+    start: Vec<usize>,
+    fill: Vec<usize>,
+    row: Vec<u32>,
+    val: Vec<f32>,
+}
+
+/// The optimizer's numbers for one update.
+#[derive(Debug, Clone, Copy)]
+struct Update {
+    optimizer: Optimizer,
+    lr: f32,
+    /// Adam's bias corrections 1 / (1 - beta^t).
+    c1: f32,
+    c2: f32,
 }
 
 /// A network being trained, with every buffer a step needs allocated up front.
+///
+/// A step runs in two phases, each split into independent tasks (run on the rayon pool
+/// when there is more than one thread): first the batch rows (forward, loss, every layer's
+/// delta), then the weight rows (gradient, update, transpose). Every value is computed by
+/// the same operations in the same order however the work is split, so the weights do not
+/// depend on the number of threads either.
 #[derive(Debug, Clone)]
 pub struct Trainer {
     layers: Vec<LayerState>,
@@ -482,71 +544,88 @@ pub struct Trainer {
     steps: u64,
     max_batch: usize,
     kernel: Kernel,
-    /// The current batch's input by pixel (compressed sparse columns): for pixel p, the
-    /// batch rows and values at `col_start[p]..col_start[p + 1]`, rows in increasing order.
-    col_start: Vec<usize>,
-    col_fill: Vec<usize>,
-    col_row: Vec<u32>,
-    col_val: Vec<f32>,
+    threads: usize,
+    /// Every layer's activations and deltas for a batch, one matrix after the other, then
+    /// each row's loss and whether its prediction was right (two floats per row).
+    batch: Buf,
+    stats_at: usize,
+    /// One per row task.
+    columns: Vec<Columns>,
+    /// The input layer's weight rows (pixels) split between the gradient tasks, so that each
+    /// gets about as many of the batch's non-zero inputs.
+    pixel_split: Vec<usize>,
 }
 
 impl Trainer {
-    /// Prepares to train `net` with batches of at most `max_batch` images.
+    /// Prepares to train `net` with batches of at most `max_batch` images, splitting each step
+    /// across the current rayon pool's threads.
     pub fn new(net: &Network, optimizer: Optimizer, lr: f32, max_batch: usize) -> Self {
         let max_batch = max_batch.max(1);
+        let mut at = 0;
         let layers: Vec<LayerState> = net
             .layers()
             .iter()
             .map(|layer| {
                 let (inputs, outputs) = layer.w.dim();
-                let len = inputs * outputs;
-                // w, wt and delta are read by `axpy_rows`, which needs PAD floats of slack.
-                let mut w: Vec<f32> = layer.w.iter().copied().collect();
-                w.resize(len + PAD, 0.0);
-                let mut wt = vec![0.0; len + PAD];
-                transpose(&w, inputs, outputs, &mut wt);
-                let state = |len| match optimizer {
-                    Optimizer::Sgd => Vec::new(),
-                    _ => vec![0.0; len],
-                };
+                let stride = padded(outputs);
+                let mut w = Buf::zeros(inputs * stride);
+                for (row, src) in w.chunks_exact_mut(stride).zip(layer.w.rows()) {
+                    for (d, &s) in row.iter_mut().zip(src) {
+                        *d = s;
+                    }
+                }
+                let mut b = Buf::zeros(stride);
+                b[..outputs].copy_from_slice(&layer.b.to_vec());
+                let state = |len, wanted| Buf::zeros(if wanted { len } else { 0 });
+                let with_m = optimizer != Optimizer::Sgd;
+                let with_v = optimizer == Optimizer::Adam;
+                let out_at = at;
+                at += 2 * max_batch * stride;
                 LayerState {
                     inputs,
                     outputs,
-                    b: layer.b.to_vec(),
-                    wt,
-                    gw: vec![0.0; len],
-                    gb: vec![0.0; outputs],
-                    mw: state(len),
-                    mb: state(outputs),
-                    vw: if optimizer == Optimizer::Adam {
-                        vec![0.0; len]
-                    } else {
-                        Vec::new()
-                    },
-                    vb: if optimizer == Optimizer::Adam {
-                        vec![0.0; outputs]
-                    } else {
-                        Vec::new()
-                    },
-                    out: vec![0.0; max_batch * outputs],
-                    delta: vec![0.0; max_batch * outputs + PAD],
+                    stride,
+                    wt: Buf::zeros(outputs * padded(inputs)),
+                    gw: Buf::zeros(inputs * stride),
+                    gb: Buf::zeros(stride),
+                    mw: state(inputs * stride, with_m),
+                    mb: state(stride, with_m),
+                    vw: state(inputs * stride, with_v),
+                    vb: state(stride, with_v),
                     w,
+                    b,
+                    out_at,
+                    delta_at: out_at + max_batch * stride,
                 }
             })
             .collect();
         let inputs = layers[0].inputs;
-        Self {
+        let mut trainer = Self {
             layers,
             optimizer,
             lr,
             steps: 0,
             max_batch,
             kernel: Kernel::detect(),
-            col_start: vec![0; inputs + 1],
-            col_fill: vec![0; inputs],
-            col_row: vec![0; max_batch * inputs],
-            col_val: vec![0.0; max_batch * inputs],
+            threads: 1,
+            batch: Buf::zeros(at + 2 * max_batch),
+            stats_at: at,
+            columns: Vec::new(),
+            pixel_split: vec![0, inputs],
+        };
+        for layer in &mut trainer.layers[1..] {
+            let in_stride = padded(layer.inputs);
+            transpose(
+                &layer.w,
+                layer.stride,
+                layer.outputs,
+                in_stride,
+                0,
+                &mut layer.wt,
+            );
         }
+        trainer.set_threads(rayon::current_num_threads());
+        trainer
     }
 
     /// Changes the learning rate for the following steps (a schedule's hook).
@@ -568,6 +647,29 @@ impl Trainer {
         ok
     }
 
+    /// Tasks each phase of a step is split into (the pool's threads, unless set).
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Splits each phase of a step into `threads` tasks (at least 1); with 1, a step runs
+    /// on the calling thread without touching the rayon pool. Results do not depend on it.
+    pub fn set_threads(&mut self, threads: usize) {
+        let threads = threads.max(1);
+        let inputs = self.inputs();
+        self.threads = threads;
+        self.columns = vec![
+            Columns {
+                start: vec![0; inputs + 1],
+                fill: vec![0; inputs],
+                row: Vec::new(),
+                val: Vec::new(),
+            };
+            threads
+        ];
+        self.pixel_split = vec![0; threads + 1];
+    }
+
     /// Inputs of the first layer.
     pub fn inputs(&self) -> usize {
         self.layers[0].inputs
@@ -586,256 +688,730 @@ impl Trainer {
         let layers = self
             .layers
             .iter()
-            .enumerate()
-            .map(|(i, l)| {
-                let w = Array2::from_shape_vec((l.inputs, l.outputs), l.w[..l.gw.len()].to_vec())
-                    .map_err(|e| WeightsFault::BadShape {
-                    name: format!("W{}", i + 1),
-                    expected: format!("({}, {})", l.inputs, l.outputs),
-                    found: e.to_string(),
-                })?;
-                Ok(Layer {
-                    w,
-                    b: Array1::from(l.b.clone()),
-                })
+            .map(|l| Layer {
+                w: Array2::from_shape_fn((l.inputs, l.outputs), |(i, j)| l.w[i * l.stride + j]),
+                b: Array1::from(l.b[..l.outputs].to_vec()),
             })
-            .collect::<Result<Vec<_>, WeightsFault>>()?;
+            .collect();
         Network::new(layers)
     }
 
     /// One gradient step on images `batch` of `data`: forward, backward, update. Returns the
     /// loss and hits measured before the update.
     ///
+    /// With more than one thread, call it from inside the rayon pool (as [`train`] does):
+    /// from outside, every phase pays for waking the pool up.
+    ///
     /// # Panics
     /// If `batch` is empty or longer than the trainer's batch size, if `data`'s images do not
     /// have the network's input size, or a label is not below its outputs (see [`train`],
     /// which checks all of these).
     pub fn step(&mut self, data: &SparseImages, batch: &[usize]) -> StepStats {
-        let stats = self.forward_backward(data, batch);
-        self.update();
-        stats
+        self.steps += 1;
+        let t = self.steps as f64;
+        // Adam's bias corrections, in f64 so that they stay exact-ish for large t.
+        let update = Update {
+            optimizer: self.optimizer,
+            lr: self.lr,
+            c1: (1.0 / (1.0 - f64::from(ADAM_BETA1).powf(t))) as f32,
+            c2: (1.0 / (1.0 - f64::from(ADAM_BETA2).powf(t))) as f32,
+        };
+        self.run(data, batch, Some(update))
     }
 
     /// Forward and backward pass only: fills the gradients, leaves the weights alone.
+    #[cfg(test)]
     fn forward_backward(&mut self, data: &SparseImages, batch: &[usize]) -> StepStats {
-        assert!(!batch.is_empty() && batch.len() <= self.max_batch);
-        assert_eq!(data.pixels_per_image(), self.inputs());
-        #[cfg(target_arch = "x86_64")]
-        if self.kernel == Kernel::Avx2Fma {
-            // SAFETY: `kernel` is only Avx2Fma when the CPU reported AVX2 and FMA
-            // (`Kernel::detect` / `set_kernel` check `is_supported`).
-            return unsafe { self.forward_backward_avx2(data, batch) };
-        }
-        self.forward_backward_impl::<false>(data, batch)
+        self.run(data, batch, None)
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn forward_backward_avx2(&mut self, data: &SparseImages, batch: &[usize]) -> StepStats {
-        self.forward_backward_impl::<true>(data, batch)
+    /// Each layer's weight and bias gradients, without the padding.
+    #[cfg(test)]
+    fn gradients(&self) -> Vec<(Vec<f32>, Vec<f32>)> {
+        self.layers
+            .iter()
+            .map(|l| {
+                let gw =
+                    l.gw.chunks_exact(l.stride)
+                        .flat_map(|row| &row[..l.outputs]);
+                (gw.copied().collect(), l.gb[..l.outputs].to_vec())
+            })
+            .collect()
     }
 
-    /// The step's arithmetic, inlined into each kernel's entry point so that the loops are
-    /// compiled for that kernel's instruction set. `FMA` selects fused multiply-adds.
-    #[inline(always)]
-    fn forward_backward_impl<const FMA: bool>(
-        &mut self,
-        data: &SparseImages,
-        batch: &[usize],
-    ) -> StepStats {
+    fn run(&mut self, data: &SparseImages, batch: &[usize], update: Option<Update>) -> StepStats {
         let m = batch.len();
-        let last = self.layers.len() - 1;
-
-        // Input layer: a = b + sum over non-zero pixels p of x_p W[p, :], sigmoid fused.
+        assert!(m > 0 && m <= self.max_batch);
+        assert_eq!(data.pixels_per_image(), self.inputs());
+        let row_tasks = self.threads.min(m);
+        let kernel = self.kernel;
         {
-            let l0 = &mut self.layers[0];
-            let n = l0.outputs;
-            for (row, &img) in l0.out.chunks_exact_mut(n).zip(batch) {
-                let (pixels, values) = data.image(img);
-                row.copy_from_slice(&l0.b);
-                let rows = pixels.iter().zip(values).map(|(&p, &v)| (p as usize, v));
-                axpy_rows::<FMA, _>(row, &l0.w, n, rows);
-                if last > 0 {
-                    sigmoid_in_place(row);
-                }
-            }
-        }
-        // Dense layers: a = b + z W, row by row, sigmoid fused on hidden layers.
-        for l in 1..=last {
-            let (before, rest) = self.layers.split_at_mut(l);
-            let (prev, cur) = (&before[l - 1], &mut rest[0]);
-            let (k, n) = (cur.inputs, cur.outputs);
-            for (row, z) in cur
-                .out
-                .chunks_exact_mut(n)
-                .zip(prev.out.chunks_exact(k))
-                .take(m)
-            {
-                row.copy_from_slice(&cur.b);
-                axpy_rows::<FMA, _>(row, &cur.w, n, z.iter().copied().enumerate());
-                if l < last {
-                    sigmoid_in_place(row);
-                }
+            let jobs = RowJobs {
+                kernel,
+                layers: &self.layers,
+                data,
+                images: batch,
+                max_batch: self.max_batch,
+                stats_at: self.stats_at,
+                batch: Shared::new(&mut self.batch),
+            };
+            let columns = &mut self.columns[..row_tasks];
+            if row_tasks == 1 {
+                jobs.each(columns, rows_task);
+            } else {
+                rayon::scope(|s| jobs.each(columns, |job| s.spawn(move |_| rows_task(job))));
             }
         }
 
-        // Softmax + cross-entropy: loss = ln(sum e^(a - max)) - (a_label - max); the output
-        // delta is (softmax - one_hot) / m.
+        let stats_rows = &self.batch[self.stats_at..self.stats_at + 2 * m];
         let mut stats = StepStats {
             images: m,
             ..StepStats::default()
         };
-        {
-            let out = &mut self.layers[last];
-            let n = out.outputs;
-            let inv_m = 1.0 / m as f32;
-            for ((scores, delta), &img) in out
-                .out
-                .chunks_exact_mut(n)
-                .zip(out.delta.chunks_exact_mut(n))
-                .zip(batch)
-            {
-                let label = usize::from(data.label(img));
-                let (best, max) = argmax_max(scores);
-                stats.correct += usize::from(best == label);
-                let label_score = scores[label] - max;
-                let mut sum = 0.0f32;
-                for s in scores.iter_mut() {
-                    *s = exp_fast(*s - max);
-                    sum += *s;
-                }
-                stats.loss_sum += f64::from(sum.ln() - label_score);
-                let inv_sum = 1.0 / sum;
-                for (d, s) in delta.iter_mut().zip(scores.iter_mut()) {
-                    *s *= inv_sum;
-                    *d = *s * inv_m;
-                }
-                delta[label] -= inv_m;
-            }
+        for row in stats_rows.chunks_exact(2) {
+            stats.loss_sum += f64::from(row[0]);
+            stats.correct += usize::from(row[1] != 0.0);
         }
 
-        // Backward, last layer first.
-        for l in (0..=last).rev() {
-            let (before, rest) = self.layers.split_at_mut(l);
-            let cur = &mut rest[0];
-            let n = cur.outputs;
-            // The whole buffer, slack included, since axpy_rows reads it as `w`.
-            let delta = &cur.delta[..];
-            cur.gb.fill(0.0);
-            for d in delta[..m * n].chunks_exact(n) {
-                for (g, &v) in cur.gb.iter_mut().zip(d) {
-                    *g += v;
-                }
-            }
-            if l == 0 {
-                // dW[p, :] = sum over rows i with x[i, p] != 0 of x[i, p] delta[i, :]:
-                // sort the batch's non-zeros by pixel (counting sort), then one pass per pixel.
-                let inputs = cur.inputs;
-                self.col_start.fill(0);
-                for &img in batch {
-                    for &p in data.image(img).0 {
-                        self.col_start[p as usize + 1] += 1;
-                    }
-                }
-                for p in 0..inputs {
-                    self.col_start[p + 1] += self.col_start[p];
-                }
-                self.col_fill.copy_from_slice(&self.col_start[..inputs]);
-                for (i, &img) in batch.iter().enumerate() {
-                    let (pixels, values) = data.image(img);
-                    for (&p, &v) in pixels.iter().zip(values) {
-                        let at = self.col_fill[p as usize];
-                        self.col_row[at] = i as u32;
-                        self.col_val[at] = v;
-                        self.col_fill[p as usize] = at + 1;
-                    }
-                }
-                for (p, grad) in cur.gw.chunks_exact_mut(n).enumerate() {
-                    grad.fill(0.0);
-                    let r = self.col_start[p]..self.col_start[p + 1];
-                    let rows = self.col_row[r.clone()]
-                        .iter()
-                        .zip(&self.col_val[r])
-                        .map(|(&i, &v)| (i as usize, v));
-                    axpy_rows::<FMA, _>(grad, delta, n, rows);
-                }
-            } else {
-                let prev = &mut before[l - 1];
-                let k = cur.inputs;
-                let z = &prev.out[..m * k];
-                // dW[j, :] = sum_i z[i, j] delta[i, :].
-                for (j, grad) in cur.gw.chunks_exact_mut(n).enumerate() {
-                    grad.fill(0.0);
-                    let rows = (0..m).map(|i| (i, z[i * k + j]));
-                    axpy_rows::<FMA, _>(grad, delta, n, rows);
-                }
-                // delta_prev = (delta Wᵀ) ⊙ z (1 - z), the sigmoid's derivative folded in.
-                for ((dp, zr), d) in prev
-                    .delta
-                    .chunks_exact_mut(k)
-                    .zip(z.chunks_exact(k))
-                    .zip(delta[..m * n].chunks_exact(n))
-                {
-                    dp.fill(0.0);
-                    axpy_rows::<FMA, _>(dp, &cur.wt, k, d.iter().copied().enumerate());
-                    for (v, &zv) in dp.iter_mut().zip(zr) {
-                        *v *= zv * (1.0 - zv);
-                    }
-                }
-            }
+        let columns = &self.columns[..row_tasks];
+        split_pixels(columns, &mut self.pixel_split);
+        let jobs = GradJobs {
+            kernel,
+            batch: &self.batch,
+            m,
+            columns,
+            split: &self.pixel_split,
+            update,
+        };
+        if self.threads == 1 {
+            jobs.each(&mut self.layers, grad_task);
+        } else {
+            let layers = &mut self.layers;
+            rayon::scope(|s| jobs.each(layers, |job| s.spawn(move |_| grad_task(job))));
         }
         stats
     }
+}
 
-    /// Applies the gradients with the optimizer, then refreshes the transposed weights.
-    fn update(&mut self) {
-        self.steps += 1;
-        let lr = self.lr;
-        // Adam's bias corrections 1 / (1 - beta^t), computed in f64 so they stay exact-ish
-        // for large t.
-        let t = self.steps as f64;
-        let c1 = (1.0 / (1.0 - f64::from(ADAM_BETA1).powf(t))) as f32;
-        let c2 = (1.0 / (1.0 - f64::from(ADAM_BETA2).powf(t))) as f32;
-        for layer in &mut self.layers {
+/// `wt[c * in_stride + j] = w[j * stride + c]` for the rows `j` of `w` (numbered from
+/// `first`) and the first `outputs` columns.
+fn transpose(
+    w: &[f32],
+    stride: usize,
+    outputs: usize,
+    in_stride: usize,
+    first: usize,
+    wt: &mut [f32],
+) {
+    for (j, row) in w.chunks_exact(stride).enumerate() {
+        for (c, &v) in row[..outputs].iter().enumerate() {
+            wt[c * in_stride + first + j] = v;
+        }
+    }
+}
+
+/// A buffer written by several tasks at once, each only in places no other task touches
+/// (its own batch rows, or its own columns of a Wᵀ), while the step waits for all of them.
+#[derive(Clone, Copy)]
+struct Shared<'a> {
+    ptr: *mut f32,
+    len: usize,
+    buf: std::marker::PhantomData<&'a mut [f32]>,
+}
+
+// SAFETY: the tasks sharing a `Shared` write disjoint elements (see the type's doc) and
+// nobody reads those elements until every task is done.
+unsafe impl Send for Shared<'_> {}
+// SAFETY: as above.
+unsafe impl Sync for Shared<'_> {}
+
+impl<'a> Shared<'a> {
+    fn new(buf: &'a mut [f32]) -> Self {
+        Self {
+            ptr: buf.as_mut_ptr(),
+            len: buf.len(),
+            buf: std::marker::PhantomData,
+        }
+    }
+
+    /// `len` floats from `at`.
+    ///
+    /// # Safety
+    /// No other live reference may overlap them.
+    unsafe fn slice(self, at: usize, len: usize) -> &'a mut [f32] {
+        assert!(at + len <= self.len);
+        // SAFETY: within the buffer; exclusivity is the caller's promise.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(at), len) }
+    }
+}
+
+/// Splits off the first `len` floats of `rest` (or all of it, if shorter: the optimizer
+/// states of SGD are empty).
+fn take_front<'a>(rest: &mut &'a mut [f32], len: usize) -> &'a mut [f32] {
+    let len = len.min(rest.len());
+    let (front, back) = std::mem::take(rest).split_at_mut(len);
+    *rest = back;
+    front
+}
+
+/// Fills `split` (tasks + 1 bounds) so that each gradient task gets a run of pixels holding
+/// about the same number of the batch's non-zero inputs.
+fn split_pixels(columns: &[Columns], split: &mut [usize]) {
+    let inputs = columns[0].start.len() - 1;
+    let parts = split.len() - 1;
+    let total: usize = columns.iter().map(|c| c.start[inputs]).sum();
+    split[0] = 0;
+    let (mut p, mut seen) = (0, 0);
+    for (q, bound) in split[..parts].iter_mut().enumerate().skip(1) {
+        let target = q * total / parts;
+        while p < inputs && seen < target {
+            seen += columns
+                .iter()
+                .map(|c| c.start[p + 1] - c.start[p])
+                .sum::<usize>();
+            p += 1;
+        }
+        *bound = p;
+    }
+    split[parts] = inputs;
+}
+
+/// What every row task of a step shares.
+#[derive(Clone, Copy)]
+struct RowJobs<'a> {
+    kernel: Kernel,
+    layers: &'a [LayerState],
+    data: &'a SparseImages,
+    images: &'a [usize],
+    max_batch: usize,
+    stats_at: usize,
+    batch: Shared<'a>,
+}
+
+impl<'a> RowJobs<'a> {
+    /// Cuts the batch into one job per `columns` (near-equal runs of rows) and hands each
+    /// to `each`.
+    fn each(self, columns: &'a mut [Columns], mut each: impl FnMut(RowsJob<'a>)) {
+        let (m, tasks) = (self.images.len(), columns.len());
+        for (q, columns) in columns.iter_mut().enumerate() {
+            let (r0, r1) = (q * m / tasks, (q + 1) * m / tasks);
+            each(RowsJob {
+                jobs: self,
+                first_row: r0,
+                rows: r1 - r0,
+                m,
+                columns,
+            });
+        }
+    }
+}
+
+/// A row task of a step: batch rows `first_row..first_row + rows` of `m`.
+struct RowsJob<'a> {
+    jobs: RowJobs<'a>,
+    first_row: usize,
+    rows: usize,
+    m: usize,
+    columns: &'a mut Columns,
+}
+
+fn rows_task(job: RowsJob<'_>) {
+    #[cfg(target_arch = "x86_64")]
+    if job.jobs.kernel == Kernel::Avx2Fma {
+        // SAFETY: `kernel` is only Avx2Fma when the CPU reported AVX2 and FMA
+        // (`Kernel::detect` / `set_kernel` check `is_supported`).
+        return unsafe { rows_task_avx2(job) };
+    }
+    rows_task_impl::<Portable>(job);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn rows_task_avx2(job: RowsJob<'_>) {
+    rows_task_impl::<Avx>(job);
+}
+
+/// Rows `r0..r0 + n` of the batch matrix of `stride` floats per row starting at `at`.
+///
+/// # Safety
+/// Only this task may use these rows until the step's phase ends.
+unsafe fn task_rows<'a>(
+    jobs: RowJobs<'a>,
+    r0: usize,
+    n: usize,
+    at: usize,
+    stride: usize,
+) -> &'a mut [f32] {
+    assert!(r0 + n <= jobs.max_batch);
+    // SAFETY: rows `r0..r0 + n` of a max_batch-row matrix; the caller promises that no one
+    // else uses them.
+    unsafe { jobs.batch.slice(at + r0 * stride, n * stride) }
+}
+
+/// Regroups the task's rows by pixel (counting sort), then the forward pass through every
+/// layer, softmax and loss, and every layer's delta.
+#[inline(always)]
+fn rows_task_impl<V: Vector>(job: RowsJob<'_>) {
+    let RowJobs {
+        layers,
+        data,
+        images,
+        stats_at,
+        ..
+    } = job.jobs;
+    let (r0, n, m) = (job.first_row, job.rows, job.m);
+    let images = &images[r0..r0 + n];
+    let last = layers.len() - 1;
+    // This task's rows of one batch matrix: layer l's activations (`delta` false) or deltas.
+    let rows_of = |l: usize, delta: bool| {
+        let layer = &layers[l];
+        let at = if delta { layer.delta_at } else { layer.out_at };
+        // SAFETY: each task of a phase gets its own rows (`RowJobs::each`), every matrix of
+        // the batch buffer is distinct, and no two slices of the same matrix are alive at
+        // once below.
+        unsafe { task_rows(job.jobs, r0, n, at, layer.stride) }
+    };
+    let Columns {
+        start,
+        fill,
+        row,
+        val,
+    } = &mut *job.columns;
+    build_columns(data, images, r0, start, fill, row, val);
+    let inputs = start.len() - 1;
+    let (row, val) = (&row[..start[inputs]], &val[..start[inputs]]);
+
+    // Input layer: b, plus each non-zero pixel's row of W times the pixel, pixel by pixel:
+    // the row is read once per batch instead of once per image, and the task's outputs stay
+    // in L1. Each output still sums its terms in pixel order.
+    let first = &layers[0];
+    let z = rows_of(0, false);
+    for out in z.chunks_exact_mut(first.stride) {
+        out.copy_from_slice(&first.b[..first.stride]);
+    }
+    assert!(first.w.len() >= inputs * first.stride);
+    for p in 0..inputs {
+        let at = start[p]..start[p + 1];
+        if at.is_empty() {
+            continue;
+        }
+        // SAFETY: the column's rows are the task's (r0..r0 + n, built above), so row
+        // `i - r0` of `z` exists; row p of W holds `stride` floats.
+        unsafe {
+            tiles::scatter_rows::<V>(
+                &row[at.clone()],
+                &val[at],
+                r0,
+                first.w.as_ptr().add(p * first.stride),
+                first.stride / LANES,
+                z.as_mut_ptr(),
+                first.stride,
+            );
+        }
+    }
+    if last > 0 {
+        for chunk in z.chunks_exact_mut(LANES) {
+            V::load(chunk).sigmoid().store(chunk);
+        }
+    }
+
+    // Hidden and output layers: b + the previous activations times W.
+    for l in 1..=last {
+        let (prev, cur) = (&layers[l - 1], &layers[l]);
+        assert!(cur.inputs <= prev.stride && cur.w.len() >= cur.inputs * cur.stride);
+        let product = Product {
+            rows: n,
+            k: cur.inputs,
+            vectors: cur.stride / LANES,
+            a: rows_of(l - 1, false).as_ptr(),
+            a_rs: prev.stride,
+            a_cs: 1,
+            b: cur.w.as_ptr(),
+            b_rs: cur.stride,
+            init: cur.b.as_ptr(),
+            c: rows_of(l, false).as_mut_ptr(),
+            c_rs: cur.stride,
+            epilogue: if l < last {
+                Epilogue::Sigmoid
+            } else {
+                Epilogue::Store
+            },
+            z: std::ptr::null(),
+            z_rs: 0,
+        };
+        // SAFETY: A is the n rows of the previous activations (`inputs` <= their stride),
+        // C the n rows of this layer's, B is W (`inputs` rows of `stride`), init is b.
+        unsafe { product.run::<V>() };
+    }
+
+    // Softmax + cross-entropy: loss = ln(sum e^(a - max)) - (a_label - max); the output
+    // delta is (softmax - one_hot) / m.
+    let out = &layers[last];
+    let classes = out.outputs;
+    let inv_m = 1.0 / m as f32;
+    // SAFETY: as in `rows_of`.
+    let stats = unsafe { task_rows(job.jobs, r0, n, stats_at, 2) };
+    for (((scores, delta), stat), &img) in rows_of(last, false)
+        .chunks_exact_mut(out.stride)
+        .zip(rows_of(last, true).chunks_exact_mut(out.stride))
+        .zip(stats.chunks_exact_mut(2))
+        .zip(images)
+    {
+        let label = usize::from(data.label(img));
+        assert!(label < classes, "label {label} is not below {classes}");
+        let (best, max) = argmax_max(&scores[..classes]);
+        let label_score = scores[label] - max;
+        let max = V::splat(max);
+        for chunk in scores.chunks_exact_mut(LANES) {
+            V::load(chunk).sub(max).exp().store(chunk);
+        }
+        scores[classes..].fill(0.0);
+        let sum: f32 = scores[..classes].iter().sum();
+        stat[0] = sum.ln() - label_score;
+        stat[1] = if best == label { 1.0 } else { 0.0 };
+        let (inv_sum, inv_m) = (V::splat(1.0 / sum), V::splat(inv_m));
+        for (d, s) in delta
+            .chunks_exact_mut(LANES)
+            .zip(scores.chunks_exact(LANES))
+        {
+            V::load(s).mul(inv_sum).mul(inv_m).store(d);
+        }
+        delta[label] -= 1.0 / m as f32;
+    }
+
+    // Backward: delta_prev = (delta Wᵀ) ⊙ z (1 - z), the sigmoid's derivative folded in.
+    for l in (1..=last).rev() {
+        let (prev, cur) = (&layers[l - 1], &layers[l]);
+        assert!(cur.wt.len() >= cur.outputs * prev.stride);
+        let product = Product {
+            rows: n,
+            k: cur.outputs,
+            vectors: prev.stride / LANES,
+            a: rows_of(l, true).as_ptr(),
+            a_rs: cur.stride,
+            a_cs: 1,
+            b: cur.wt.as_ptr(),
+            b_rs: prev.stride,
+            init: std::ptr::null(),
+            c: rows_of(l - 1, true).as_mut_ptr(),
+            c_rs: prev.stride,
+            epilogue: Epilogue::SigmoidGrad,
+            z: rows_of(l - 1, false).as_ptr(),
+            z_rs: prev.stride,
+        };
+        // SAFETY: A is this layer's n deltas, z the previous n activations and C the
+        // previous n deltas (three distinct blocks); B is Wᵀ, `outputs` rows of the
+        // previous stride (asserted).
+        unsafe { product.run::<V>() };
+    }
+}
+
+/// Counting sort of the non-zero inputs of `images` (batch rows `r0..`) by pixel.
+#[inline(always)]
+fn build_columns(
+    data: &SparseImages,
+    images: &[usize],
+    r0: usize,
+    start: &mut [usize],
+    fill: &mut [usize],
+    row: &mut Vec<u32>,
+    val: &mut Vec<f32>,
+) {
+    let inputs = start.len() - 1;
+    start.fill(0);
+    for (k, &img) in images.iter().enumerate() {
+        // The images are scattered over a split far larger than the caches: ask for the
+        // next ones early.
+        if let Some(&ahead) = images.get(k + 2) {
+            data.prefetch(ahead);
+        }
+        for &p in data.image(img).0 {
+            start[p as usize + 1] += 1;
+        }
+    }
+    for p in 0..inputs {
+        start[p + 1] += start[p];
+    }
+    let nonzeros = start[inputs];
+    if row.len() < nonzeros {
+        row.resize(nonzeros, 0);
+        val.resize(nonzeros, 0.0);
+    }
+    let (row, val) = (&mut row[..nonzeros], &mut val[..nonzeros]);
+    let fill = &mut fill[..inputs];
+    fill.copy_from_slice(&start[..inputs]);
+    for (r, &img) in images.iter().enumerate() {
+        let (pixels, values) = data.image(img);
+        let r = (r0 + r) as u32;
+        for (&p, &v) in pixels.iter().zip(values) {
+            let at = fill[p as usize];
+            row[at] = r;
+            val[at] = v;
+            fill[p as usize] = at + 1;
+        }
+    }
+}
+
+/// What every gradient task of a step shares.
+#[derive(Clone, Copy)]
+struct GradJobs<'a> {
+    kernel: Kernel,
+    batch: &'a [f32],
+    m: usize,
+    columns: &'a [Columns],
+    /// Bounds of each task's pixels (input layer weight rows).
+    split: &'a [usize],
+    update: Option<Update>,
+}
+
+impl<'a> GradJobs<'a> {
+    /// Hands to `each` one job per layer for its bias, then one per task for each layer's
+    /// run of weight rows (pixels split by [`split_pixels`], other layers evenly).
+    fn each(self, layers: &'a mut [LayerState], mut each: impl FnMut(GradJob<'a>)) {
+        let parts = self.split.len() - 1;
+        let mut in_at = 0;
+        for (l, layer) in layers.iter_mut().enumerate() {
             let LayerState {
+                inputs,
+                outputs,
+                stride,
                 w,
                 b,
+                wt,
                 gw,
                 gb,
                 mw,
                 mb,
                 vw,
                 vb,
-                ..
+                out_at,
+                delta_at,
             } = layer;
-            match self.optimizer {
-                Optimizer::Sgd => {
-                    sgd(w, gw, lr);
-                    sgd(b, gb, lr);
-                }
-                Optimizer::Momentum => {
-                    momentum(w, gw, mw, lr);
-                    momentum(b, gb, mb, lr);
-                }
-                Optimizer::Adam => {
-                    adam(w, gw, mw, vw, lr, c1, c2);
-                    adam(b, gb, mb, vb, lr, c1, c2);
-                }
+            let (inputs, outputs, stride, delta_at) = (*inputs, *outputs, *stride, *delta_at);
+            let input = if l == 0 {
+                None
+            } else {
+                Some((in_at, padded(inputs)))
+            };
+            in_at = *out_at;
+            let wt = Shared::new(wt);
+            let job = |first, w, g, mom, vel, bias| GradJob {
+                jobs: self,
+                input,
+                delta_at,
+                stride,
+                outputs,
+                first,
+                w,
+                g,
+                mom,
+                vel,
+                wt,
+                bias,
+            };
+            each(job(
+                0,
+                &mut b[..],
+                &mut gb[..],
+                &mut mb[..],
+                &mut vb[..],
+                true,
+            ));
+            let (mut w, mut g) = (&mut w[..], &mut gw[..]);
+            let (mut mom, mut vel) = (&mut mw[..], &mut vw[..]);
+            for q in 0..parts {
+                let (j0, j1) = if l == 0 {
+                    (self.split[q], self.split[q + 1])
+                } else {
+                    (q * inputs / parts, (q + 1) * inputs / parts)
+                };
+                let len = (j1 - j0) * stride;
+                each(job(
+                    j0,
+                    take_front(&mut w, len),
+                    take_front(&mut g, len),
+                    take_front(&mut mom, len),
+                    take_front(&mut vel, len),
+                    false,
+                ));
             }
-        }
-        // The input layer's Wᵀ is never read: no delta flows back into the pixels.
-        for layer in self.layers.iter_mut().skip(1) {
-            transpose(&layer.w, layer.inputs, layer.outputs, &mut layer.wt);
         }
     }
 }
 
+/// A gradient task of a step: weight rows `first..` of one layer (as many as `g` holds), or
+/// its bias; their update; and their columns of Wᵀ.
+struct GradJob<'a> {
+    jobs: GradJobs<'a>,
+    /// Where the layer's input (the previous activations) starts in the batch buffer, and
+    /// its row stride; None for the input layer (the pixels).
+    input: Option<(usize, usize)>,
+    delta_at: usize,
+    stride: usize,
+    outputs: usize,
+    first: usize,
+    w: &'a mut [f32],
+    g: &'a mut [f32],
+    mom: &'a mut [f32],
+    vel: &'a mut [f32],
+    /// The layer's Wᵀ, whose columns `first..` this job refreshes (other jobs, other columns).
+    wt: Shared<'a>,
+    bias: bool,
+}
+
+fn grad_task(job: GradJob<'_>) {
+    #[cfg(target_arch = "x86_64")]
+    if job.jobs.kernel == Kernel::Avx2Fma {
+        // SAFETY: as in `rows_task`.
+        return unsafe { grad_task_avx2(job) };
+    }
+    grad_task_impl::<Portable>(job);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn grad_task_avx2(job: GradJob<'_>) {
+    grad_task_impl::<Avx>(job);
+}
+
+/// The constant input of a bias.
+static ONE: f32 = 1.0;
+
+#[inline(always)]
+fn grad_task_impl<V: Vector>(job: GradJob<'_>) {
+    let GradJob {
+        jobs,
+        input,
+        delta_at,
+        stride,
+        outputs,
+        first,
+        w,
+        g,
+        mom,
+        vel,
+        wt,
+        bias,
+    } = job;
+    let GradJobs {
+        batch,
+        m,
+        columns,
+        update,
+        ..
+    } = jobs;
+    let n = g.len() / stride;
+    let vectors = stride / LANES;
+    assert!(delta_at + m * stride <= batch.len() && w.len() == g.len());
+    let delta = batch[delta_at..].as_ptr();
+    if let Some((in_at, in_stride)) = input.filter(|_| !bias) {
+        // dW[j, :] = sum over rows i of z[i, j] delta[i, :].
+        assert!(in_at + (m - 1) * in_stride + first + n <= batch.len());
+        let product = Product {
+            rows: n,
+            k: m,
+            vectors,
+            a: batch[in_at + first..].as_ptr(),
+            a_rs: 1,
+            a_cs: in_stride,
+            b: delta,
+            b_rs: stride,
+            init: std::ptr::null(),
+            c: g.as_mut_ptr(),
+            c_rs: stride,
+            epilogue: Epilogue::Store,
+            z: std::ptr::null(),
+            z_rs: 0,
+        };
+        // SAFETY: A reads columns first..first + n of the m input rows, B the m deltas
+        // (asserted above), C is `g`, n rows of `stride`.
+        unsafe { product.run::<V>() };
+        if let Some(u) = update {
+            apply(u, w, g, mom, vel);
+        }
+        // SAFETY: this job's columns of Wᵀ are its own rows of W (`GradJobs::each` gives
+        // each job distinct rows).
+        let wt_all = unsafe { wt.slice(0, wt.len) };
+        assert!(first + n <= in_stride && outputs * in_stride <= wt_all.len());
+        transpose(w, stride, outputs, in_stride, first, wt_all);
+        return;
+    }
+    if bias || input.is_some() {
+        // db = sum over rows i of delta[i, :].
+        let product = Product {
+            rows: 1,
+            k: m,
+            vectors,
+            a: &raw const ONE,
+            a_rs: 0,
+            a_cs: 0,
+            b: delta,
+            b_rs: stride,
+            init: std::ptr::null(),
+            c: g.as_mut_ptr(),
+            c_rs: stride,
+            epilogue: Epilogue::Store,
+            z: std::ptr::null(),
+            z_rs: 0,
+        };
+        assert!(g.len() == stride);
+        // SAFETY: B is the m deltas (asserted above), C is `g`, one row.
+        unsafe { product.run::<V>() };
+        if let Some(u) = update {
+            apply(u, w, g, mom, vel);
+        }
+        return;
+    }
+    // dW[p, :] = sum over rows i with x[i, p] != 0 of x[i, p] delta[i, :], from the columns.
+    let skip_empty = update.is_some_and(|u| u.optimizer == Optimizer::Sgd);
+    for r in 0..n {
+        let p = first + r;
+        let segments = columns.iter().map(|c| {
+            let at = c.start[p]..c.start[p + 1];
+            (&c.row[at.clone()], &c.val[at])
+        });
+        let grad = &mut g[r * stride..(r + 1) * stride];
+        // SAFETY: the columns hold batch rows below m (built from this batch), so every
+        // delta row read lies within the m rows asserted above; `grad` holds `stride` floats.
+        unsafe {
+            tiles::sparse_segments::<V>(
+                segments.clone(),
+                delta,
+                stride,
+                vectors,
+                grad.as_mut_ptr(),
+            );
+        }
+        let Some(u) = update else { continue };
+        // SGD moves a weight by lr times its gradient: nothing to do for an unseen pixel.
+        if skip_empty && segments.clone().all(|(rows, _)| rows.is_empty()) {
+            continue;
+        }
+        let at = r * stride..(r + 1) * stride;
+        let state = |v: &[f32]| if v.is_empty() { 0..0 } else { at.clone() };
+        let (ma, va) = (state(mom), state(vel));
+        apply(u, &mut w[at.clone()], &g[at], &mut mom[ma], &mut vel[va]);
+    }
+}
+
+/// Applies one optimizer step to `w` with gradient `g` and its states.
+#[inline(always)]
+fn apply(u: Update, w: &mut [f32], g: &[f32], mom: &mut [f32], vel: &mut [f32]) {
+    match u.optimizer {
+        Optimizer::Sgd => sgd(w, g, u.lr),
+        Optimizer::Momentum => momentum(w, g, mom, u.lr),
+        Optimizer::Adam => adam(w, g, mom, vel, u.lr, u.c1, u.c2),
+    }
+}
+
+#[inline(always)]
 fn sgd(w: &mut [f32], g: &[f32], lr: f32) {
     for (w, &g) in w.iter_mut().zip(g) {
         *w -= lr * g;
     }
 }
 
+#[inline(always)]
 fn momentum(w: &mut [f32], g: &[f32], v: &mut [f32], lr: f32) {
     for ((w, &g), v) in w.iter_mut().zip(g).zip(v) {
         *v = MOMENTUM * *v - lr * g;
@@ -845,90 +1421,12 @@ fn momentum(w: &mut [f32], g: &[f32], v: &mut [f32], lr: f32) {
 
 /// Adam as in the paper's Algorithm 1: m and v moving averages, bias-corrected by `c1` and
 /// `c2` (1 / (1 - beta^t)), step lr · m̂ / (sqrt(v̂) + epsilon).
+#[inline(always)]
 fn adam(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], lr: f32, c1: f32, c2: f32) {
     for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
         *m = ADAM_BETA1 * *m + (1.0 - ADAM_BETA1) * g;
         *v = ADAM_BETA2 * *v + (1.0 - ADAM_BETA2) * g * g;
         *w -= lr * (*m * c1) / ((*v * c2).sqrt() + ADAM_EPSILON);
-    }
-}
-
-/// `dst` (cols x rows) = `src` (rows x cols) transposed.
-fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
-    for (r, row) in src.chunks_exact(cols).take(rows).enumerate() {
-        for (c, &v) in row.iter().enumerate() {
-            dst[c * rows + r] = v;
-        }
-    }
-}
-
-/// `a * b + c`, fused (one rounding) when `FMA`.
-#[inline(always)]
-fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
-    if FMA { a.mul_add(b, c) } else { a * b + c }
-}
-
-/// Floats of slack after every matrix that [`axpy_rows`] reads as `w`: its last column block
-/// may run up to 7 columns past a row's end (into the next row, or this slack), and those
-/// lanes are computed but never stored.
-const PAD: usize = 8;
-
-/// `out[j] += sum over (r, c) in rows of c * w[r * n + j]` for every `j < n = out.len()`;
-/// `w` needs [`PAD`] floats of slack after its last row.
-///
-/// The columns go in blocks of up to 64 (eight AVX registers) that stay in registers while
-/// all rows stream past, so each output is loaded and stored once per block, and the eight
-/// independent accumulators hide the multiply-add latency. The last block is rounded up to a
-/// multiple of 8 rather than finished one column at a time. Each output becomes
-/// `out + (its terms summed in rows order)` whatever the blocking, so blocking never changes
-/// a result.
-#[inline(always)]
-fn axpy_rows<const FMA: bool, I>(out: &mut [f32], w: &[f32], n: usize, rows: I)
-where
-    I: Iterator<Item = (usize, f32)> + Clone,
-{
-    debug_assert_eq!(out.len(), n);
-    let mut j = 0;
-    while n - j > 64 {
-        axpy_block::<FMA, 64, I>(out, w, n, j, rows.clone());
-        j += 64;
-    }
-    match n - j {
-        0 => {}
-        1..=8 => axpy_block::<FMA, 8, I>(out, w, n, j, rows),
-        9..=16 => axpy_block::<FMA, 16, I>(out, w, n, j, rows),
-        17..=24 => axpy_block::<FMA, 24, I>(out, w, n, j, rows),
-        25..=32 => axpy_block::<FMA, 32, I>(out, w, n, j, rows),
-        33..=40 => axpy_block::<FMA, 40, I>(out, w, n, j, rows),
-        41..=48 => axpy_block::<FMA, 48, I>(out, w, n, j, rows),
-        49..=56 => axpy_block::<FMA, 56, I>(out, w, n, j, rows),
-        _ => axpy_block::<FMA, 64, I>(out, w, n, j, rows),
-    }
-}
-
-/// Columns `j..j + B` of [`axpy_rows`]; only the first `n - j` of them are real.
-#[inline(always)]
-fn axpy_block<const FMA: bool, const B: usize, I>(
-    out: &mut [f32],
-    w: &[f32],
-    n: usize,
-    j: usize,
-    rows: I,
-) where
-    I: Iterator<Item = (usize, f32)>,
-{
-    let valid = (n - j).min(B);
-    // Accumulate from zero and add to `out` once at the end: loading `out` lane by lane
-    // would keep the compiler from holding `acc` in vector registers.
-    let mut acc = [0f32; B];
-    for (r, c) in rows {
-        let wr = &w[r * n + j..][..B];
-        for (a, &x) in acc.iter_mut().zip(wr) {
-            *a = madd::<FMA>(c, x, *a);
-        }
-    }
-    for (o, &a) in out[j..j + valid].iter_mut().zip(&acc) {
-        *o += a;
     }
 }
 
@@ -942,14 +1440,6 @@ fn argmax_max(values: &[f32]) -> (usize, f32) {
         }
     }
     (best, values[best])
-}
-
-/// The logistic function over a slice, with [`exp_fast`] so that the loop vectorizes.
-#[inline(always)]
-fn sigmoid_in_place(values: &mut [f32]) {
-    for v in values {
-        *v = 1.0 / (1.0 + exp_fast(-*v));
-    }
 }
 
 /// e^x for f32 without a library call, so loops over it vectorize: x = n ln2 + r with
@@ -1035,7 +1525,8 @@ pub struct Trained {
 /// Trains a fresh network on `data` as `config` says, measuring `test` after each epoch.
 ///
 /// `on_event` hears of every batch and epoch; returning `ControlFlow::Break` stops the run
-/// between batches with [`TrainError::Stopped`].
+/// between batches with [`TrainError::Stopped`]. With more than one thread in the rayon pool,
+/// the epochs (and so `on_event`) run on a pool thread.
 ///
 /// # Errors
 /// An invalid configuration (see [`TrainConfig::validate`]), labels or images that do not fit
@@ -1044,7 +1535,7 @@ pub fn train(
     data: &Dataset,
     test: Option<&Dataset>,
     config: &TrainConfig,
-    mut on_event: impl FnMut(&Event) -> ControlFlow<()>,
+    on_event: impl FnMut(&Event) -> ControlFlow<()> + Send,
 ) -> Result<Trained, TrainError> {
     config.validate(data.len())?;
     let classes = crate::dataset::NUM_CLASSES;
@@ -1071,8 +1562,43 @@ pub fn train(
     }
 
     let mut trainer = Trainer::new(&net, config.optimizer, config.lr, config.batch_size);
-    let mut order: Vec<usize> = (0..data.len()).collect();
-    let batches = data.len().div_ceil(config.batch_size);
+    if trainer.threads() == 1 {
+        return epochs(
+            &mut trainer,
+            &sparse,
+            test,
+            config,
+            rng,
+            prepare_seconds,
+            on_event,
+        );
+    }
+    // On a pool thread, a step's tasks start without waking threads from outside the pool.
+    rayon::scope(|_| {
+        epochs(
+            &mut trainer,
+            &sparse,
+            test,
+            config,
+            rng,
+            prepare_seconds,
+            on_event,
+        )
+    })
+}
+
+/// The epoch loop of [`train`].
+fn epochs(
+    trainer: &mut Trainer,
+    sparse: &SparseImages,
+    test: Option<&Dataset>,
+    config: &TrainConfig,
+    mut rng: SplitMix64,
+    prepare_seconds: f64,
+    mut on_event: impl FnMut(&Event) -> ControlFlow<()>,
+) -> Result<Trained, TrainError> {
+    let mut order: Vec<usize> = (0..sparse.len()).collect();
+    let batches = sparse.len().div_ceil(config.batch_size);
     let mut reports = Vec::with_capacity(config.epochs);
     for epoch in 1..=config.epochs {
         let start = Instant::now();
@@ -1085,7 +1611,7 @@ pub fn train(
                     .schedule
                     .rate(config.lr, step, config.epochs * batches),
             );
-            let s = trainer.step(&sparse, batch);
+            let s = trainer.step(sparse, batch);
             if !s.loss_sum.is_finite() {
                 return Err(TrainError::Diverged {
                     epoch,
@@ -1248,7 +1774,7 @@ mod tests {
                 (loss - reference_loss(&base, &data)).abs() < 1e-5,
                 "{kernel:?}"
             );
-            for (li, layer) in trainer.layers.iter().enumerate() {
+            for (li, (gw, gb)) in trainer.gradients().iter().enumerate() {
                 let numeric = |param: usize, bias: bool| {
                     let h = 1e-5;
                     let mut plus = base.clone();
@@ -1262,7 +1788,7 @@ mod tests {
                     }
                     (reference_loss(&plus, &data) - reference_loss(&minus, &data)) / (2.0 * h)
                 };
-                for (bias, analytic) in [(false, &layer.gw), (true, &layer.gb)] {
+                for (bias, analytic) in [(false, gw), (true, gb)] {
                     let numeric: Vec<f64> = (0..analytic.len()).map(|i| numeric(i, bias)).collect();
                     let diff: f64 = analytic
                         .iter()
@@ -1279,6 +1805,46 @@ mod tests {
                         "{kernel:?} {name}{}: relative error {rel}",
                         li + 1
                     );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_step_split_across_threads_matches_the_single_threaded_step() {
+        // Odd sizes, and batches that split unevenly or into fewer rows than tasks, so that
+        // every remainder path and task boundary runs.
+        let (net, data) = tiny(&[30, 20, 17, 10], 13, 5);
+        let all: Vec<usize> = (0..data.len()).collect();
+        for kernel in kernels() {
+            for optimizer in [Optimizer::Sgd, Optimizer::Momentum, Optimizer::Adam] {
+                let run = |threads| {
+                    let mut trainer = Trainer::new(&net, optimizer, 0.05, all.len());
+                    assert!(trainer.set_kernel(kernel));
+                    trainer.set_threads(threads);
+                    trainer.forward_backward(&data, &all);
+                    let gradients = trainer.gradients();
+                    for _ in 0..3 {
+                        trainer.step(&data, &all);
+                        trainer.step(&data, &all[3..]);
+                        trainer.step(&data, &all[..2]);
+                    }
+                    (gradients, trainer.network().unwrap())
+                };
+                let (one_g, one_net) = run(1);
+                for threads in [2, 3, 5] {
+                    let (g, net) = run(threads);
+                    for ((w1, b1), (w, b)) in one_g.iter().zip(&g) {
+                        for (x, y) in w1.iter().chain(b1).zip(w.iter().chain(b)) {
+                            assert!(
+                                (x - y).abs() <= 1e-7 * x.abs().max(1e-3),
+                                "{kernel:?} {optimizer:?} {threads} threads: {x} vs {y}"
+                            );
+                        }
+                    }
+                    // Stronger than the tolerance: each value is summed in the same order
+                    // however the work is split, so the weights agree bit for bit.
+                    assert_eq!(net, one_net, "{kernel:?} {optimizer:?} {threads} threads");
                 }
             }
         }

@@ -12,7 +12,7 @@
 //! function for every other CPU. Nothing depends on `-C target-cpu`.
 
 mod math;
-mod vector;
+pub(crate) mod vector;
 
 use std::cell::RefCell;
 
@@ -24,7 +24,7 @@ use crate::network::{Layer, OutputLayer};
 use crate::normalize::NormMode;
 
 /// Floats per SIMD vector (one AVX register); rows are padded to a multiple of it.
-const LANES: usize = 8;
+pub(crate) const LANES: usize = 8;
 /// Most vectors kept as accumulators at once for one image; 8 of AVX2's 16 ymm registers.
 const MAX_TILE: usize = 8;
 /// Images that share each weight load in the dense layers. One image alone leaves the

@@ -20,10 +20,21 @@ pub trait Vector: Copy {
     fn splat(v: f32) -> Self;
     /// `self * a + b`.
     fn mul_add(self, a: Self, b: Self) -> Self;
+    /// `self * a`, lane by lane.
+    fn mul(self, a: Self) -> Self;
+    /// `self - a`, lane by lane.
+    fn sub(self, a: Self) -> Self;
     /// Stores into `dst[..LANES]`.
     fn store(self, dst: &mut [f32]);
+    /// Stores `LANES` floats at `dst`.
+    ///
+    /// # Safety
+    /// `dst` must point to `LANES` writable floats.
+    unsafe fn store_ptr(self, dst: *mut f32);
     /// The logistic function, lane by lane.
     fn sigmoid(self) -> Self;
+    /// e^x, lane by lane (the same approximation as the sigmoid's).
+    fn exp(self) -> Self;
     /// Bit `k` set where `bytes[k]` is not zero.
     #[inline(always)]
     fn nonzero_bytes(bytes: &[u8; 64]) -> u64 {
@@ -66,14 +77,35 @@ impl Vector for Portable {
     }
 
     #[inline(always)]
+    fn mul(self, a: Self) -> Self {
+        Portable(std::array::from_fn(|l| self.0[l] * a.0[l]))
+    }
+
+    #[inline(always)]
+    fn sub(self, a: Self) -> Self {
+        Portable(std::array::from_fn(|l| self.0[l] - a.0[l]))
+    }
+
+    #[inline(always)]
     fn store(self, dst: &mut [f32]) {
         dst[..LANES].copy_from_slice(&self.0);
+    }
+
+    #[inline(always)]
+    unsafe fn store_ptr(self, dst: *mut f32) {
+        // SAFETY: the caller vouches for LANES writable floats at `dst`.
+        unsafe { dst.cast::<[f32; LANES]>().write_unaligned(self.0) }
     }
 
     #[inline(always)]
     fn sigmoid(mut self) -> Self {
         math::sigmoid_lanes::<false>(&mut self.0);
         self
+    }
+
+    #[inline(always)]
+    fn exp(self) -> Self {
+        Portable(self.0.map(math::exp::<false>))
     }
 }
 
@@ -120,10 +152,28 @@ mod avx {
         }
 
         #[inline(always)]
+        fn mul(self, a: Self) -> Self {
+            // SAFETY: AVX is enabled in every caller.
+            Avx(unsafe { _mm256_mul_ps(self.0, a.0) })
+        }
+
+        #[inline(always)]
+        fn sub(self, a: Self) -> Self {
+            // SAFETY: AVX is enabled in every caller.
+            Avx(unsafe { _mm256_sub_ps(self.0, a.0) })
+        }
+
+        #[inline(always)]
         fn store(self, dst: &mut [f32]) {
             let dst = &mut dst[..LANES];
             // SAFETY: `dst` has room for LANES floats; the store is unaligned.
             unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), self.0) }
+        }
+
+        #[inline(always)]
+        unsafe fn store_ptr(self, dst: *mut f32) {
+            // SAFETY: the caller vouches for LANES writable floats at `dst`.
+            unsafe { _mm256_storeu_ps(dst, self.0) }
         }
 
         #[inline(always)]
@@ -134,6 +184,12 @@ mod avx {
                 let e = exp(_mm256_sub_ps(_mm256_setzero_ps(), self.0));
                 Avx(_mm256_div_ps(one, _mm256_add_ps(one, e)))
             }
+        }
+
+        #[inline(always)]
+        fn exp(self) -> Self {
+            // SAFETY: AVX2 and FMA are enabled in every caller.
+            Avx(unsafe { exp(self.0) })
         }
 
         #[inline(always)]

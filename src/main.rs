@@ -14,6 +14,13 @@ fn main() -> color_eyre::Result<()> {
 /// Errors a user can cause (a bad file, a bad index) print as a short chain of causes; the
 /// backtrace and source location are for panics, which are our bugs.
 fn install_error_hooks() -> color_eyre::Result<()> {
+    // color-eyre captures a backtrace for every error report when RUST_BACKTRACE is set,
+    // which many shells set for good: a missing file would then print 30 lines of our stack.
+    // RUST_LIB_BACKTRACE takes precedence for errors only; set it to 1 to see them anyway.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: first thing in `main`, before any other thread exists.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    }
     let colors = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let theme = if colors {

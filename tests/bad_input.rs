@@ -249,3 +249,25 @@ fn show_index_out_of_range_and_batch_size_zero() {
     let err = fails(dir.path(), &weights, &["show", "-1"]);
     assert!(err.contains("-1"), "{err}");
 }
+
+#[test]
+fn rust_backtrace_in_the_environment_does_not_dump_a_stack_on_user_errors() {
+    let (dir, _) = setup();
+    let missing = dir.path().join("missing.npz");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mnist-explorer"))
+        .args(["--weights", missing.to_str().unwrap(), "eval"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env("RUST_BACKTRACE", "1")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(!out.status.success());
+    assert!(err.contains("missing.npz"), "{err}");
+    assert!(
+        !err.contains("BACKTRACE"),
+        "a stack for a missing file: {err}"
+    );
+    assert!(err.lines().count() <= 5, "{err}");
+}

@@ -182,3 +182,31 @@ fn roomy_200x50_bars_stop_growing() {
     let terminal = render(&state, 200, 50);
     insta::assert_snapshot!(terminal.backend());
 }
+
+#[test]
+fn a_batch_prediction_that_differs_from_the_single_image_one_is_flagged() {
+    let (mut state, job, data, net) = start(Palette::Plain);
+    let range = data.batches(job.batch_size).next().unwrap();
+    let batch = normalized_batch(&data, range.clone(), job.norm);
+    let mut preds = predictions(net.forward(batch.view(), job.output).view());
+    // What a batch-dependent bug would look like: image 0 predicted as another class.
+    preds[0] = (preds[0] + 1) % 10;
+    let mut tally = Tally::default();
+    tally.push(&data.labels()[range.clone()], &preds);
+    state.update(Msg::Worker(WorkerMsg::Progress(Box::new(Progress {
+        generation: job.generation,
+        range,
+        predictions: preds.clone(),
+        batch: tally,
+        elapsed: Duration::from_millis(10),
+    }))));
+    let text = format!("{}", render(&state, 120, 40).backend());
+    let line = text
+        .lines()
+        .find(|l| l.contains("in a batch"))
+        .expect("the batch prediction is shown");
+    assert!(
+        line.contains(&format!("in a batch   {} (differs)", preds[0])),
+        "{line}"
+    );
+}

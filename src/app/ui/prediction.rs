@@ -48,11 +48,18 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
             Span::raw(format!("{s} ({:.2}%)", p(s))),
         ]));
     }
-    // The background run's prediction for this image, which came from a whole batch.
-    if let Some(Some(batched)) = state.evaluation().predictions.get(state.index()) {
+    // The background evaluation's prediction for this image, made inside a whole batch: the
+    // book's point that batching changes the speed, not the answer.
+    if let Some(&Some(batched)) = state.evaluation().predictions.get(state.index()) {
+        let agreement = if usize::from(batched) == predicted {
+            Span::styled(" (same)", key)
+        } else {
+            Span::styled(" (differs)", fg(state.palette, Color::Red).patch(bold()))
+        };
         lines.push(Line::from(vec![
-            Span::styled("in the run   ", key),
+            Span::styled("in a batch   ", key),
             Span::raw(batched.to_string()),
+            agreement,
         ]));
     }
     let block = Block::bordered().title(" prediction ");

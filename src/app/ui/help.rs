@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use super::bold;
 
 /// Every key and what it does.
-const KEYS: [(&str, &str); 14] = [
+const KEYS: [(&str, &str); 15] = [
     ("← → h l", "previous / next image"),
     ("PgUp PgDn", "back / forward 100 images"),
     ("Home End", "first / last image"),
@@ -20,6 +20,8 @@ const KEYS: [(&str, &str); 14] = [
     ("b B", "next / previous batch size (1 … 10000)"),
     ("o", "output layer: softmax ↔ identity (raw scores)"),
     ("mouse wheel", "previous / next image"),
+    // The app captures the mouse for the wheel, which hides the terminal's own selection.
+    ("Shift+drag", "select text (in most terminals)"),
     ("?", "this help"),
     ("q Esc Ctrl-C", "quit"),
     ("", "e/E use the background evaluation's predictions"),

@@ -69,35 +69,14 @@ pub fn mouse_to_msg(mouse: MouseEvent) -> Option<Msg> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::state::{EvalKey, Palette};
-    use crate::dataset::{Dataset, Split};
-    use crate::network::{Layer, Network, OutputLayer};
-    use crate::normalize::NormMode;
-    use ndarray::{Array1, Array2};
+    use crate::app::state::test_state;
+    use crate::dataset::Split;
+    use ndarray::Array2;
     use ratatui::crossterm::event::{KeyEventState, MouseButton};
-    use std::sync::Arc;
 
     fn state() -> AppState {
-        let data = Dataset::from_parts(vec![0; 40], (0..10).collect(), 2, 2).unwrap();
-        let net = Network::new(vec![Layer {
-            w: Array2::zeros((4, 10)),
-            b: Array1::zeros(10),
-        }])
-        .unwrap();
-        let key = EvalKey {
-            norm: NormMode::Div255,
-            batch_size: 100,
-            output: OutputLayer::Softmax,
-        };
-        AppState::new(
-            Arc::new(data),
-            Arc::new(net),
-            Split::Test,
-            Palette::Plain,
-            key,
-            0,
-        )
-        .0
+        let w = Array2::zeros((4, 10));
+        test_state(vec![0; 40], (0..10).collect(), w, Split::Test, 100, 0).0
     }
 
     fn press(code: KeyCode) -> KeyEvent {

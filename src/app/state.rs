@@ -600,38 +600,50 @@ fn splitmix64(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// A tiny state for unit tests: 2x2 images and a one-layer 4-10 network.
+#[cfg(test)]
+pub(crate) fn test_state(
+    images: Vec<u8>,
+    labels: Vec<u8>,
+    w: ndarray::Array2<f32>,
+    split: Split,
+    batch_size: usize,
+    seed: u64,
+) -> (AppState, Cmd) {
+    let data = Dataset::from_parts(images, labels, 2, 2).unwrap();
+    let net = Network::new(vec![crate::network::Layer {
+        w,
+        b: ndarray::Array1::zeros(10),
+    }])
+    .unwrap();
+    let key = EvalKey {
+        norm: NormMode::Div255,
+        batch_size,
+        output: OutputLayer::Softmax,
+    };
+    AppState::new(
+        Arc::new(data),
+        Arc::new(net),
+        split,
+        Palette::Plain,
+        key,
+        seed,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::app::worker::Progress;
-    use crate::network::Layer;
-    use ndarray::{Array1, Array2};
+    use ndarray::Array2;
 
     /// 30 images of 2x2 pixels, labels `i % 10`, and a one-layer network.
     fn state() -> (AppState, Cmd) {
         let n = 30;
         let images: Vec<u8> = (0..n * 4).map(|i| ((i * 53) % 256) as u8).collect();
         let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
-        let data = Dataset::from_parts(images, labels, 2, 2).unwrap();
         let w = Array2::from_shape_fn((4, 10), |(r, c)| ((r * 5 + c * 3) % 7) as f32 - 3.0);
-        let net = Network::new(vec![Layer {
-            w,
-            b: Array1::zeros(10),
-        }])
-        .unwrap();
-        let key = EvalKey {
-            norm: NormMode::Div255,
-            batch_size: 10,
-            output: OutputLayer::Softmax,
-        };
-        AppState::new(
-            Arc::new(data),
-            Arc::new(net),
-            Split::Test,
-            Palette::Plain,
-            key,
-            7,
-        )
+        test_state(images, labels, w, Split::Test, 10, 7)
     }
 
     fn job_of(cmd: Cmd) -> Job {

@@ -109,30 +109,22 @@ fn gray(palette: Palette, v: u8) -> Color {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::state::EvalKey;
-    use crate::dataset::{Dataset, Split};
-    use crate::network::{Layer, Network, OutputLayer};
-    use crate::normalize::NormMode;
-    use ndarray::{Array1, Array2};
+    use crate::app::state::test_state;
+    use crate::dataset::Split;
+    use ndarray::Array2;
     use ratatui::{Terminal, backend::TestBackend};
-    use std::sync::Arc;
 
     /// The title row of the panel drawn 30 cells wide (zoom 1 for 28x28) on `images` images.
     fn title_row(images: usize, go_last: bool) -> String {
-        let data = Dataset::from_parts(vec![0; images * 4], vec![0; images], 2, 2).unwrap();
-        let net = Network::new(vec![Layer {
-            w: Array2::zeros((4, 10)),
-            b: Array1::zeros(10),
-        }])
-        .unwrap();
-        let key = EvalKey {
-            norm: NormMode::Div255,
-            batch_size: 100,
-            output: OutputLayer::Softmax,
-        };
-        let data = Arc::new(data);
-        let (mut state, _) =
-            AppState::new(data, Arc::new(net), Split::Train, Palette::Plain, key, 0);
+        let w = Array2::zeros((4, 10));
+        let (mut state, _) = test_state(
+            vec![0; images * 4],
+            vec![0; images],
+            w,
+            Split::Train,
+            100,
+            0,
+        );
         if go_last {
             state.update(crate::app::state::Msg::Last);
         }

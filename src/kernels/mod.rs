@@ -1,15 +1,17 @@
-//! The fast forward pass: weights packed once into cache-line-aligned rows of whole 8-float
+//! The fast forward pass: weights packed once into cache-line-aligned rows of whole SIMD
 //! vectors, one fused sweep per layer (product + bias + activation, no temporaries), images
-//! split across threads, and AVX2+FMA code chosen at run time.
+//! split across threads, and AVX-512 or AVX2+FMA code chosen at run time.
 //!
 //! Images go through layer by layer in blocks of [`BLOCK`]. The first layer visits only
 //! non-zero inputs (found by a bitmask per image), 64 inputs at a time for the whole block so
 //! that slice of W stays in L1; later layers take [`GROUP`] images per tile so that each
 //! weight load serves several FMAs.
 //!
-//! The same generic body ([`rows`]) is compiled twice: inside a `#[target_feature(enable =
-//! "avx2,fma")]` function, where LLVM turns its 8-lane loops into ymm FMAs, and as a plain
-//! function for every other CPU. Nothing depends on `-C target-cpu`.
+//! The same generic body ([`rows`]) is compiled three times: with 16-lane vectors inside a
+//! `#[target_feature(enable = "avx512f,avx512bw,avx2,fma")]` function (zmm FMAs),
+//! with 8-lane vectors inside an `avx2,fma` one (ymm FMAs), and as a plain function for every
+//! other CPU. Nothing depends on `-C target-cpu`. The rows of W are padded to the chosen
+//! path's vector width, so a [`Packed`] is built for one path.
 
 mod math;
 pub(crate) mod vector;
@@ -23,7 +25,7 @@ use rayon::prelude::*;
 use crate::network::{Layer, OutputLayer};
 use crate::normalize::NormMode;
 
-/// Floats per SIMD vector (one AVX register); rows are padded to a multiple of it.
+/// Floats per AVX2 or portable vector (the training kernels' width).
 pub(crate) const LANES: usize = 8;
 /// Most vectors kept as accumulators at once for one image; 8 of AVX2's 16 ymm registers.
 const MAX_TILE: usize = 8;
@@ -104,42 +106,91 @@ struct PackedLayer {
     b: Aligned,
 }
 
-/// A network's weights laid out for the kernels.
+/// A network's weights laid out for the kernels of one [`Path`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Packed {
     layers: Vec<PackedLayer>,
+    path: Path,
 }
 
 /// Which code path runs on this CPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Path {
+    /// AVX-512 F and BW, with AVX2 and FMA (Intel Skylake-SP and later servers, Ice Lake,
+    /// AMD Zen 4): 16-float vectors.
+    Avx512,
     /// AVX2 + FMA (x86-64 CPUs since about 2013).
     Avx2Fma,
     /// Plain Rust, vectorized only as far as the target's baseline allows.
     Portable,
 }
 
+/// Environment variable that picks a slower path than the detected one by its
+/// [`Path::name`] (to compare paths, or to avoid AVX-512 where it lowers the clock).
+pub const PATH_VAR: &str = "MNIST_EXPLORER_KERNEL";
+
 impl Path {
-    /// The best path this CPU supports.
-    pub fn detect() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            return Path::Avx2Fma;
+    /// Every path, fastest first.
+    pub const ALL: [Path; 3] = [Path::Avx512, Path::Avx2Fma, Path::Portable];
+
+    /// Whether this CPU can run the path.
+    pub fn supported(self) -> bool {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx512 => {
+                is_x86_feature_detected!("avx512f")
+                    && is_x86_feature_detected!("avx512bw")
+                    && Path::Avx2Fma.supported()
+            }
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2Fma => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            Path::Portable => true,
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
         }
-        Path::Portable
     }
 
-    /// The path detected once for this process.
+    /// The best path this CPU supports.
+    pub fn detect() -> Self {
+        Path::ALL
+            .into_iter()
+            .find(|p| p.supported())
+            .unwrap_or(Path::Portable)
+    }
+
+    /// The path for this process, chosen once: the detected one, or the one named by
+    /// [`PATH_VAR`] if this CPU supports it (an unknown or unsupported name is ignored, so a
+    /// setting meant for another machine cannot make this one fail).
     pub fn current() -> Self {
         static PATH: std::sync::OnceLock<Path> = std::sync::OnceLock::new();
-        *PATH.get_or_init(Path::detect)
+        *PATH.get_or_init(|| {
+            std::env::var(PATH_VAR)
+                .ok()
+                .and_then(|name| Path::from_name(&name))
+                .filter(|p| p.supported())
+                .unwrap_or_else(Path::detect)
+        })
+    }
+
+    /// The path whose [`Path::name`] is `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Path::ALL.into_iter().find(|p| p.name() == name)
     }
 
     /// Name for reports.
     pub fn name(self) -> &'static str {
         match self {
+            Path::Avx512 => "avx512f+bw",
             Path::Avx2Fma => "avx2+fma",
             Path::Portable => "portable",
+        }
+    }
+
+    /// Floats per vector; rows of W are padded to a multiple of it.
+    pub fn lanes(self) -> usize {
+        match self {
+            Path::Avx512 => 16,
+            Path::Avx2Fma | Path::Portable => LANES,
         }
     }
 }
@@ -163,13 +214,22 @@ impl Input<'_> {
 }
 
 impl Packed {
-    /// Packs `layers` (already validated: non-empty, shapes chained).
-    pub fn new(layers: &[Layer]) -> Self {
+    /// Packs `layers` (already validated: non-empty, shapes chained) for `path`.
+    ///
+    /// # Panics
+    /// If this CPU does not support `path` (its code would not run here).
+    pub fn new(layers: &[Layer], path: Path) -> Self {
+        assert!(
+            path.supported(),
+            "this CPU lacks the {} kernels",
+            path.name()
+        );
+        let lanes = path.lanes();
         let layers: Vec<PackedLayer> = layers
             .iter()
             .map(|layer| {
                 let (inputs, outputs) = layer.w.dim();
-                let stride = outputs.div_ceil(LANES) * LANES;
+                let stride = outputs.div_ceil(lanes) * lanes;
                 let mut w = Aligned::zeros(inputs * stride);
                 for (row, src) in w.chunks_exact_mut(stride).zip(layer.w.rows()) {
                     for (d, s) in row.iter_mut().zip(src) {
@@ -187,7 +247,12 @@ impl Packed {
                 }
             })
             .collect();
-        Self { layers }
+        Self { layers, path }
+    }
+
+    /// The path these weights were packed for, the one [`Packed::forward`] runs.
+    pub fn path(&self) -> Path {
+        self.path
     }
 
     fn inputs(&self) -> usize {
@@ -200,7 +265,7 @@ impl Packed {
 
     /// Runs every image of `input` through the network, writing `outputs()` values per image
     /// into `out`, splitting the images across the current rayon pool.
-    pub fn forward(&self, input: Input<'_>, output: OutputLayer, out: &mut [f32], path: Path) {
+    pub fn forward(&self, input: Input<'_>, output: OutputLayer, out: &mut [f32]) {
         let (n_in, n_out) = (self.inputs(), self.outputs());
         let rows = input.len() / n_in;
         assert!(input.len() == rows * n_in && out.len() == rows * n_out);
@@ -209,7 +274,7 @@ impl Packed {
             .div_ceil(threads)
             .clamp(MIN_ROWS_PER_THREAD, MAX_ROWS_PER_TASK);
         if per_thread >= rows {
-            self.forward_rows(input, output, out, path);
+            self.forward_rows(input, output, out);
             return;
         }
         out.par_chunks_mut(per_thread * n_out)
@@ -221,22 +286,24 @@ impl Packed {
                     Input::Values(v) => Input::Values(&v[start..end]),
                     Input::Pixels(p, m) => Input::Pixels(&p[start..end], m),
                 };
-                self.forward_rows(part, output, chunk, path);
+                self.forward_rows(part, output, chunk);
             });
     }
 
     /// One thread's share, with that thread's scratch buffers (kept between calls: at small
     /// batches, allocating and zeroing them cost as much as the arithmetic).
-    fn forward_rows(&self, input: Input<'_>, output: OutputLayer, out: &mut [f32], path: Path) {
+    fn forward_rows(&self, input: Input<'_>, output: OutputLayer, out: &mut [f32]) {
         thread_local! {
             static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
         }
         SCRATCH.with_borrow_mut(|scratch| {
             scratch.fit(self);
-            match path {
+            match self.path {
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: `Path::Avx2Fma` is only ever produced by `detect()` after checking
-                // both features on this CPU.
+                // SAFETY: `new` asserted that this CPU supports the path.
+                Path::Avx512 => unsafe { rows_avx512(self, input, output, out, scratch) },
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: as above.
                 Path::Avx2Fma => unsafe { rows_avx2(self, input, output, out, scratch) },
                 _ => rows::<Portable>(self, input, output, out, scratch),
             }
@@ -304,6 +371,18 @@ impl Table {
         }
         &self.values
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
+fn rows_avx512(
+    net: &Packed,
+    input: Input<'_>,
+    output: OutputLayer,
+    out: &mut [f32],
+    scratch: &mut Scratch,
+) {
+    rows::<vector::Avx512>(net, input, output, out, scratch);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -534,7 +613,7 @@ fn sparse<V: Vector, S: Source>(
     act: Act,
     out: &mut [f32],
 ) {
-    let vectors = layer.stride / LANES;
+    let vectors = layer.stride / V::LANES;
     let mut v0 = 0;
     while v0 < vectors {
         let t = (vectors - v0).min(MAX_TILE);
@@ -567,15 +646,16 @@ fn sparse_tile<const T: usize, V: Vector, S: Source>(
     out: &mut [f32],
     v0: usize,
 ) {
-    let col = v0 * LANES;
+    let col = v0 * V::LANES;
     let (stride, inputs) = (layer.stride, layer.inputs);
     let words = inputs.div_ceil(MASK_BITS);
-    assert!(col + T * LANES <= stride && x.holds(count, inputs));
+    assert!(col + T * V::LANES <= stride && x.holds(count, inputs));
     assert!(masks.len() >= count * words && out.len() >= count * stride);
     assert!(layer.w.len() >= inputs * stride);
     for j in 0..count {
         for k in 0..T {
-            V::load(&layer.b[col + k * LANES..]).store(&mut out[j * stride + col + k * LANES..]);
+            V::load(&layer.b[col + k * V::LANES..])
+                .store(&mut out[j * stride + col + k * V::LANES..]);
         }
     }
     // Plain loops, no closures: a closure is a function of its own that may not inherit
@@ -588,28 +668,28 @@ fn sparse_tile<const T: usize, V: Vector, S: Source>(
             if bits == 0 {
                 continue;
             }
-            let o = &mut out[j * stride + col..j * stride + col + T * LANES];
+            let o = &mut out[j * stride + col..j * stride + col + T * V::LANES];
             let mut acc = [V::splat(0.0); T];
             for (k, a) in acc.iter_mut().enumerate() {
-                *a = V::load(&o[k * LANES..]);
+                *a = V::load(&o[k * V::LANES..]);
             }
             while bits != 0 {
                 let p = word * MASK_BITS + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 // SAFETY: the masks only have bits for inputs (`value_masks` and
                 // `pixel_masks` leave the padding bits clear), so p < inputs = rows of W,
-                // `col + T * LANES <= stride`, and j < count (`x.holds` checked above).
+                // `col + T * V::LANES <= stride`, and j < count (`x.holds` checked above).
                 unsafe { accumulate::<T, V>(&mut acc, x.get(j, p), w.add(p * stride + col)) };
             }
             for (k, a) in acc.into_iter().enumerate() {
-                a.store(&mut o[k * LANES..]);
+                a.store(&mut o[k * V::LANES..]);
             }
         }
     }
     if act == Act::Sigmoid {
         for j in 0..count {
             for k in 0..T {
-                let o = &mut out[j * stride + col + k * LANES..];
+                let o = &mut out[j * stride + col + k * V::LANES..];
                 V::load(o).sigmoid().store(o);
             }
         }
@@ -627,7 +707,7 @@ fn dense<V: Vector>(
     act: Act,
     out: &mut [f32],
 ) {
-    let vectors = layer.stride / LANES;
+    let vectors = layer.stride / V::LANES;
     let stride = layer.stride;
     let mut j = 0;
     while j + GROUP <= count {
@@ -675,25 +755,25 @@ fn dense_tile<const R: usize, const T: usize, V: Vector>(
     out: &mut [f32],
     v0: usize,
 ) {
-    let col = v0 * LANES;
+    let col = v0 * V::LANES;
     let (stride, inputs) = (layer.stride, layer.inputs);
-    assert!(col + T * LANES <= stride && x_stride >= inputs);
+    assert!(col + T * V::LANES <= stride && x_stride >= inputs);
     assert!(x.len() >= (R - 1) * x_stride + inputs && out.len() >= R * stride);
     assert!(layer.w.len() >= inputs * stride);
     let mut bias = [V::splat(0.0); T];
     for (k, b) in bias.iter_mut().enumerate() {
-        *b = V::load(&layer.b[col + k * LANES..]);
+        *b = V::load(&layer.b[col + k * V::LANES..]);
     }
     let mut acc = [bias; R];
     let (w, xp) = (layer.w.as_ptr(), x.as_ptr());
     for p in 0..inputs {
-        // SAFETY: p < inputs = rows of W, `col + T * LANES <= stride`, and image r's input p
+        // SAFETY: p < inputs = rows of W, `col + T * V::LANES <= stride`, and image r's input p
         // lies at r * x_stride + p < x.len() (all checked above).
         unsafe {
             let row = w.add(p * stride + col);
             let mut ws = [V::splat(0.0); T];
             for (k, wv) in ws.iter_mut().enumerate() {
-                *wv = V::load_ptr(row.add(k * LANES));
+                *wv = V::load_ptr(row.add(k * V::LANES));
             }
             for (r, a) in acc.iter_mut().enumerate() {
                 let xv = V::splat(*xp.add(r * x_stride + p));
@@ -705,7 +785,7 @@ fn dense_tile<const R: usize, const T: usize, V: Vector>(
     }
     for (r, a) in acc.into_iter().enumerate() {
         let start = r * stride + col;
-        finish::<T, V>(a, act, &mut out[start..start + T * LANES]);
+        finish::<T, V>(a, act, &mut out[start..start + T * V::LANES]);
     }
 }
 
@@ -714,20 +794,20 @@ fn dense_tile<const R: usize, const T: usize, V: Vector>(
 fn finish<const T: usize, V: Vector>(acc: [V; T], act: Act, out: &mut [f32]) {
     for (k, a) in acc.into_iter().enumerate() {
         let a = if act == Act::Sigmoid { a.sigmoid() } else { a };
-        a.store(&mut out[k * LANES..]);
+        a.store(&mut out[k * V::LANES..]);
     }
 }
 
-/// `acc += xv * row[..T * LANES]`, vector by vector.
+/// `acc += xv * row[..T * V::LANES]`, vector by vector.
 ///
 /// # Safety
-/// `row` must point to `T * LANES` readable floats.
+/// `row` must point to `T * V::LANES` readable floats.
 #[inline(always)]
 unsafe fn accumulate<const T: usize, V: Vector>(acc: &mut [V; T], xv: f32, row: *const f32) {
     let x = V::splat(xv);
     for (k, a) in acc.iter_mut().enumerate() {
-        // SAFETY: within the T * LANES floats the caller vouches for.
-        *a = x.mul_add(unsafe { V::load_ptr(row.add(k * LANES)) }, *a);
+        // SAFETY: within the T * V::LANES floats the caller vouches for.
+        *a = x.mul_add(unsafe { V::load_ptr(row.add(k * V::LANES)) }, *a);
     }
 }
 
@@ -764,15 +844,27 @@ mod tests {
             .collect()
     }
 
+    /// The paths this CPU runs (always the portable one), naming the others on stderr so
+    /// that a path left untested shows in the test output.
+    fn supported_paths() -> Vec<Path> {
+        let (yes, no): (Vec<Path>, Vec<Path>) = Path::ALL.into_iter().partition(|p| p.supported());
+        for p in no {
+            eprintln!("this CPU lacks the {} path: not tested here", p.name());
+        }
+        assert!(yes.contains(&Path::Portable));
+        yes
+    }
+
     fn check(sizes: &[usize], rows: usize, path: Path) {
         let net = random_network(sizes, 42 + sizes.len() as u64);
         let x = sparse_inputs(rows, sizes[0]);
         let xa = Array2::from_shape_vec((rows, sizes[0]), x.clone()).unwrap();
-        let packed = Packed::new(net.layers());
+        let packed = Packed::new(net.layers(), path);
+        assert_eq!(packed.path(), path);
         for output in [OutputLayer::Softmax, OutputLayer::Identity] {
             let want = net.forward_reference(xa.view(), output);
             let mut got = vec![0.0; rows * net.output_size()];
-            packed.forward(Input::Values(&x), output, &mut got, path);
+            packed.forward(Input::Values(&x), output, &mut got);
             for (g, w) in got.iter().zip(want.iter()) {
                 assert!(
                     (g - w).abs() <= 1e-5 * w.abs().max(1.0),
@@ -790,10 +882,33 @@ mod tests {
     }
 
     #[test]
-    fn detected_path_matches_the_reference_for_odd_shapes() {
-        for sizes in [&[20, 3][..], &[784, 50, 100, 10], &[9, 70, 17, 1, 5]] {
-            check(sizes, 101, Path::detect());
+    fn every_supported_path_matches_the_reference_for_odd_shapes() {
+        // Widths around the 8- and 16-lane vectors: 1, 3, 5, 17, 33 and 70 leave a partial
+        // last vector; 16 and 48 fill whole zmm but not whole ymm tiles.
+        let shapes = [
+            &[20, 3][..],
+            &[784, 50, 100, 10],
+            &[9, 70, 17, 1, 5],
+            &[130, 16, 48, 33],
+        ];
+        for path in supported_paths() {
+            for sizes in shapes {
+                for rows in [1, 5, 101] {
+                    check(sizes, rows, path);
+                }
+            }
         }
+    }
+
+    #[test]
+    fn the_detected_path_is_supported_and_names_round_trip() {
+        assert!(Path::detect().supported());
+        assert!(Path::current().supported());
+        for p in Path::ALL {
+            assert_eq!(Path::from_name(p.name()), Some(p));
+            assert_eq!(p.lanes() % LANES, 0);
+        }
+        assert_eq!(Path::from_name("avx1024"), None);
     }
 
     #[test]
@@ -802,7 +917,6 @@ mod tests {
         // and a tail that is not a whole group; image 3 is all zero.
         let (n_in, rows) = (130, 37);
         let net = random_network(&[n_in, 20, 10], 11);
-        let packed = Packed::new(net.layers());
         let mut pixels: Vec<u8> = (0..n_in * rows)
             .map(|i| {
                 let h = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56;
@@ -815,10 +929,11 @@ mod tests {
             mode.apply_batch(&pixels, n_in, &mut x);
             let xa = Array2::from_shape_vec((rows, n_in), x).unwrap();
             let want = net.forward_reference(xa.view(), OutputLayer::Softmax);
-            for path in [Path::Portable, Path::detect()] {
+            for path in supported_paths() {
+                let packed = Packed::new(net.layers(), path);
                 let mut got = vec![0.0; rows * 10];
                 let input = Input::Pixels(&pixels, mode);
-                packed.forward(input, OutputLayer::Softmax, &mut got, path);
+                packed.forward(input, OutputLayer::Softmax, &mut got);
                 for (g, w) in got.chunks(10).zip(want.rows()) {
                     let w = w.to_vec();
                     for (a, b) in g.iter().zip(&w) {
@@ -836,25 +951,18 @@ mod tests {
     #[test]
     fn pixel_input_equals_normalized_values_input() {
         let net = random_network(&[16, 12, 10], 7);
-        let packed = Packed::new(net.layers());
         let pixels: Vec<u8> = (0..16 * 40).map(|i| ((i * 53) % 256) as u8).collect();
-        for mode in NormMode::ALL {
-            let mut x = vec![0.0; pixels.len()];
-            mode.apply_batch(&pixels, 16, &mut x);
-            let (mut a, mut b) = (vec![0.0; 400], vec![0.0; 400]);
-            packed.forward(
-                Input::Values(&x),
-                OutputLayer::Softmax,
-                &mut a,
-                Path::detect(),
-            );
-            packed.forward(
-                Input::Pixels(&pixels, mode),
-                OutputLayer::Softmax,
-                &mut b,
-                Path::detect(),
-            );
-            assert_eq!(a, b, "{mode}");
+        for path in supported_paths() {
+            let packed = Packed::new(net.layers(), path);
+            for mode in NormMode::ALL {
+                let mut x = vec![0.0; pixels.len()];
+                mode.apply_batch(&pixels, 16, &mut x);
+                let (mut a, mut b) = (vec![0.0; 400], vec![0.0; 400]);
+                packed.forward(Input::Values(&x), OutputLayer::Softmax, &mut a);
+                let input = Input::Pixels(&pixels, mode);
+                packed.forward(input, OutputLayer::Softmax, &mut b);
+                assert_eq!(a, b, "{mode} {path:?}");
+            }
         }
     }
 }

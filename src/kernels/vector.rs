@@ -27,6 +27,8 @@ pub trait Vector: Copy {
     fn mul(self, a: Self) -> Self;
     /// `self - a`, lane by lane.
     fn sub(self, a: Self) -> Self;
+    /// `self + a`, lane by lane.
+    fn add(self, a: Self) -> Self;
     /// Stores into `dst[..LANES]`.
     fn store(self, dst: &mut [f32]);
     /// Stores `LANES` floats at `dst`.
@@ -88,6 +90,11 @@ impl Vector for Portable {
     #[inline(always)]
     fn sub(self, a: Self) -> Self {
         Portable(std::array::from_fn(|l| self.0[l] - a.0[l]))
+    }
+
+    #[inline(always)]
+    fn add(self, a: Self) -> Self {
+        Portable(std::array::from_fn(|l| self.0[l] + a.0[l]))
     }
 
     #[inline(always)]
@@ -168,6 +175,12 @@ mod avx {
         fn sub(self, a: Self) -> Self {
             // SAFETY: AVX is enabled in every caller.
             Avx(unsafe { _mm256_sub_ps(self.0, a.0) })
+        }
+
+        #[inline(always)]
+        fn add(self, a: Self) -> Self {
+            // SAFETY: AVX is enabled in every caller.
+            Avx(unsafe { _mm256_add_ps(self.0, a.0) })
         }
 
         #[inline(always)]
@@ -304,6 +317,12 @@ mod avx512 {
         fn sub(self, a: Self) -> Self {
             // SAFETY: AVX-512F is enabled in every caller.
             Avx512(unsafe { _mm512_sub_ps(self.0, a.0) })
+        }
+
+        #[inline(always)]
+        fn add(self, a: Self) -> Self {
+            // SAFETY: AVX-512F is enabled in every caller.
+            Avx512(unsafe { _mm512_add_ps(self.0, a.0) })
         }
 
         #[inline(always)]

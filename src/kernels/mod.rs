@@ -37,11 +37,15 @@ const GROUP: usize = 4;
 /// and a broadcast. (3 would fill all 16 ymm registers in theory, but LLVM then spills and
 /// shuffles registers inside the loop.)
 const GROUP_TILE: usize = 2;
+/// Images per group where there are 32 vector registers (AVX-512): `WIDE_GROUP * 2` = 16
+/// accumulators. The output layer is a single zmm wide, and 4 images gave it only 4
+/// independent FMA chains, half of what keeps both FMA units busy.
+const WIDE_GROUP: usize = 8;
 /// Bits per word of the non-zero input masks.
 const MASK_BITS: usize = 64;
 /// Fewest images worth handing to another thread (below it, scheduling costs more than it saves).
 const MIN_ROWS_PER_THREAD: usize = 16;
-/// Images taken layer by layer together in one thread (a multiple of `GROUP`).
+/// Images taken layer by layer together in one thread (a multiple of `WIDE_GROUP`).
 const BLOCK: usize = 16;
 /// Most images in one task: large batches are cut finer so that a thread slowed by other
 /// work on the machine does not hold up the whole batch (rayon steals the rest).
@@ -779,19 +783,10 @@ fn dense<V: Vector>(
     let vectors = layer.stride / V::LANES;
     let stride = layer.stride;
     let mut j = 0;
-    while j + GROUP <= count {
-        let (x, out) = (&x[j * x_stride..], &mut out[j * stride..]);
-        let mut v0 = 0;
-        while v0 < vectors {
-            let t = (vectors - v0).min(GROUP_TILE);
-            match t {
-                1 => dense_tile::<GROUP, 1, V>(layer, x, x_stride, act, out, v0),
-                _ => dense_tile::<GROUP, GROUP_TILE, V>(layer, x, x_stride, act, out, v0),
-            }
-            v0 += t;
-        }
-        j += GROUP;
+    if V::REGISTERS >= 32 {
+        j = dense_groups::<WIDE_GROUP, V>(layer, x, x_stride, count, act, out, j);
     }
+    j = dense_groups::<GROUP, V>(layer, x, x_stride, count, act, out, j);
     while j < count {
         let (x, out) = (&x[j * x_stride..], &mut out[j * stride..]);
         let mut v0 = 0;
@@ -811,6 +806,36 @@ fn dense<V: Vector>(
         }
         j += 1;
     }
+}
+
+/// [`dense`] for images `j..` of the block, `G` at a time while `G` remain; returns the
+/// first image left.
+#[inline(always)]
+fn dense_groups<const G: usize, V: Vector>(
+    layer: &PackedLayer,
+    x: &[f32],
+    x_stride: usize,
+    count: usize,
+    act: Act,
+    out: &mut [f32],
+    mut j: usize,
+) -> usize {
+    let vectors = layer.stride / V::LANES;
+    let stride = layer.stride;
+    while j + G <= count {
+        let (x, out) = (&x[j * x_stride..], &mut out[j * stride..]);
+        let mut v0 = 0;
+        while v0 < vectors {
+            let t = (vectors - v0).min(GROUP_TILE);
+            match t {
+                1 => dense_tile::<G, 1, V>(layer, x, x_stride, act, out, v0),
+                _ => dense_tile::<G, GROUP_TILE, V>(layer, x, x_stride, act, out, v0),
+            }
+            v0 += t;
+        }
+        j += G;
+    }
+    j
 }
 
 /// `R` images times `T` vectors of output, all `R * T` accumulators held in registers across

@@ -12,6 +12,8 @@ pub trait Vector: Copy {
     const FMA: bool;
     /// Floats per vector (below, `LANES` means this one).
     const LANES: usize;
+    /// Vector registers the tiles can hold their accumulators in.
+    const REGISTERS: usize;
     /// Loads `src[..LANES]`.
     fn load(src: &[f32]) -> Self;
     /// Loads `LANES` floats from `src`.
@@ -58,6 +60,8 @@ pub struct Portable([f32; LANES]);
 impl Vector for Portable {
     const FMA: bool = false;
     const LANES: usize = LANES;
+    // Two SSE registers per vector on baseline x86-64: 8 vectors' worth.
+    const REGISTERS: usize = 8;
 
     #[inline(always)]
     fn load(src: &[f32]) -> Self {
@@ -139,6 +143,7 @@ mod avx {
     impl Vector for Avx {
         const FMA: bool = true;
         const LANES: usize = LANES;
+        const REGISTERS: usize = 16;
 
         #[inline(always)]
         fn load(src: &[f32]) -> Self {
@@ -281,6 +286,7 @@ mod avx512 {
     impl Vector for Avx512 {
         const FMA: bool = true;
         const LANES: usize = LANES;
+        const REGISTERS: usize = 32;
 
         #[inline(always)]
         fn load(src: &[f32]) -> Self {

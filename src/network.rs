@@ -336,10 +336,12 @@ impl Network {
     }
 
     fn run_kernels(&self, input: Input<'_>, rows: usize, output: OutputLayer) -> Array2<f32> {
-        let packed = self.packed.get_or_init(|| Packed::new(&self.layers));
+        let packed = self
+            .packed
+            .get_or_init(|| Packed::new(&self.layers, kernels::Path::current()));
         let mut out = Array2::<f32>::zeros((rows, self.output_size()));
         if let Some(slice) = out.as_slice_mut() {
-            packed.forward(input, output, slice, kernels::Path::current());
+            packed.forward(input, output, slice);
         }
         out
     }

@@ -1,15 +1,17 @@
-//! The fast forward pass: weights packed once into cache-line-aligned rows of whole 8-float
+//! The fast forward pass: weights packed once into cache-line-aligned rows of whole SIMD
 //! vectors, one fused sweep per layer (product + bias + activation, no temporaries), images
-//! split across threads, and AVX2+FMA code chosen at run time.
+//! split across threads, and AVX-512 or AVX2+FMA code chosen at run time.
 //!
 //! Images go through layer by layer in blocks of [`BLOCK`]. The first layer visits only
 //! non-zero inputs (found by a bitmask per image), 64 inputs at a time for the whole block so
 //! that slice of W stays in L1; later layers take [`GROUP`] images per tile so that each
 //! weight load serves several FMAs.
 //!
-//! The same generic body ([`rows`]) is compiled twice: inside a `#[target_feature(enable =
-//! "avx2,fma")]` function, where LLVM turns its 8-lane loops into ymm FMAs, and as a plain
-//! function for every other CPU. Nothing depends on `-C target-cpu`.
+//! The same generic body ([`rows`]) is compiled three times: with 16-lane vectors inside a
+//! `#[target_feature(enable = "avx512f,avx512bw,avx2,fma,bmi1")]` function (zmm FMAs),
+//! with 8-lane vectors inside an `avx2,fma,bmi1` one (ymm FMAs), and as a plain function for every
+//! other CPU. Nothing depends on `-C target-cpu`. The rows of W are padded to the chosen
+//! path's vector width, so a [`Packed`] is built for one path.
 
 mod math;
 pub(crate) mod vector;
@@ -23,7 +25,7 @@ use rayon::prelude::*;
 use crate::network::{Layer, OutputLayer};
 use crate::normalize::NormMode;
 
-/// Floats per SIMD vector (one AVX register); rows are padded to a multiple of it.
+/// Floats per AVX2 or portable vector (the training kernels' width).
 pub(crate) const LANES: usize = 8;
 /// Most vectors kept as accumulators at once for one image; 8 of AVX2's 16 ymm registers.
 const MAX_TILE: usize = 8;
@@ -35,11 +37,15 @@ const GROUP: usize = 4;
 /// and a broadcast. (3 would fill all 16 ymm registers in theory, but LLVM then spills and
 /// shuffles registers inside the loop.)
 const GROUP_TILE: usize = 2;
+/// Images per group where there are 32 vector registers (AVX-512): `WIDE_GROUP * 2` = 16
+/// accumulators. The output layer is a single zmm wide, and 4 images gave it only 4
+/// independent FMA chains, half of what keeps both FMA units busy.
+const WIDE_GROUP: usize = 8;
 /// Bits per word of the non-zero input masks.
 const MASK_BITS: usize = 64;
 /// Fewest images worth handing to another thread (below it, scheduling costs more than it saves).
 const MIN_ROWS_PER_THREAD: usize = 16;
-/// Images taken layer by layer together in one thread (a multiple of `GROUP`).
+/// Images taken layer by layer together in one thread (a multiple of `WIDE_GROUP`).
 const BLOCK: usize = 16;
 /// Most images in one task: large batches are cut finer so that a thread slowed by other
 /// work on the machine does not hold up the whole batch (rayon steals the rest).
@@ -104,42 +110,97 @@ struct PackedLayer {
     b: Aligned,
 }
 
-/// A network's weights laid out for the kernels.
+/// A network's weights laid out for the kernels of one [`Path`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Packed {
     layers: Vec<PackedLayer>,
+    path: Path,
 }
 
 /// Which code path runs on this CPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Path {
+    /// AVX-512 F and BW, with AVX2 and FMA (Intel Skylake-SP and later servers, Ice Lake,
+    /// AMD Zen 4): 16-float vectors.
+    Avx512,
     /// AVX2 + FMA (x86-64 CPUs since about 2013).
     Avx2Fma,
     /// Plain Rust, vectorized only as far as the target's baseline allows.
     Portable,
 }
 
+/// Environment variable that picks a slower path than the detected one by its
+/// [`Path::name`] (to compare paths, or to avoid AVX-512 where it lowers the clock).
+pub const PATH_VAR: &str = "MNIST_EXPLORER_KERNEL";
+
 impl Path {
-    /// The best path this CPU supports.
-    pub fn detect() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            return Path::Avx2Fma;
+    /// Every path, fastest first.
+    pub const ALL: [Path; 3] = [Path::Avx512, Path::Avx2Fma, Path::Portable];
+
+    /// Whether this CPU can run the path.
+    pub fn supported(self) -> bool {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx512 => {
+                is_x86_feature_detected!("avx512f")
+                    && is_x86_feature_detected!("avx512bw")
+                    && Path::Avx2Fma.supported()
+            }
+            // BMI1 (in every AVX2 CPU so far, but checked) clears the lowest mask bit in one
+            // instruction, once per non-zero pixel.
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2Fma => {
+                is_x86_feature_detected!("avx2")
+                    && is_x86_feature_detected!("fma")
+                    && is_x86_feature_detected!("bmi1")
+            }
+            Path::Portable => true,
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
         }
-        Path::Portable
     }
 
-    /// The path detected once for this process.
+    /// The best path this CPU supports.
+    pub fn detect() -> Self {
+        Path::ALL
+            .into_iter()
+            .find(|p| p.supported())
+            .unwrap_or(Path::Portable)
+    }
+
+    /// The path for this process, chosen once: the detected one, or the one named by
+    /// [`PATH_VAR`] if this CPU supports it (an unknown or unsupported name is ignored, so a
+    /// setting meant for another machine cannot make this one fail).
     pub fn current() -> Self {
         static PATH: std::sync::OnceLock<Path> = std::sync::OnceLock::new();
-        *PATH.get_or_init(Path::detect)
+        *PATH.get_or_init(|| {
+            std::env::var(PATH_VAR)
+                .ok()
+                .and_then(|name| Path::from_name(&name))
+                .filter(|p| p.supported())
+                .unwrap_or_else(Path::detect)
+        })
+    }
+
+    /// The path whose [`Path::name`] is `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Path::ALL.into_iter().find(|p| p.name() == name)
     }
 
     /// Name for reports.
     pub fn name(self) -> &'static str {
         match self {
+            Path::Avx512 => "avx512f+bw",
             Path::Avx2Fma => "avx2+fma",
             Path::Portable => "portable",
+        }
+    }
+
+    /// Floats per vector; rows of W are padded to a multiple of it.
+    pub fn lanes(self) -> usize {
+        match self {
+            Path::Avx512 => 16,
+            Path::Avx2Fma | Path::Portable => LANES,
         }
     }
 }
@@ -163,13 +224,22 @@ impl Input<'_> {
 }
 
 impl Packed {
-    /// Packs `layers` (already validated: non-empty, shapes chained).
-    pub fn new(layers: &[Layer]) -> Self {
+    /// Packs `layers` (already validated: non-empty, shapes chained) for `path`.
+    ///
+    /// # Panics
+    /// If this CPU does not support `path` (its code would not run here).
+    pub fn new(layers: &[Layer], path: Path) -> Self {
+        assert!(
+            path.supported(),
+            "this CPU lacks the {} kernels",
+            path.name()
+        );
+        let lanes = path.lanes();
         let layers: Vec<PackedLayer> = layers
             .iter()
             .map(|layer| {
                 let (inputs, outputs) = layer.w.dim();
-                let stride = outputs.div_ceil(LANES) * LANES;
+                let stride = outputs.div_ceil(lanes) * lanes;
                 let mut w = Aligned::zeros(inputs * stride);
                 for (row, src) in w.chunks_exact_mut(stride).zip(layer.w.rows()) {
                     for (d, s) in row.iter_mut().zip(src) {
@@ -187,7 +257,12 @@ impl Packed {
                 }
             })
             .collect();
-        Self { layers }
+        Self { layers, path }
+    }
+
+    /// The path these weights were packed for, the one [`Packed::forward`] runs.
+    pub fn path(&self) -> Path {
+        self.path
     }
 
     fn inputs(&self) -> usize {
@@ -200,7 +275,7 @@ impl Packed {
 
     /// Runs every image of `input` through the network, writing `outputs()` values per image
     /// into `out`, splitting the images across the current rayon pool.
-    pub fn forward(&self, input: Input<'_>, output: OutputLayer, out: &mut [f32], path: Path) {
+    pub fn forward(&self, input: Input<'_>, output: OutputLayer, out: &mut [f32]) {
         let (n_in, n_out) = (self.inputs(), self.outputs());
         let rows = input.len() / n_in;
         assert!(input.len() == rows * n_in && out.len() == rows * n_out);
@@ -209,7 +284,7 @@ impl Packed {
             .div_ceil(threads)
             .clamp(MIN_ROWS_PER_THREAD, MAX_ROWS_PER_TASK);
         if per_thread >= rows {
-            self.forward_rows(input, output, out, path);
+            self.forward_rows(input, output, out);
             return;
         }
         out.par_chunks_mut(per_thread * n_out)
@@ -221,22 +296,24 @@ impl Packed {
                     Input::Values(v) => Input::Values(&v[start..end]),
                     Input::Pixels(p, m) => Input::Pixels(&p[start..end], m),
                 };
-                self.forward_rows(part, output, chunk, path);
+                self.forward_rows(part, output, chunk);
             });
     }
 
     /// One thread's share, with that thread's scratch buffers (kept between calls: at small
     /// batches, allocating and zeroing them cost as much as the arithmetic).
-    fn forward_rows(&self, input: Input<'_>, output: OutputLayer, out: &mut [f32], path: Path) {
+    fn forward_rows(&self, input: Input<'_>, output: OutputLayer, out: &mut [f32]) {
         thread_local! {
             static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
         }
         SCRATCH.with_borrow_mut(|scratch| {
             scratch.fit(self);
-            match path {
+            match self.path {
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: `Path::Avx2Fma` is only ever produced by `detect()` after checking
-                // both features on this CPU.
+                // SAFETY: `new` asserted that this CPU supports the path.
+                Path::Avx512 => unsafe { rows_avx512(self, input, output, out, scratch) },
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: as above.
                 Path::Avx2Fma => unsafe { rows_avx2(self, input, output, out, scratch) },
                 _ => rows::<Portable>(self, input, output, out, scratch),
             }
@@ -307,7 +384,19 @@ impl Table {
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx512f,avx512bw,avx2,fma,bmi1")]
+fn rows_avx512(
+    net: &Packed,
+    input: Input<'_>,
+    output: OutputLayer,
+    out: &mut [f32],
+    scratch: &mut Scratch,
+) {
+    rows::<vector::Avx512>(net, input, output, out, scratch);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,bmi1")]
 fn rows_avx2(
     net: &Packed,
     input: Input<'_>,
@@ -448,12 +537,22 @@ fn value_masks(x: &[f32], masks: &mut [u64]) {
 }
 
 /// The input values of a block of images, read only where their masks have a bit.
+/// Reads go through a [`Source::Row`] cursor set once per mask word, so the hot loop adds
+/// only the bit's offset to a pointer (indexing from the block's start cost two more
+/// instructions per pixel).
 trait Source {
-    /// Input `p` of image `j`.
+    /// Where one image's inputs from some input on are read.
+    type Row: Copy;
+    /// Image `j`'s inputs from input `first` on.
     ///
     /// # Safety
-    /// `j` is an image of the block and `p` one of its inputs.
-    unsafe fn get(&self, j: usize, p: usize) -> f32;
+    /// `j` is an image of the block and `first` one of its inputs.
+    unsafe fn row(&self, j: usize, first: usize) -> Self::Row;
+    /// Input `first + k` of that image.
+    ///
+    /// # Safety
+    /// `first + k` is one of the image's inputs.
+    unsafe fn get(row: Self::Row, k: usize) -> f32;
     /// Whether the block holds `count` images of `inputs` inputs.
     fn holds(&self, count: usize, inputs: usize) -> bool;
 }
@@ -465,10 +564,18 @@ struct Values<'a> {
 }
 
 impl Source for Values<'_> {
+    type Row = *const f32;
+
     #[inline(always)]
-    unsafe fn get(&self, j: usize, p: usize) -> f32 {
-        // SAFETY: the caller keeps `j` and `p` in bounds (`holds`).
-        unsafe { *self.x.get_unchecked(j * self.n_in + p) }
+    unsafe fn row(&self, j: usize, first: usize) -> *const f32 {
+        // SAFETY: the caller keeps `j` and `first` in bounds (`holds`).
+        unsafe { self.x.as_ptr().add(j * self.n_in + first) }
+    }
+
+    #[inline(always)]
+    unsafe fn get(row: *const f32, k: usize) -> f32 {
+        // SAFETY: the caller keeps `first + k` in bounds.
+        unsafe { *row.add(k) }
     }
 
     fn holds(&self, count: usize, inputs: usize) -> bool {
@@ -484,10 +591,23 @@ struct Scaled<'a> {
 }
 
 impl Source for Scaled<'_> {
+    type Row = (*const u8, &'static [f32; 256]);
+
     #[inline(always)]
-    unsafe fn get(&self, j: usize, p: usize) -> f32 {
-        // SAFETY: the caller keeps `j` and `p` in bounds (`holds`); a u8 indexes the table.
-        self.table[usize::from(unsafe { *self.pixels.get_unchecked(j * self.n_in + p) })]
+    unsafe fn row(&self, j: usize, first: usize) -> Self::Row {
+        // SAFETY: the caller keeps `j` and `first` in bounds (`holds`). The table outlives
+        // every row (rows live within one `sparse_tile` call, which borrows `self`); the
+        // 'static only spares `Row` a lifetime parameter.
+        unsafe {
+            let table: &'static [f32; 256] = &*std::ptr::from_ref(self.table);
+            (self.pixels.as_ptr().add(j * self.n_in + first), table)
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn get((pixels, table): Self::Row, k: usize) -> f32 {
+        // SAFETY: the caller keeps `first + k` in bounds; a u8 indexes the table.
+        table[usize::from(unsafe { *pixels.add(k) })]
     }
 
     fn holds(&self, count: usize, inputs: usize) -> bool {
@@ -503,13 +623,23 @@ struct Divided<'a> {
 }
 
 impl Source for Divided<'_> {
+    type Row = (*const u8, f32);
+
     #[inline(always)]
-    unsafe fn get(&self, j: usize, p: usize) -> f32 {
-        // SAFETY: the caller keeps `j` and `p` in bounds (`holds`).
+    unsafe fn row(&self, j: usize, first: usize) -> Self::Row {
+        // SAFETY: the caller keeps `j` and `first` in bounds (`holds`).
         unsafe {
-            f32::from(*self.pixels.get_unchecked(j * self.n_in + p))
-                / *self.divisors.get_unchecked(j)
+            (
+                self.pixels.as_ptr().add(j * self.n_in + first),
+                *self.divisors.get_unchecked(j),
+            )
         }
+    }
+
+    #[inline(always)]
+    unsafe fn get((pixels, divisor): Self::Row, k: usize) -> f32 {
+        // SAFETY: the caller keeps `first + k` in bounds.
+        f32::from(unsafe { *pixels.add(k) }) / divisor
     }
 
     fn holds(&self, count: usize, inputs: usize) -> bool {
@@ -534,7 +664,7 @@ fn sparse<V: Vector, S: Source>(
     act: Act,
     out: &mut [f32],
 ) {
-    let vectors = layer.stride / LANES;
+    let vectors = layer.stride / V::LANES;
     let mut v0 = 0;
     while v0 < vectors {
         let t = (vectors - v0).min(MAX_TILE);
@@ -567,15 +697,16 @@ fn sparse_tile<const T: usize, V: Vector, S: Source>(
     out: &mut [f32],
     v0: usize,
 ) {
-    let col = v0 * LANES;
+    let col = v0 * V::LANES;
     let (stride, inputs) = (layer.stride, layer.inputs);
     let words = inputs.div_ceil(MASK_BITS);
-    assert!(col + T * LANES <= stride && x.holds(count, inputs));
+    assert!(col + T * V::LANES <= stride && x.holds(count, inputs));
     assert!(masks.len() >= count * words && out.len() >= count * stride);
     assert!(layer.w.len() >= inputs * stride);
     for j in 0..count {
         for k in 0..T {
-            V::load(&layer.b[col + k * LANES..]).store(&mut out[j * stride + col + k * LANES..]);
+            V::load(&layer.b[col + k * V::LANES..])
+                .store(&mut out[j * stride + col + k * V::LANES..]);
         }
     }
     // Plain loops, no closures: a closure is a function of its own that may not inherit
@@ -583,33 +714,55 @@ fn sparse_tile<const T: usize, V: Vector, S: Source>(
     // cost about as many instructions (bounds checks) as the FMAs themselves.
     let w = layer.w.as_ptr();
     for word in 0..words {
+        let first = word * MASK_BITS;
+        // SAFETY: row `first` < inputs, so this stays inside W.
+        let w_word = unsafe { w.add(first * stride + col) };
         for j in 0..count {
             let mut bits = masks[j * words + word];
             if bits == 0 {
                 continue;
             }
-            let o = &mut out[j * stride + col..j * stride + col + T * LANES];
+            let o = &mut out[j * stride + col..j * stride + col + T * V::LANES];
             let mut acc = [V::splat(0.0); T];
             for (k, a) in acc.iter_mut().enumerate() {
-                *a = V::load(&o[k * LANES..]);
+                *a = V::load(&o[k * V::LANES..]);
             }
+            // Two sets of accumulators, pixels taken in turn: with one set, each pixel's
+            // FMAs wait for the previous pixel's (4 cycles), however few they are.
+            let mut acc2 = [V::splat(0.0); T];
+            // SAFETY: j < count and first < inputs (`x.holds` checked above).
+            let row = unsafe { x.row(j, first) };
             while bits != 0 {
-                let p = word * MASK_BITS + bits.trailing_zeros() as usize;
+                let bit = bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 // SAFETY: the masks only have bits for inputs (`value_masks` and
-                // `pixel_masks` leave the padding bits clear), so p < inputs = rows of W,
-                // `col + T * LANES <= stride`, and j < count (`x.holds` checked above).
-                unsafe { accumulate::<T, V>(&mut acc, x.get(j, p), w.add(p * stride + col)) };
+                // `pixel_masks` leave the padding bits clear), so first + bit < inputs = rows
+                // of W, `col + T * V::LANES <= stride`, and j < count (`x.holds` checked
+                // above).
+                unsafe {
+                    let xv = S::get(row, bit);
+                    accumulate::<T, V>(&mut acc, xv, w_word.add(bit * stride));
+                }
+                if bits == 0 {
+                    break;
+                }
+                let bit = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                // SAFETY: as above.
+                unsafe {
+                    let xv = S::get(row, bit);
+                    accumulate::<T, V>(&mut acc2, xv, w_word.add(bit * stride));
+                }
             }
-            for (k, a) in acc.into_iter().enumerate() {
-                a.store(&mut o[k * LANES..]);
+            for (k, (a, a2)) in acc.into_iter().zip(acc2).enumerate() {
+                a.add(a2).store(&mut o[k * V::LANES..]);
             }
         }
     }
     if act == Act::Sigmoid {
         for j in 0..count {
             for k in 0..T {
-                let o = &mut out[j * stride + col + k * LANES..];
+                let o = &mut out[j * stride + col + k * V::LANES..];
                 V::load(o).sigmoid().store(o);
             }
         }
@@ -627,22 +780,13 @@ fn dense<V: Vector>(
     act: Act,
     out: &mut [f32],
 ) {
-    let vectors = layer.stride / LANES;
+    let vectors = layer.stride / V::LANES;
     let stride = layer.stride;
     let mut j = 0;
-    while j + GROUP <= count {
-        let (x, out) = (&x[j * x_stride..], &mut out[j * stride..]);
-        let mut v0 = 0;
-        while v0 < vectors {
-            let t = (vectors - v0).min(GROUP_TILE);
-            match t {
-                1 => dense_tile::<GROUP, 1, V>(layer, x, x_stride, act, out, v0),
-                _ => dense_tile::<GROUP, GROUP_TILE, V>(layer, x, x_stride, act, out, v0),
-            }
-            v0 += t;
-        }
-        j += GROUP;
+    if V::REGISTERS >= 32 {
+        j = dense_groups::<WIDE_GROUP, V>(layer, x, x_stride, count, act, out, j);
     }
+    j = dense_groups::<GROUP, V>(layer, x, x_stride, count, act, out, j);
     while j < count {
         let (x, out) = (&x[j * x_stride..], &mut out[j * stride..]);
         let mut v0 = 0;
@@ -664,6 +808,36 @@ fn dense<V: Vector>(
     }
 }
 
+/// [`dense`] for images `j..` of the block, `G` at a time while `G` remain; returns the
+/// first image left.
+#[inline(always)]
+fn dense_groups<const G: usize, V: Vector>(
+    layer: &PackedLayer,
+    x: &[f32],
+    x_stride: usize,
+    count: usize,
+    act: Act,
+    out: &mut [f32],
+    mut j: usize,
+) -> usize {
+    let vectors = layer.stride / V::LANES;
+    let stride = layer.stride;
+    while j + G <= count {
+        let (x, out) = (&x[j * x_stride..], &mut out[j * stride..]);
+        let mut v0 = 0;
+        while v0 < vectors {
+            let t = (vectors - v0).min(GROUP_TILE);
+            match t {
+                1 => dense_tile::<G, 1, V>(layer, x, x_stride, act, out, v0),
+                _ => dense_tile::<G, GROUP_TILE, V>(layer, x, x_stride, act, out, v0),
+            }
+            v0 += t;
+        }
+        j += G;
+    }
+    j
+}
+
 /// `R` images times `T` vectors of output, all `R * T` accumulators held in registers across
 /// the sweep over the inputs; each weight vector is loaded once for the `R` images.
 #[inline(always)]
@@ -675,25 +849,25 @@ fn dense_tile<const R: usize, const T: usize, V: Vector>(
     out: &mut [f32],
     v0: usize,
 ) {
-    let col = v0 * LANES;
+    let col = v0 * V::LANES;
     let (stride, inputs) = (layer.stride, layer.inputs);
-    assert!(col + T * LANES <= stride && x_stride >= inputs);
+    assert!(col + T * V::LANES <= stride && x_stride >= inputs);
     assert!(x.len() >= (R - 1) * x_stride + inputs && out.len() >= R * stride);
     assert!(layer.w.len() >= inputs * stride);
     let mut bias = [V::splat(0.0); T];
     for (k, b) in bias.iter_mut().enumerate() {
-        *b = V::load(&layer.b[col + k * LANES..]);
+        *b = V::load(&layer.b[col + k * V::LANES..]);
     }
     let mut acc = [bias; R];
     let (w, xp) = (layer.w.as_ptr(), x.as_ptr());
     for p in 0..inputs {
-        // SAFETY: p < inputs = rows of W, `col + T * LANES <= stride`, and image r's input p
+        // SAFETY: p < inputs = rows of W, `col + T * V::LANES <= stride`, and image r's input p
         // lies at r * x_stride + p < x.len() (all checked above).
         unsafe {
             let row = w.add(p * stride + col);
             let mut ws = [V::splat(0.0); T];
             for (k, wv) in ws.iter_mut().enumerate() {
-                *wv = V::load_ptr(row.add(k * LANES));
+                *wv = V::load_ptr(row.add(k * V::LANES));
             }
             for (r, a) in acc.iter_mut().enumerate() {
                 let xv = V::splat(*xp.add(r * x_stride + p));
@@ -705,7 +879,7 @@ fn dense_tile<const R: usize, const T: usize, V: Vector>(
     }
     for (r, a) in acc.into_iter().enumerate() {
         let start = r * stride + col;
-        finish::<T, V>(a, act, &mut out[start..start + T * LANES]);
+        finish::<T, V>(a, act, &mut out[start..start + T * V::LANES]);
     }
 }
 
@@ -714,20 +888,20 @@ fn dense_tile<const R: usize, const T: usize, V: Vector>(
 fn finish<const T: usize, V: Vector>(acc: [V; T], act: Act, out: &mut [f32]) {
     for (k, a) in acc.into_iter().enumerate() {
         let a = if act == Act::Sigmoid { a.sigmoid() } else { a };
-        a.store(&mut out[k * LANES..]);
+        a.store(&mut out[k * V::LANES..]);
     }
 }
 
-/// `acc += xv * row[..T * LANES]`, vector by vector.
+/// `acc += xv * row[..T * V::LANES]`, vector by vector.
 ///
 /// # Safety
-/// `row` must point to `T * LANES` readable floats.
+/// `row` must point to `T * V::LANES` readable floats.
 #[inline(always)]
 unsafe fn accumulate<const T: usize, V: Vector>(acc: &mut [V; T], xv: f32, row: *const f32) {
     let x = V::splat(xv);
     for (k, a) in acc.iter_mut().enumerate() {
-        // SAFETY: within the T * LANES floats the caller vouches for.
-        *a = x.mul_add(unsafe { V::load_ptr(row.add(k * LANES)) }, *a);
+        // SAFETY: within the T * V::LANES floats the caller vouches for.
+        *a = x.mul_add(unsafe { V::load_ptr(row.add(k * V::LANES)) }, *a);
     }
 }
 
@@ -764,15 +938,27 @@ mod tests {
             .collect()
     }
 
+    /// The paths this CPU runs (always the portable one), naming the others on stderr so
+    /// that a path left untested shows in the test output.
+    fn supported_paths() -> Vec<Path> {
+        let (yes, no): (Vec<Path>, Vec<Path>) = Path::ALL.into_iter().partition(|p| p.supported());
+        for p in no {
+            eprintln!("this CPU lacks the {} path: not tested here", p.name());
+        }
+        assert!(yes.contains(&Path::Portable));
+        yes
+    }
+
     fn check(sizes: &[usize], rows: usize, path: Path) {
         let net = random_network(sizes, 42 + sizes.len() as u64);
         let x = sparse_inputs(rows, sizes[0]);
         let xa = Array2::from_shape_vec((rows, sizes[0]), x.clone()).unwrap();
-        let packed = Packed::new(net.layers());
+        let packed = Packed::new(net.layers(), path);
+        assert_eq!(packed.path(), path);
         for output in [OutputLayer::Softmax, OutputLayer::Identity] {
             let want = net.forward_reference(xa.view(), output);
             let mut got = vec![0.0; rows * net.output_size()];
-            packed.forward(Input::Values(&x), output, &mut got, path);
+            packed.forward(Input::Values(&x), output, &mut got);
             for (g, w) in got.iter().zip(want.iter()) {
                 assert!(
                     (g - w).abs() <= 1e-5 * w.abs().max(1.0),
@@ -790,10 +976,33 @@ mod tests {
     }
 
     #[test]
-    fn detected_path_matches_the_reference_for_odd_shapes() {
-        for sizes in [&[20, 3][..], &[784, 50, 100, 10], &[9, 70, 17, 1, 5]] {
-            check(sizes, 101, Path::detect());
+    fn every_supported_path_matches_the_reference_for_odd_shapes() {
+        // Widths around the 8- and 16-lane vectors: 1, 3, 5, 17, 33 and 70 leave a partial
+        // last vector; 16 and 48 fill whole zmm but not whole ymm tiles.
+        let shapes = [
+            &[20, 3][..],
+            &[784, 50, 100, 10],
+            &[9, 70, 17, 1, 5],
+            &[130, 16, 48, 33],
+        ];
+        for path in supported_paths() {
+            for sizes in shapes {
+                for rows in [1, 5, 101] {
+                    check(sizes, rows, path);
+                }
+            }
         }
+    }
+
+    #[test]
+    fn the_detected_path_is_supported_and_names_round_trip() {
+        assert!(Path::detect().supported());
+        assert!(Path::current().supported());
+        for p in Path::ALL {
+            assert_eq!(Path::from_name(p.name()), Some(p));
+            assert_eq!(p.lanes() % LANES, 0);
+        }
+        assert_eq!(Path::from_name("avx1024"), None);
     }
 
     #[test]
@@ -802,7 +1011,6 @@ mod tests {
         // and a tail that is not a whole group; image 3 is all zero.
         let (n_in, rows) = (130, 37);
         let net = random_network(&[n_in, 20, 10], 11);
-        let packed = Packed::new(net.layers());
         let mut pixels: Vec<u8> = (0..n_in * rows)
             .map(|i| {
                 let h = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56;
@@ -815,10 +1023,11 @@ mod tests {
             mode.apply_batch(&pixels, n_in, &mut x);
             let xa = Array2::from_shape_vec((rows, n_in), x).unwrap();
             let want = net.forward_reference(xa.view(), OutputLayer::Softmax);
-            for path in [Path::Portable, Path::detect()] {
+            for path in supported_paths() {
+                let packed = Packed::new(net.layers(), path);
                 let mut got = vec![0.0; rows * 10];
                 let input = Input::Pixels(&pixels, mode);
-                packed.forward(input, OutputLayer::Softmax, &mut got, path);
+                packed.forward(input, OutputLayer::Softmax, &mut got);
                 for (g, w) in got.chunks(10).zip(want.rows()) {
                     let w = w.to_vec();
                     for (a, b) in g.iter().zip(&w) {
@@ -836,25 +1045,26 @@ mod tests {
     #[test]
     fn pixel_input_equals_normalized_values_input() {
         let net = random_network(&[16, 12, 10], 7);
-        let packed = Packed::new(net.layers());
         let pixels: Vec<u8> = (0..16 * 40).map(|i| ((i * 53) % 256) as u8).collect();
-        for mode in NormMode::ALL {
-            let mut x = vec![0.0; pixels.len()];
-            mode.apply_batch(&pixels, 16, &mut x);
-            let (mut a, mut b) = (vec![0.0; 400], vec![0.0; 400]);
-            packed.forward(
-                Input::Values(&x),
-                OutputLayer::Softmax,
-                &mut a,
-                Path::detect(),
-            );
-            packed.forward(
-                Input::Pixels(&pixels, mode),
-                OutputLayer::Softmax,
-                &mut b,
-                Path::detect(),
-            );
-            assert_eq!(a, b, "{mode}");
+        for path in supported_paths() {
+            let packed = Packed::new(net.layers(), path);
+            for mode in NormMode::ALL {
+                let mut x = vec![0.0; pixels.len()];
+                mode.apply_batch(&pixels, 16, &mut x);
+                let (mut a, mut b) = (vec![0.0; 400], vec![0.0; 400]);
+                packed.forward(Input::Values(&x), OutputLayer::Softmax, &mut a);
+                let input = Input::Pixels(&pixels, mode);
+                packed.forward(input, OutputLayer::Softmax, &mut b);
+                if mode.keeps_zeros() {
+                    assert_eq!(a, b, "{mode} {path:?}");
+                } else {
+                    // Z-score pixels go through the dense first layer, values through the
+                    // sparse one, which sums in another order (two sets of accumulators).
+                    for (x, y) in a.iter().zip(&b) {
+                        assert!((x - y).abs() <= 1e-6, "{mode} {path:?}: {x} vs {y}");
+                    }
+                }
+            }
         }
     }
 }

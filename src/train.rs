@@ -20,6 +20,7 @@ use std::time::Instant;
 
 use ndarray::{Array1, Array2};
 
+mod team;
 mod tiles;
 
 use crate::dataset::Dataset;
@@ -30,6 +31,7 @@ use crate::kernels::vector::Avx;
 use crate::kernels::vector::{Portable, Vector};
 use crate::network::{Layer, Network, OutputLayer, WeightsFault};
 use crate::normalize::NormMode;
+use team::Team;
 use tiles::{Buf, Epilogue, Product, padded};
 
 /// Momentum coefficient of the momentum optimizer (the book's value).
@@ -564,6 +566,8 @@ pub struct Trainer {
     /// The input layer's weight rows (pixels) split between the gradient tasks, so that each
     /// gets about as many non-zero inputs.
     pixel_split: Vec<usize>,
+    /// The threads besides the caller's that run a step's tasks (none with one thread).
+    team: Option<Team>,
 }
 
 impl Trainer {
@@ -621,6 +625,7 @@ impl Trainer {
             batch: Buf::zeros(at + 2 * max_batch),
             stats_at: at,
             pixel_split: vec![0, inputs],
+            team: None,
         };
         for layer in &mut trainer.layers[1..] {
             let in_stride = padded(layer.inputs);
@@ -667,6 +672,9 @@ impl Trainer {
         let threads = threads.max(1);
         self.threads = threads;
         self.pixel_split = vec![0; threads + 1];
+        if self.team.as_ref().map_or(0, Team::members) != threads - 1 {
+            self.team = (threads > 1).then(|| Team::new(threads - 1));
+        }
     }
 
     /// Inputs of the first layer.
@@ -754,10 +762,13 @@ impl Trainer {
                 stats_at: self.stats_at,
                 batch: Shared::new(&mut self.batch),
             };
-            if row_tasks == 1 {
-                jobs.each(row_tasks, rows_task);
-            } else {
-                rayon::scope(|s| jobs.each(row_tasks, |job| s.spawn(move |_| rows_task(job))));
+            match &self.team {
+                Some(team) if row_tasks > 1 => {
+                    let mut list = Vec::with_capacity(row_tasks);
+                    jobs.each(row_tasks, |job| list.push(job));
+                    team.run(list, rows_task);
+                }
+                _ => jobs.each(row_tasks, rows_task),
             }
         }
 
@@ -781,11 +792,13 @@ impl Trainer {
             split: &self.pixel_split,
             update,
         };
-        if self.threads == 1 {
-            jobs.each(&mut self.layers, grad_task);
-        } else {
-            let layers = &mut self.layers;
-            rayon::scope(|s| jobs.each(layers, |job| s.spawn(move |_| grad_task(job))));
+        match &self.team {
+            Some(team) => {
+                let mut list = Vec::with_capacity(self.layers.len() * (self.threads + 1));
+                jobs.each(&mut self.layers, |job| list.push(job));
+                team.run(list, grad_task);
+            }
+            None => jobs.each(&mut self.layers, grad_task),
         }
         stats
     }
@@ -1282,11 +1295,20 @@ fn grad_task_impl<V: Vector>(job: GradJob<'_>) {
     // its delta row (held in registers) to the rows of its pixels in this job's range, so
     // every row sums its terms in batch order, whatever the split.
     g.fill(0.0);
-    let end = first + n;
+    let (end, inputs) = (first + n, data.pixels_per_image());
     for (i, &img) in images.iter().enumerate() {
         let (pixels, values) = data.image(img);
-        let lo = pixels.partition_point(|&p| (p as usize) < first);
-        let hi = lo + pixels[lo..].partition_point(|&p| (p as usize) < end);
+        // Binary searches only at the split's inner bounds (none with one task).
+        let lo = if first == 0 {
+            0
+        } else {
+            pixels.partition_point(|&p| (p as usize) < first)
+        };
+        let hi = if end == inputs {
+            pixels.len()
+        } else {
+            lo + pixels[lo..].partition_point(|&p| (p as usize) < end)
+        };
         if lo == hi {
             continue;
         }

@@ -2,7 +2,10 @@
 //! phases of every step (hundreds of microseconds each, 1,200 per epoch) start at once. The
 //! rayon pool puts its idle workers to sleep, and waking one costs a system call and an
 //! inter-processor interrupt, which a virtual machine makes slow enough to eat a large part
-//! of a step. Idle members spin for a short while, then park until the next phase.
+//! of a step. Idle members spin for a short while, then park until the next phase. A
+//! member that has not joined a phase by the time its jobs are all taken is not waited for,
+//! and the caller parks (woken by the last member) when a member holds it up, so a busy
+//! machine, where a member may lose its CPU, costs little more than it does rayon.
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -12,7 +15,15 @@ use std::time::{Duration, Instant};
 
 /// How long an idle member spins before it parks: far longer than the gap between two
 /// phases, far shorter than a pause a person would notice on a CPU.
-const SPIN: Duration = Duration::from_micros(500);
+const SPIN: Duration = Duration::from_micros(200);
+
+/// How long the caller spins for the members still at work before it parks.
+const WAIT_SPIN: Duration = Duration::from_micros(50);
+
+/// `State::gate`: the phase is open to members joining.
+const OPEN: usize = 1;
+/// `State::gate`: one member at work (the count sits above the flag).
+const ACTIVE: usize = 2;
 
 /// The work of one phase, its lifetime erased (see [`Team::broadcast`]).
 type Work = *const (dyn Fn() + Sync + 'static);
@@ -20,8 +31,10 @@ type Work = *const (dyn Fn() + Sync + 'static);
 struct State {
     /// Bumped for each phase; members run `work` when it moves.
     generation: AtomicUsize,
-    /// Members still running the current phase.
-    pending: AtomicUsize,
+    /// Whether the current phase is open ([`OPEN`]), plus [`ACTIVE`] per member in it.
+    gate: AtomicUsize,
+    /// The caller's thread, woken by the last member out of a closed phase.
+    caller: Mutex<Option<std::thread::Thread>>,
     stop: AtomicBool,
     work: Mutex<Option<SendWork>>,
     /// The first panic of a member in the current phase, re-raised by the caller.
@@ -45,7 +58,8 @@ impl Team {
     pub(super) fn new(members: usize) -> Self {
         let state = Arc::new(State {
             generation: AtomicUsize::new(0),
-            pending: AtomicUsize::new(0),
+            gate: AtomicUsize::new(0),
+            caller: Mutex::new(None),
             stop: AtomicBool::new(false),
             work: Mutex::new(None),
             panic: Mutex::new(None),
@@ -87,22 +101,27 @@ impl Team {
         // waited for below (also when the caller's own call unwinds), before `work` dies.
         let erased: Work = unsafe { std::mem::transmute::<&(dyn Fn() + Sync), Work>(work) };
         *state.work.lock().unwrap_or_else(|e| e.into_inner()) = Some(SendWork(erased));
-        state.pending.store(self.threads.len(), Ordering::Relaxed);
+        *state.caller.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::thread::current());
+        state.gate.store(OPEN, Ordering::Release);
         state.generation.fetch_add(1, Ordering::Release);
         for t in &self.threads {
             t.thread().unpark();
         }
-        /// Waits for the members even if the caller's part panics.
+        /// Closes the phase and waits for the members in it, even if the caller's part
+        /// panics.
         struct Wait<'a>(&'a State);
         impl Drop for Wait<'_> {
             fn drop(&mut self) {
-                let mut spins = 0u32;
-                while self.0.pending.load(Ordering::Acquire) != 0 {
-                    spins = spins.saturating_add(1);
-                    if spins < 1 << 16 {
+                let gate = &self.0.gate;
+                gate.fetch_and(!OPEN, Ordering::AcqRel);
+                let start = Instant::now();
+                while gate.load(Ordering::Acquire) != 0 {
+                    if start.elapsed() < WAIT_SPIN {
                         std::hint::spin_loop();
                     } else {
-                        std::thread::yield_now();
+                        // The last member out unparks us; the timeout covers a spurious
+                        // token from an earlier phase being used up already.
+                        std::thread::park_timeout(Duration::from_millis(1));
                     }
                 }
                 *self.0.work.lock().unwrap_or_else(|e| e.into_inner()) = None;
@@ -115,6 +134,18 @@ impl Team {
             resume_unwind(panic);
         }
     }
+}
+
+/// Joins the open phase, if any: true when the member may run its work.
+fn join(gate: &AtomicUsize) -> bool {
+    let mut now = gate.load(Ordering::Acquire);
+    while now & OPEN != 0 {
+        match gate.compare_exchange_weak(now, now + ACTIVE, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return true,
+            Err(actual) => now = actual,
+        }
+    }
+    false
 }
 
 fn member(state: &State) {
@@ -142,9 +173,14 @@ fn member(state: &State) {
                 std::thread::park();
             }
         }
+        if !join(&state.gate) {
+            // The caller took every job already and is not waiting for us.
+            continue;
+        }
         let work = *state.work.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(SendWork(work)) = work {
-            // SAFETY: `broadcast` keeps the work alive until `pending` reaches 0.
+            // SAFETY: `broadcast` keeps the work alive until the gate is closed and empty,
+            // which it cannot be while we are in it.
             let work = unsafe { &*work };
             if let Err(panic) = catch_unwind(AssertUnwindSafe(work)) {
                 state
@@ -154,7 +190,12 @@ fn member(state: &State) {
                     .get_or_insert(panic);
             }
         }
-        state.pending.fetch_sub(1, Ordering::Release);
+        if state.gate.fetch_sub(ACTIVE, Ordering::AcqRel) == ACTIVE {
+            // Closed, and we were the last one in: the caller may be parked.
+            if let Some(caller) = &*state.caller.lock().unwrap_or_else(|e| e.into_inner()) {
+                caller.unpark();
+            }
+        }
     }
 }
 

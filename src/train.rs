@@ -3,12 +3,14 @@
 //! optimizers, and the epoch loop that reports progress through a callback. No terminal code.
 //!
 //! Speed is designed in (issue 5): a [`Trainer`] allocates every buffer once, so a step
-//! allocates nothing; the products run in register tiles with bias and activation fused, and
-//! the sigmoid derivative folded into the backward product; the input layer works on the
-//! non-zero pixels only (about 151 of MNIST's 784), both forward and in its weight gradient;
-//! a step is split into tasks over the batch rows, then over the weight rows, that run on
-//! the rayon pool; and the same loops are compiled twice, once for AVX2+FMA (chosen at run
-//! time) and once portable.
+//! allocates only its short lists of tasks when it runs on several threads; the products run
+//! in register tiles with bias and activation fused, and the sigmoid derivative folded into
+//! the backward product; the input layer works on the non-zero pixels only (about 150 of
+//! MNIST's 784), gathering rows of W image by image forward and adding each image's delta to
+//! the rows of its pixels for the weight gradient; a step is split into tasks over the batch
+//! rows, then over the weight rows, that run on a small team of spinning threads kept by the
+//! trainer; and the same loops are compiled twice, once for AVX2+FMA (chosen at run time)
+//! and once portable.
 //!
 //! Determinism: every sum runs in a fixed order that does not depend on how the work is
 //! split, so one seed gives the same weights bit for bit on one machine, whatever the number
@@ -559,7 +561,7 @@ struct Update {
 
 /// A network being trained, with every buffer a step needs allocated up front.
 ///
-/// A step runs in two phases, each split into independent tasks (run on the rayon pool
+/// A step runs in two phases, each split into independent tasks (run on the trainer's team
 /// when there is more than one thread): first the batch rows (forward, loss, every layer's
 /// delta), then the weight rows (gradient, update, transpose). Every value is computed by
 /// the same operations in the same order however the work is split, so the weights do not
@@ -586,7 +588,7 @@ pub struct Trainer {
 
 impl Trainer {
     /// Prepares to train `net` with batches of at most `max_batch` images, splitting each step
-    /// across the current rayon pool's threads.
+    /// across as many threads as the current rayon pool has.
     pub fn new(net: &Network, optimizer: Optimizer, lr: f32, max_batch: usize) -> Self {
         let max_batch = max_batch.max(1);
         let mut at = 0;
@@ -680,8 +682,10 @@ impl Trainer {
         self.threads
     }
 
-    /// Splits each phase of a step into `threads` tasks (at least 1); with 1, a step runs
-    /// on the calling thread without touching the rayon pool. Results do not depend on it.
+    /// Splits each phase of a step into `threads` tasks (at least 1), run by the calling
+    /// thread and `threads - 1` team threads started here and kept until the trainer is
+    /// dropped or the count changes; with 1, a step runs on the calling thread alone.
+    /// Results do not depend on it.
     pub fn set_threads(&mut self, threads: usize) {
         let threads = threads.max(1);
         self.threads = threads;
@@ -719,9 +723,6 @@ impl Trainer {
 
     /// One gradient step on images `batch` of `data`: forward, backward, update. Returns the
     /// loss and hits measured before the update.
-    ///
-    /// With more than one thread, call it from inside the rayon pool (as [`train`] does):
-    /// from outside, every phase pays for waking the pool up.
     ///
     /// # Panics
     /// If `batch` is empty or longer than the trainer's batch size, if `data`'s images do not
@@ -1536,7 +1537,8 @@ pub fn train(
             on_event,
         );
     }
-    // On a pool thread, a step's tasks start without waking threads from outside the pool.
+    // On a pool thread, the test pass after each epoch starts without waking the pool from
+    // outside (the steps run on the trainer's own team).
     rayon::scope(|_| {
         epochs(
             &mut trainer,

@@ -3,12 +3,14 @@
 //! optimizers, and the epoch loop that reports progress through a callback. No terminal code.
 //!
 //! Speed is designed in (issue 5): a [`Trainer`] allocates every buffer once, so a step
-//! allocates nothing; the products run in register tiles with bias and activation fused, and
-//! the sigmoid derivative folded into the backward product; the input layer works on the
-//! non-zero pixels only (about 151 of MNIST's 784), both forward and in its weight gradient;
-//! a step is split into tasks over the batch rows, then over the weight rows, that run on
-//! the rayon pool; and the same loops are compiled twice, once for AVX2+FMA (chosen at run
-//! time) and once portable.
+//! allocates only its short lists of tasks when it runs on several threads; the products run
+//! in register tiles with bias and activation fused, and the sigmoid derivative folded into
+//! the backward product; the input layer works on the non-zero pixels only (about 150 of
+//! MNIST's 784), gathering rows of W image by image forward and adding each image's delta to
+//! the rows of its pixels for the weight gradient; a step is split into tasks over the batch
+//! rows, then over the weight rows, that run on a small team of spinning threads kept by the
+//! trainer; and the same loops are compiled twice, once for AVX2+FMA (chosen at run time)
+//! and once portable.
 //!
 //! Determinism: every sum runs in a fixed order that does not depend on how the work is
 //! split, so one seed gives the same weights bit for bit on one machine, whatever the number
@@ -20,6 +22,7 @@ use std::time::Instant;
 
 use ndarray::{Array1, Array2};
 
+mod team;
 mod tiles;
 
 use crate::dataset::Dataset;
@@ -30,6 +33,7 @@ use crate::kernels::vector::Avx;
 use crate::kernels::vector::{Portable, Vector};
 use crate::network::{Layer, Network, OutputLayer, WeightsFault};
 use crate::normalize::NormMode;
+use team::Team;
 use tiles::{Buf, Epilogue, Product, padded};
 
 /// Momentum coefficient of the momentum optimizer (the book's value).
@@ -311,6 +315,9 @@ pub fn glorot_uniform(sizes: &[usize], rng: &mut SplitMix64) -> Vec<Layer> {
 #[derive(Debug, Clone)]
 pub struct SparseImages {
     pixels_per_image: usize,
+    /// Images holding each pixel (non-zero), over the whole split: balances the input
+    /// layer's gradient work between tasks.
+    pixel_count: Vec<usize>,
     start: Vec<usize>,
     pixel: Vec<u32>,
     value: Vec<f32>,
@@ -349,6 +356,7 @@ impl SparseImages {
         start.push(0);
         Self {
             pixels_per_image,
+            pixel_count: vec![0; pixels_per_image],
             start,
             pixel: Vec::new(),
             value: Vec::new(),
@@ -359,6 +367,7 @@ impl SparseImages {
     fn push(&mut self, row: &[f32], label: u8) {
         for (p, &v) in row.iter().enumerate() {
             if v != 0.0 {
+                self.pixel_count[p] += 1;
                 self.pixel.push(p as u32);
                 self.value.push(v);
             }
@@ -387,7 +396,25 @@ impl SparseImages {
         self.value.len()
     }
 
-    /// The non-zero pixel indices and values of image `i`.
+    /// Fills `split` (parts + 1 bounds) with runs of pixels that hold about the same number
+    /// of the split's non-zero values each.
+    fn split_pixels(&self, split: &mut [usize]) {
+        let parts = split.len() - 1;
+        let total = self.nonzeros();
+        let (mut p, mut seen) = (0, 0);
+        split[0] = 0;
+        for (q, bound) in split[..parts].iter_mut().enumerate().skip(1) {
+            let target = q * total / parts;
+            while p < self.pixels_per_image && seen < target {
+                seen += self.pixel_count[p];
+                p += 1;
+            }
+            *bound = p;
+        }
+        split[parts] = self.pixels_per_image;
+    }
+
+    /// The non-zero pixel indices (increasing) and values of image `i`.
     pub fn image(&self, i: usize) -> (&[u32], &[f32]) {
         let r = self.start[i]..self.start[i + 1];
         (&self.pixel[r.clone()], &self.value[r])
@@ -408,6 +435,20 @@ impl SparseImages {
                     _mm_prefetch::<_MM_HINT_T0>(self.value.as_ptr().add(k).cast());
                 }
             }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = i;
+    }
+
+    /// Asks the CPU to start loading where image `i` lies (a hint, so that a later
+    /// [`SparseImages::prefetch`] of it does not wait for that first).
+    #[inline(always)]
+    pub fn prefetch_bounds(&self, i: usize) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: prefetching reads nothing; the address is within the array.
+        unsafe {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            _mm_prefetch::<_MM_HINT_T0>(self.start[..=i + 1].as_ptr().add(i).cast());
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = i;
@@ -508,17 +549,6 @@ struct LayerState {
     delta_at: usize,
 }
 
-/// One task's batch rows regrouped by pixel (compressed sparse columns): for pixel p, the
-/// batch rows and values at `start[p]..start[p + 1]`, rows in increasing order. Each task
-/// builds its own from its rows, so the work is shared and no task waits for a global sort.
-#[derive(Debug, Clone, Default)]
-struct Columns {
-    start: Vec<usize>,
-    fill: Vec<usize>,
-    row: Vec<u32>,
-    val: Vec<f32>,
-}
-
 /// The optimizer's numbers for one update.
 #[derive(Debug, Clone, Copy)]
 struct Update {
@@ -531,7 +561,7 @@ struct Update {
 
 /// A network being trained, with every buffer a step needs allocated up front.
 ///
-/// A step runs in two phases, each split into independent tasks (run on the rayon pool
+/// A step runs in two phases, each split into independent tasks (run on the trainer's team
 /// when there is more than one thread): first the batch rows (forward, loss, every layer's
 /// delta), then the weight rows (gradient, update, transpose). Every value is computed by
 /// the same operations in the same order however the work is split, so the weights do not
@@ -549,16 +579,16 @@ pub struct Trainer {
     /// each row's loss and whether its prediction was right (two floats per row).
     batch: Buf,
     stats_at: usize,
-    /// One per row task.
-    columns: Vec<Columns>,
     /// The input layer's weight rows (pixels) split between the gradient tasks, so that each
-    /// gets about as many of the batch's non-zero inputs.
+    /// gets about as many non-zero inputs.
     pixel_split: Vec<usize>,
+    /// The threads besides the caller's that run a step's tasks (none with one thread).
+    team: Option<Team>,
 }
 
 impl Trainer {
     /// Prepares to train `net` with batches of at most `max_batch` images, splitting each step
-    /// across the current rayon pool's threads.
+    /// across as many threads as the current rayon pool has.
     pub fn new(net: &Network, optimizer: Optimizer, lr: f32, max_batch: usize) -> Self {
         let max_batch = max_batch.max(1);
         let mut at = 0;
@@ -610,8 +640,8 @@ impl Trainer {
             threads: 1,
             batch: Buf::zeros(at + 2 * max_batch),
             stats_at: at,
-            columns: Vec::new(),
             pixel_split: vec![0, inputs],
+            team: None,
         };
         for layer in &mut trainer.layers[1..] {
             let in_stride = padded(layer.inputs);
@@ -652,22 +682,17 @@ impl Trainer {
         self.threads
     }
 
-    /// Splits each phase of a step into `threads` tasks (at least 1); with 1, a step runs
-    /// on the calling thread without touching the rayon pool. Results do not depend on it.
+    /// Splits each phase of a step into `threads` tasks (at least 1), run by the calling
+    /// thread and `threads - 1` team threads started here and kept until the trainer is
+    /// dropped or the count changes; with 1, a step runs on the calling thread alone.
+    /// Results do not depend on it.
     pub fn set_threads(&mut self, threads: usize) {
         let threads = threads.max(1);
-        let inputs = self.inputs();
         self.threads = threads;
-        self.columns = vec![
-            Columns {
-                start: vec![0; inputs + 1],
-                fill: vec![0; inputs],
-                row: Vec::new(),
-                val: Vec::new(),
-            };
-            threads
-        ];
         self.pixel_split = vec![0; threads + 1];
+        if self.team.as_ref().map_or(0, Team::members) != threads - 1 {
+            self.team = (threads > 1).then(|| Team::new(threads - 1));
+        }
     }
 
     /// Inputs of the first layer.
@@ -698,9 +723,6 @@ impl Trainer {
 
     /// One gradient step on images `batch` of `data`: forward, backward, update. Returns the
     /// loss and hits measured before the update.
-    ///
-    /// With more than one thread, call it from inside the rayon pool (as [`train`] does):
-    /// from outside, every phase pays for waking the pool up.
     ///
     /// # Panics
     /// If `batch` is empty or longer than the trainer's batch size, if `data`'s images do not
@@ -755,11 +777,13 @@ impl Trainer {
                 stats_at: self.stats_at,
                 batch: Shared::new(&mut self.batch),
             };
-            let columns = &mut self.columns[..row_tasks];
-            if row_tasks == 1 {
-                jobs.each(columns, rows_task);
-            } else {
-                rayon::scope(|s| jobs.each(columns, |job| s.spawn(move |_| rows_task(job))));
+            match &self.team {
+                Some(team) if row_tasks > 1 => {
+                    let mut list = Vec::with_capacity(row_tasks);
+                    jobs.each(row_tasks, |job| list.push(job));
+                    team.run(list, rows_task);
+                }
+                _ => jobs.each(row_tasks, rows_task),
             }
         }
 
@@ -773,21 +797,23 @@ impl Trainer {
             stats.correct += usize::from(row[1] != 0.0);
         }
 
-        let columns = &self.columns[..row_tasks];
-        split_pixels(columns, &mut self.pixel_split);
+        data.split_pixels(&mut self.pixel_split);
         let jobs = GradJobs {
             kernel,
             batch: &self.batch,
             m,
-            columns,
+            data,
+            images: batch,
             split: &self.pixel_split,
             update,
         };
-        if self.threads == 1 {
-            jobs.each(&mut self.layers, grad_task);
-        } else {
-            let layers = &mut self.layers;
-            rayon::scope(|s| jobs.each(layers, |job| s.spawn(move |_| grad_task(job))));
+        match &self.team {
+            Some(team) => {
+                let mut list = Vec::with_capacity(self.layers.len() * (self.threads + 1));
+                jobs.each(&mut self.layers, |job| list.push(job));
+                team.run(list, grad_task);
+            }
+            None => jobs.each(&mut self.layers, grad_task),
         }
         stats
     }
@@ -854,28 +880,6 @@ fn take_front<'a>(rest: &mut &'a mut [f32], len: usize) -> &'a mut [f32] {
     front
 }
 
-/// Fills `split` (tasks + 1 bounds) so that each gradient task gets a run of pixels holding
-/// about the same number of the batch's non-zero inputs.
-fn split_pixels(columns: &[Columns], split: &mut [usize]) {
-    let inputs = columns[0].start.len() - 1;
-    let parts = split.len() - 1;
-    let total: usize = columns.iter().map(|c| c.start[inputs]).sum();
-    split[0] = 0;
-    let (mut p, mut seen) = (0, 0);
-    for (q, bound) in split[..parts].iter_mut().enumerate().skip(1) {
-        let target = q * total / parts;
-        while p < inputs && seen < target {
-            seen += columns
-                .iter()
-                .map(|c| c.start[p + 1] - c.start[p])
-                .sum::<usize>();
-            p += 1;
-        }
-        *bound = p;
-    }
-    split[parts] = inputs;
-}
-
 /// What every row task of a step shares.
 #[derive(Clone, Copy)]
 struct RowJobs<'a> {
@@ -889,18 +893,16 @@ struct RowJobs<'a> {
 }
 
 impl<'a> RowJobs<'a> {
-    /// Cuts the batch into one job per `columns` (near-equal runs of rows) and hands each
-    /// to `each`.
-    fn each(self, columns: &'a mut [Columns], mut each: impl FnMut(RowsJob<'a>)) {
-        let (m, tasks) = (self.images.len(), columns.len());
-        for (q, columns) in columns.iter_mut().enumerate() {
+    /// Cuts the batch into `tasks` jobs (near-equal runs of rows) and hands each to `each`.
+    fn each(self, tasks: usize, mut each: impl FnMut(RowsJob<'a>)) {
+        let m = self.images.len();
+        for q in 0..tasks {
             let (r0, r1) = (q * m / tasks, (q + 1) * m / tasks);
             each(RowsJob {
                 jobs: self,
                 first_row: r0,
                 rows: r1 - r0,
                 m,
-                columns,
             });
         }
     }
@@ -912,7 +914,6 @@ struct RowsJob<'a> {
     first_row: usize,
     rows: usize,
     m: usize,
-    columns: &'a mut Columns,
 }
 
 fn rows_task(job: RowsJob<'_>) {
@@ -971,47 +972,43 @@ fn rows_task_impl<V: Vector>(job: RowsJob<'_>) {
         // once below.
         unsafe { task_rows(job.jobs, r0, n, at, layer.stride) }
     };
-    let Columns {
-        start,
-        fill,
-        row,
-        val,
-    } = &mut *job.columns;
-    build_columns(data, images, r0, start, fill, row, val);
-    let inputs = start.len() - 1;
-    let (row, val) = (&row[..start[inputs]], &val[..start[inputs]]);
-
-    // Input layer: b, plus each non-zero pixel's row of W times the pixel, pixel by pixel:
-    // the row is read once per batch instead of once per image, and the task's outputs stay
-    // in L1. Each output still sums its terms in pixel order.
+    // Input layer: b plus each non-zero pixel's row of W times the pixel, summed in pixel
+    // order in registers (the rows of W stay in L2 between images), then the sigmoid.
     let first = &layers[0];
+    let inputs = first.inputs;
+    assert!(first.w.len() >= inputs * first.stride && first.b.len() >= first.stride);
     let z = rows_of(0, false);
-    for out in z.chunks_exact_mut(first.stride) {
-        out.copy_from_slice(&first.b[..first.stride]);
+    // The images are scattered over a split far larger than the caches: ask for where the
+    // next ones lie well ahead, then for their pixels a few images ahead.
+    const BOUNDS_AHEAD: usize = 8;
+    const PIXELS_AHEAD: usize = 3;
+    for &img in images.iter().take(BOUNDS_AHEAD) {
+        data.prefetch_bounds(img);
     }
-    assert!(first.w.len() >= inputs * first.stride);
-    for p in 0..inputs {
-        let at = start[p]..start[p + 1];
-        if at.is_empty() {
-            continue;
+    for &img in images.iter().take(PIXELS_AHEAD) {
+        data.prefetch(img);
+    }
+    for (k, (out, &img)) in z.chunks_exact_mut(first.stride).zip(images).enumerate() {
+        if let Some(&ahead) = images.get(k + BOUNDS_AHEAD) {
+            data.prefetch_bounds(ahead);
         }
-        // SAFETY: the column's rows are the task's (r0..r0 + n, built above), so row
-        // `i - r0` of `z` exists; row p of W holds `stride` floats.
+        if let Some(&ahead) = images.get(k + PIXELS_AHEAD) {
+            data.prefetch(ahead);
+        }
+        let (pixels, values) = data.image(img);
+        // SAFETY: the pixels are below `inputs` (`run` checked the images' size), so each
+        // row of W read holds `stride` floats; `out` and b hold `stride` floats.
         unsafe {
-            tiles::scatter_rows::<V>(
-                &row[at.clone()],
-                &val[at],
-                r0,
-                first.w.as_ptr().add(p * first.stride),
-                first.stride / LANES,
-                z.as_mut_ptr(),
+            tiles::gather_rows::<V>(
+                pixels,
+                values,
+                first.w.as_ptr(),
                 first.stride,
+                first.b.as_ptr(),
+                first.stride / LANES,
+                last > 0,
+                out.as_mut_ptr(),
             );
-        }
-    }
-    if last > 0 {
-        for chunk in z.chunks_exact_mut(LANES) {
-            V::load(chunk).sigmoid().store(chunk);
         }
     }
 
@@ -1106,59 +1103,15 @@ fn rows_task_impl<V: Vector>(job: RowsJob<'_>) {
     }
 }
 
-/// Counting sort of the non-zero inputs of `images` (batch rows `r0..`) by pixel.
-#[inline(always)]
-fn build_columns(
-    data: &SparseImages,
-    images: &[usize],
-    r0: usize,
-    start: &mut [usize],
-    fill: &mut [usize],
-    row: &mut Vec<u32>,
-    val: &mut Vec<f32>,
-) {
-    let inputs = start.len() - 1;
-    start.fill(0);
-    for (k, &img) in images.iter().enumerate() {
-        // The images are scattered over a split far larger than the caches: ask for the
-        // next ones early.
-        if let Some(&ahead) = images.get(k + 2) {
-            data.prefetch(ahead);
-        }
-        for &p in data.image(img).0 {
-            start[p as usize + 1] += 1;
-        }
-    }
-    for p in 0..inputs {
-        start[p + 1] += start[p];
-    }
-    let nonzeros = start[inputs];
-    if row.len() < nonzeros {
-        row.resize(nonzeros, 0);
-        val.resize(nonzeros, 0.0);
-    }
-    let (row, val) = (&mut row[..nonzeros], &mut val[..nonzeros]);
-    let fill = &mut fill[..inputs];
-    fill.copy_from_slice(&start[..inputs]);
-    for (r, &img) in images.iter().enumerate() {
-        let (pixels, values) = data.image(img);
-        let r = (r0 + r) as u32;
-        for (&p, &v) in pixels.iter().zip(values) {
-            let at = fill[p as usize];
-            row[at] = r;
-            val[at] = v;
-            fill[p as usize] = at + 1;
-        }
-    }
-}
-
 /// What every gradient task of a step shares.
 #[derive(Clone, Copy)]
 struct GradJobs<'a> {
     kernel: Kernel,
     batch: &'a [f32],
     m: usize,
-    columns: &'a [Columns],
+    /// The step's images, for the input layer's gradient.
+    data: &'a SparseImages,
+    images: &'a [usize],
     /// Bounds of each task's pixels (input layer weight rows).
     split: &'a [usize],
     update: Option<Update>,
@@ -1166,7 +1119,8 @@ struct GradJobs<'a> {
 
 impl<'a> GradJobs<'a> {
     /// Hands to `each` one job per layer for its bias, then one per task for each layer's
-    /// run of weight rows (pixels split by [`split_pixels`], other layers evenly).
+    /// run of weight rows (pixels split by [`SparseImages::split_pixels`], other layers
+    /// evenly).
     fn each(self, layers: &'a mut [LayerState], mut each: impl FnMut(GradJob<'a>)) {
         let parts = self.split.len() - 1;
         let mut in_at = 0;
@@ -1296,7 +1250,8 @@ fn grad_task_impl<V: Vector>(job: GradJob<'_>) {
     let GradJobs {
         batch,
         m,
-        columns,
+        data,
+        images,
         update,
         ..
     } = jobs;
@@ -1362,35 +1317,44 @@ fn grad_task_impl<V: Vector>(job: GradJob<'_>) {
         }
         return;
     }
-    // dW[p, :] = sum over rows i with x[i, p] != 0 of x[i, p] delta[i, :], from the columns.
-    let skip_empty = update.is_some_and(|u| u.optimizer == Optimizer::Sgd);
-    for r in 0..n {
-        let p = first + r;
-        let segments = columns.iter().map(|c| {
-            let at = c.start[p]..c.start[p + 1];
-            (&c.row[at.clone()], &c.val[at])
-        });
-        let grad = &mut g[r * stride..(r + 1) * stride];
-        // SAFETY: the columns hold batch rows below m (built from this batch), so every
-        // delta row read lies within the m rows asserted above; `grad` holds `stride` floats.
-        unsafe {
-            tiles::sparse_segments::<V>(
-                segments.clone(),
-                delta,
-                stride,
-                vectors,
-                grad.as_mut_ptr(),
-            );
-        }
-        let Some(u) = update else { continue };
-        // SGD moves a weight by lr times its gradient: nothing to do for an unseen pixel.
-        if skip_empty && segments.clone().all(|(rows, _)| rows.is_empty()) {
+    // dW[p, :] = sum over rows i with x[i, p] != 0 of x[i, p] delta[i, :]: each image adds
+    // its delta row (held in registers) to the rows of its pixels in this job's range, so
+    // every row sums its terms in batch order, whatever the split.
+    g.fill(0.0);
+    let (end, inputs) = (first + n, data.pixels_per_image());
+    for (i, &img) in images.iter().enumerate() {
+        let (pixels, values) = data.image(img);
+        // Binary searches only at the split's inner bounds (none with one task).
+        let lo = if first == 0 {
+            0
+        } else {
+            pixels.partition_point(|&p| (p as usize) < first)
+        };
+        let hi = if end == inputs {
+            pixels.len()
+        } else {
+            lo + pixels[lo..].partition_point(|&p| (p as usize) < end)
+        };
+        if lo == hi {
             continue;
         }
-        let at = r * stride..(r + 1) * stride;
-        let state = |v: &[f32]| if v.is_empty() { 0..0 } else { at.clone() };
-        let (ma, va) = (state(mom), state(vel));
-        apply(u, &mut w[at.clone()], &g[at], &mut mom[ma], &mut vel[va]);
+        // SAFETY: the pixels lie in first..first + n, so their rows of `g` exist; delta row
+        // i < m lies within the m rows asserted above.
+        unsafe {
+            tiles::scatter_rows::<V>(
+                &pixels[lo..hi],
+                &values[lo..hi],
+                first,
+                delta.add(i * stride),
+                vectors,
+                g.as_mut_ptr(),
+                stride,
+            );
+        }
+    }
+    // An unseen pixel's gradient is 0: SGD leaves its weights exactly as they are.
+    if let Some(u) = update {
+        apply(u, w, g, mom, vel);
     }
 }
 
@@ -1573,7 +1537,8 @@ pub fn train(
             on_event,
         );
     }
-    // On a pool thread, a step's tasks start without waking threads from outside the pool.
+    // On a pool thread, the test pass after each epoch starts without waking the pool from
+    // outside (the steps run on the trainer's own team).
     rayon::scope(|_| {
         epochs(
             &mut trainer,

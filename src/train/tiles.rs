@@ -201,37 +201,40 @@ pub(super) unsafe fn sparse_acc<V: Vector, const NV: usize>(
     }
 }
 
-/// `out = sum over segments s, then entries e of s, of val[e] * B[idx[e]]`, over `vectors`
-/// vectors: the input layer's weight gradient for one pixel, its batch rows split into one
-/// segment per task (in row order, so the sum is the same however the rows were split).
+/// `out = init + sum over entries e of val[e] * B[idx[e]]` over `vectors` vectors, entries in
+/// order, then the logistic function if `sigmoid`: one image's input layer.
 ///
 /// # Safety
-/// As [`sparse_row`], for every segment.
+/// Every `idx[e] * b_rs + vectors * LANES` floats from `b` must be readable, `init` and `out`
+/// must hold `vectors * LANES` floats, and the CPU must support `V`.
 #[inline(always)]
-pub(super) unsafe fn sparse_segments<'a, V: Vector>(
-    segments: impl Iterator<Item = (&'a [u32], &'a [f32])> + Clone,
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn gather_rows<V: Vector>(
+    idx: &[u32],
+    val: &[f32],
     b: *const f32,
     b_rs: usize,
+    init: *const f32,
     vectors: usize,
+    sigmoid: bool,
     out: *mut f32,
 ) {
     let mut v0 = 0;
     while v0 < vectors {
         let nv = (vectors - v0).min(8);
         let col = v0 * LANES;
-        // SAFETY: forwarded from the caller.
+        // SAFETY: forwarded from the caller; the block lies within `vectors`.
         unsafe {
-            let (b, out) = (b.add(col), out.add(col));
-            let segs = segments.clone();
+            let (b, init, out) = (b.add(col), init.add(col), out.add(col));
             match nv {
-                1 => segments_block::<V, 1>(segs, b, b_rs, out),
-                2 => segments_block::<V, 2>(segs, b, b_rs, out),
-                3 => segments_block::<V, 3>(segs, b, b_rs, out),
-                4 => segments_block::<V, 4>(segs, b, b_rs, out),
-                5 => segments_block::<V, 5>(segs, b, b_rs, out),
-                6 => segments_block::<V, 6>(segs, b, b_rs, out),
-                7 => segments_block::<V, 7>(segs, b, b_rs, out),
-                _ => segments_block::<V, 8>(segs, b, b_rs, out),
+                1 => gather_block::<V, 1>(idx, val, b, b_rs, init, sigmoid, out),
+                2 => gather_block::<V, 2>(idx, val, b, b_rs, init, sigmoid, out),
+                3 => gather_block::<V, 3>(idx, val, b, b_rs, init, sigmoid, out),
+                4 => gather_block::<V, 4>(idx, val, b, b_rs, init, sigmoid, out),
+                5 => gather_block::<V, 5>(idx, val, b, b_rs, init, sigmoid, out),
+                6 => gather_block::<V, 6>(idx, val, b, b_rs, init, sigmoid, out),
+                7 => gather_block::<V, 7>(idx, val, b, b_rs, init, sigmoid, out),
+                _ => gather_block::<V, 8>(idx, val, b, b_rs, init, sigmoid, out),
             }
         }
         v0 += nv;
@@ -239,27 +242,33 @@ pub(super) unsafe fn sparse_segments<'a, V: Vector>(
 }
 
 #[inline(always)]
-unsafe fn segments_block<'a, V: Vector, const NV: usize>(
-    segments: impl Iterator<Item = (&'a [u32], &'a [f32])>,
+unsafe fn gather_block<V: Vector, const NV: usize>(
+    idx: &[u32],
+    val: &[f32],
     b: *const f32,
     b_rs: usize,
+    init: *const f32,
+    sigmoid: bool,
     out: *mut f32,
 ) {
-    // SAFETY: forwarded from `sparse_segments`.
+    // SAFETY: forwarded from `gather_rows`.
     unsafe {
         let mut acc = [V::splat(0.0); NV];
-        for (idx, val) in segments {
-            sparse_acc::<V, NV>(&mut acc, idx, val, b, b_rs);
+        for (v, a) in acc.iter_mut().enumerate() {
+            *a = V::load_ptr(init.add(v * LANES));
         }
+        sparse_acc::<V, NV>(&mut acc, idx, val, b, b_rs);
         for (v, &a) in acc.iter().enumerate() {
-            a.store_ptr(out.add(v * LANES));
+            let y = if sigmoid { a.sigmoid() } else { a };
+            y.store_ptr(out.add(v * LANES));
         }
     }
 }
 
 /// `out[row - r0] += val[e] * w` for every entry e (with `row = rows[e]`), over `vectors`
-/// vectors: one pixel's contribution to the input layer of every image holding it. `w` is
-/// held in registers (up to 8 vectors at a time) while the output rows stream past.
+/// vectors: one image's contribution to the input layer's weight gradient, at the rows of
+/// its pixels. `w` (the image's delta) is held in registers (up to 8 vectors at a time)
+/// while the output rows stream past.
 ///
 /// # Safety
 /// `w` must hold `vectors * LANES` floats, `out` rows `rows[e] - r0` of `out_rs` floats

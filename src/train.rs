@@ -1406,31 +1406,6 @@ fn argmax_max(values: &[f32]) -> (usize, f32) {
     (best, values[best])
 }
 
-/// e^x for f32 without a library call, so loops over it vectorize: x = n ln2 + r with
-/// |r| <= ln2 / 2, e^r from Cephes' `expf` polynomial (relative error ~1e-7), times 2^n built
-/// in the exponent bits. Inputs are clamped to [-87, 88] (results stay normal and finite);
-/// NaN stays NaN.
-#[inline(always)]
-pub fn exp_fast(x: f32) -> f32 {
-    // Adding 1.5 * 2^23 rounds to an integer kept in the low mantissa bits.
-    const ROUND: f32 = 12_582_912.0;
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    let x = x.clamp(-87.0, 88.0);
-    let t = x * std::f32::consts::LOG2_E + ROUND;
-    let n = t - ROUND;
-    let n_int = t.to_bits() as i32 - ROUND.to_bits() as i32;
-    let r = x - n * LN2_HI - n * LN2_LO;
-    let mut p = 1.987_569_1e-4;
-    p = p * r + 1.398_199_9e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 0.166_666_65;
-    p = p * r + 0.5;
-    let e = p * r * r + r + 1.0;
-    e * f32::from_bits(((n_int + 127) << 23) as u32)
-}
-
 /// Progress reported to [`train`]'s callback.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -1813,20 +1788,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn fast_exp_is_close_to_std_exp() {
-        let mut worst = 0f32;
-        let mut x = -80.0f32;
-        while x < 80.0 {
-            let rel = (exp_fast(x) - x.exp()).abs() / x.exp();
-            worst = worst.max(rel);
-            x += 0.0137;
-        }
-        assert!(worst < 3e-7, "worst relative error {worst}");
-        assert!(exp_fast(-1000.0) >= 0.0 && exp_fast(1000.0).is_finite());
-        assert!(exp_fast(f32::NAN).is_nan());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,23 +43,33 @@ fn start(palette: Palette) -> (AppState, Job, Arc<Dataset>, Arc<Network>) {
     (state, job, data, net)
 }
 
+/// The network's predictions for `range`, as the worker computes them for `job`.
+fn batch_predictions(job: &Job, data: &Dataset, net: &Network, range: Range<usize>) -> Vec<u8> {
+    let batch = normalized_batch(data, range, job.norm);
+    predictions(net.forward(batch.view(), job.output).view())
+}
+
+/// The worker's message for batch number `k` of `job`, covering `range` with `preds`.
+fn progress(job: &Job, data: &Dataset, range: Range<usize>, preds: Vec<u8>, k: usize) -> Msg {
+    let mut tally = Tally::default();
+    tally.push(&data.labels()[range.clone()], &preds);
+    Msg::Worker(WorkerMsg::Progress(Box::new(Progress {
+        generation: job.generation,
+        range,
+        predictions: preds,
+        batch: tally,
+        elapsed: Duration::from_millis(10 * (k as u64 + 1)),
+    })))
+}
+
 /// Runs `job` here, as the worker would, and feeds its first `batches` batches (all when
 /// `None`) to the state; each batch "takes" 10 ms.
 fn feed(state: &mut AppState, job: Job, data: &Dataset, net: &Network, batches: Option<usize>) {
     let ranges: Vec<_> = data.batches(job.batch_size).collect();
     let n = batches.unwrap_or(ranges.len());
     for (k, range) in ranges.iter().take(n).enumerate() {
-        let batch = normalized_batch(data, range.clone(), job.norm);
-        let preds = predictions(net.forward(batch.view(), job.output).view());
-        let mut tally = Tally::default();
-        tally.push(&data.labels()[range.clone()], &preds);
-        state.update(Msg::Worker(WorkerMsg::Progress(Box::new(Progress {
-            generation: job.generation,
-            range: range.clone(),
-            predictions: preds,
-            batch: tally,
-            elapsed: Duration::from_millis(10 * (k as u64 + 1)),
-        }))));
+        let preds = batch_predictions(&job, data, net, range.clone());
+        state.update(progress(&job, data, range.clone(), preds, k));
     }
     if n == ranges.len() {
         state.update(Msg::Worker(WorkerMsg::Finished {
@@ -187,19 +198,10 @@ fn roomy_200x50_bars_stop_growing() {
 fn a_batch_prediction_that_differs_from_the_single_image_one_is_flagged() {
     let (mut state, job, data, net) = start(Palette::Plain);
     let range = data.batches(job.batch_size).next().unwrap();
-    let batch = normalized_batch(&data, range.clone(), job.norm);
-    let mut preds = predictions(net.forward(batch.view(), job.output).view());
+    let mut preds = batch_predictions(&job, &data, &net, range.clone());
     // What a batch-dependent bug would look like: image 0 predicted as another class.
     preds[0] = (preds[0] + 1) % 10;
-    let mut tally = Tally::default();
-    tally.push(&data.labels()[range.clone()], &preds);
-    state.update(Msg::Worker(WorkerMsg::Progress(Box::new(Progress {
-        generation: job.generation,
-        range,
-        predictions: preds.clone(),
-        batch: tally,
-        elapsed: Duration::from_millis(10),
-    }))));
+    state.update(progress(&job, &data, range, preds.clone(), 0));
     let text = format!("{}", render(&state, 120, 40).backend());
     let line = text
         .lines()

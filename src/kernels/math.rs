@@ -1,5 +1,5 @@
 //! Lane-wise math written so that LLVM vectorizes it: a branch-free `exp`, the sigmoid on
-//! one 8-float vector, and a row softmax. `FMA` picks fused multiply-add (only where the CPU
+//! one 8-float vector, and (for the tests) a row softmax. `FMA` picks fused multiply-add (only where the CPU
 //! has it: without it `mul_add` becomes a slow libm call).
 
 use super::LANES;
@@ -45,25 +45,6 @@ pub fn sigmoid_lanes<const FMA: bool>(a: &mut [f32; LANES]) {
     }
 }
 
-/// Softmax of `row[..n]` in place, `row` being whole vectors of lanes: `exp` runs on all of
-/// them, so it vectorizes (as a scalar loop, it was a tenth of the whole forward pass), and
-/// the padding lanes are left holding junk. Same arithmetic as [`softmax`] on `row[..n]`.
-#[inline(always)]
-pub fn softmax_padded<const FMA: bool>(row: &mut [f32], n: usize) {
-    let max = row[..n].iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    for lanes in row.chunks_exact_mut(LANES) {
-        let lanes: &mut [f32; LANES] = lanes.try_into().expect("chunks of LANES");
-        for v in lanes.iter_mut() {
-            *v = exp::<FMA>(*v - max);
-        }
-    }
-    let sum: f32 = row[..n].iter().sum();
-    let inv = 1.0 / sum;
-    for v in &mut row[..n] {
-        *v *= inv;
-    }
-}
-
 /// Softmax in place, the row maximum subtracted first (the overflow guard).
 #[cfg(test)]
 pub fn softmax<const FMA: bool>(row: &mut [f32]) {
@@ -104,15 +85,6 @@ mod tests {
         sigmoid_lanes::<false>(&mut big);
         assert!(big.iter().all(|v| (0.0..=1.0).contains(v)));
         assert_eq!(big[2], 0.5);
-    }
-
-    #[test]
-    fn padded_softmax_equals_softmax() {
-        let mut row: Vec<f32> = (0..16).map(|i| (i as f32 * 0.37).sin() * 9.0).collect();
-        let mut want = row[..10].to_vec();
-        softmax::<false>(&mut want);
-        softmax_padded::<false>(&mut row, 10);
-        assert_eq!(&row[..10], &want[..]);
     }
 
     #[test]

@@ -8,8 +8,6 @@ use super::{LANES, math};
 
 /// The operations a tile needs.
 pub trait Vector: Copy {
-    /// Whether `f32::mul_add` is a single instruction here.
-    const FMA: bool;
     /// Floats per vector (below, `LANES` means this one).
     const LANES: usize;
     /// Vector registers the tiles can hold their accumulators in.
@@ -42,6 +40,14 @@ pub trait Vector: Copy {
     fn sigmoid(self) -> Self;
     /// e^x, lane by lane (the same approximation as the sigmoid's).
     fn exp(self) -> Self;
+    /// The larger of `self` and `a`, lane by lane (for finite values).
+    fn max(self, a: Self) -> Self;
+    /// The largest lane.
+    fn reduce_max(self) -> f32;
+    /// The sum of the lanes (in a tree order of the vector's own).
+    fn reduce_add(self) -> f32;
+    /// Lanes `0..n` as they are, the rest set to `fill` (`n` at most `LANES`).
+    fn keep_first(self, n: usize, fill: f32) -> Self;
     /// Bit `k` set where `bytes[k]` is not zero.
     #[inline(always)]
     fn nonzero_bytes(bytes: &[u8; 64]) -> u64 {
@@ -58,7 +64,6 @@ pub trait Vector: Copy {
 pub struct Portable([f32; LANES]);
 
 impl Vector for Portable {
-    const FMA: bool = false;
     const LANES: usize = LANES;
     // Two SSE registers per vector on baseline x86-64: 8 vectors' worth.
     const REGISTERS: usize = 8;
@@ -122,6 +127,29 @@ impl Vector for Portable {
     fn exp(self) -> Self {
         Portable(self.0.map(math::exp::<false>))
     }
+
+    #[inline(always)]
+    fn max(self, a: Self) -> Self {
+        Portable(std::array::from_fn(|l| self.0[l].max(a.0[l])))
+    }
+
+    #[inline(always)]
+    fn reduce_max(self) -> f32 {
+        self.0.into_iter().fold(f32::NEG_INFINITY, f32::max)
+    }
+
+    #[inline(always)]
+    fn reduce_add(self) -> f32 {
+        let [a, b, c, d, e, f, g, h] = self.0;
+        ((a + e) + (c + g)) + ((b + f) + (d + h))
+    }
+
+    #[inline(always)]
+    fn keep_first(self, n: usize, fill: f32) -> Self {
+        Portable(std::array::from_fn(
+            |l| if l < n { self.0[l] } else { fill },
+        ))
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -141,7 +169,6 @@ mod avx {
     pub struct Avx(__m256);
 
     impl Vector for Avx {
-        const FMA: bool = true;
         const LANES: usize = LANES;
         const REGISTERS: usize = 16;
 
@@ -218,6 +245,48 @@ mod avx {
         }
 
         #[inline(always)]
+        fn max(self, a: Self) -> Self {
+            // SAFETY: AVX is enabled in every caller.
+            Avx(unsafe { _mm256_max_ps(self.0, a.0) })
+        }
+
+        #[inline(always)]
+        fn reduce_max(self) -> f32 {
+            // SAFETY: AVX is enabled in every caller.
+            unsafe {
+                let m = _mm_max_ps(
+                    _mm256_castps256_ps128(self.0),
+                    _mm256_extractf128_ps::<1>(self.0),
+                );
+                let m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+                _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)))
+            }
+        }
+
+        #[inline(always)]
+        fn reduce_add(self) -> f32 {
+            // SAFETY: AVX is enabled in every caller.
+            unsafe {
+                let s = _mm_add_ps(
+                    _mm256_castps256_ps128(self.0),
+                    _mm256_extractf128_ps::<1>(self.0),
+                );
+                let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+                _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)))
+            }
+        }
+
+        #[inline(always)]
+        fn keep_first(self, n: usize, fill: f32) -> Self {
+            // SAFETY: AVX is enabled in every caller.
+            unsafe {
+                let lane = _mm256_setr_ps(0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0);
+                let keep = _mm256_cmp_ps::<_CMP_LT_OQ>(lane, _mm256_set1_ps(n as f32));
+                Avx(_mm256_blendv_ps(_mm256_set1_ps(fill), self.0, keep))
+            }
+        }
+
+        #[inline(always)]
         fn nonzero_bytes(bytes: &[u8; 64]) -> u64 {
             // SAFETY: 64 bytes, two loads of 32; AVX2 is enabled in every caller.
             let zero = unsafe {
@@ -284,7 +353,6 @@ mod avx512 {
     pub struct Avx512(__m512);
 
     impl Vector for Avx512 {
-        const FMA: bool = true;
         const LANES: usize = LANES;
         const REGISTERS: usize = 32;
 
@@ -363,6 +431,35 @@ mod avx512 {
         fn exp(self) -> Self {
             // SAFETY: AVX-512F is enabled in every caller.
             Avx512(unsafe { exp(self.0) })
+        }
+
+        #[inline(always)]
+        fn max(self, a: Self) -> Self {
+            // SAFETY: AVX-512F is enabled in every caller.
+            Avx512(unsafe { _mm512_max_ps(self.0, a.0) })
+        }
+
+        #[inline(always)]
+        fn reduce_max(self) -> f32 {
+            // SAFETY: AVX-512F is enabled in every caller.
+            unsafe { _mm512_reduce_max_ps(self.0) }
+        }
+
+        #[inline(always)]
+        fn reduce_add(self) -> f32 {
+            // SAFETY: AVX-512F is enabled in every caller.
+            unsafe { _mm512_reduce_add_ps(self.0) }
+        }
+
+        #[inline(always)]
+        fn keep_first(self, n: usize, fill: f32) -> Self {
+            let keep = if n >= LANES {
+                u16::MAX
+            } else {
+                (1u16 << n) - 1
+            };
+            // SAFETY: AVX-512F is enabled in every caller.
+            Avx512(unsafe { _mm512_mask_blend_ps(keep, _mm512_set1_ps(fill), self.0) })
         }
 
         #[inline(always)]

@@ -1298,16 +1298,18 @@ fn grad_task_impl<W: Vector, V: Vector>(job: GradJob<'_>) {
     let (end, inputs) = (first + n, data.pixels_per_image());
     for (i, &img) in images.iter().enumerate() {
         let (pixels, values) = data.image(img);
-        // Binary searches only at the split's inner bounds (none with one task).
+        // Counted only at the split's inner bounds (not at all with one task). A count of
+        // the pixels below, branch-free and vectorized, beats a binary search: its ~8
+        // unpredictable branches per bound cost 15% of a gradient task.
         let lo = if first == 0 {
             0
         } else {
-            pixels.partition_point(|&p| (p as usize) < first)
+            below(pixels, first)
         };
         let hi = if end == inputs {
             pixels.len()
         } else {
-            lo + pixels[lo..].partition_point(|&p| (p as usize) < end)
+            below(pixels, end)
         };
         if lo == hi {
             continue;
@@ -1330,6 +1332,13 @@ fn grad_task_impl<W: Vector, V: Vector>(job: GradJob<'_>) {
     if let Some(u) = update {
         apply(u, w, g, mom, vel);
     }
+}
+
+/// How many of `pixels` are below `bound`.
+#[inline(always)]
+fn below(pixels: &[u32], bound: usize) -> usize {
+    let bound = u32::try_from(bound).unwrap_or(u32::MAX);
+    pixels.iter().map(|&p| usize::from(p < bound)).sum()
 }
 
 /// Applies one optimizer step to `w` with gradient `g` and its states.

@@ -1084,12 +1084,13 @@ struct GradJobs<'a> {
 }
 
 impl<'a> GradJobs<'a> {
-    /// Hands to `each` one job per layer for its bias, then one per task for each layer's
-    /// run of weight rows (pixels split by [`SparseImages::split_pixels`], other layers
-    /// evenly).
+    /// Hands to `each` one job per task for each layer's run of weight rows (pixels split by
+    /// [`SparseImages::split_pixels`], other layers evenly), task q's at positions q mod
+    /// tasks (see [`Team::run`]), then one job per layer for its bias.
     fn each(self, layers: &'a mut [LayerState], mut each: impl FnMut(GradJob<'a>)) {
         let parts = self.split.len() - 1;
         let mut in_at = 0;
+        let mut biases = Vec::with_capacity(layers.len());
         for (l, layer) in layers.iter_mut().enumerate() {
             let LayerState {
                 inputs,
@@ -1129,7 +1130,7 @@ impl<'a> GradJobs<'a> {
                 wt,
                 bias,
             };
-            each(job(
+            biases.push(job(
                 0,
                 &mut b[..],
                 &mut gb[..],
@@ -1156,6 +1157,7 @@ impl<'a> GradJobs<'a> {
                 ));
             }
         }
+        biases.into_iter().for_each(each);
     }
 }
 

@@ -8,9 +8,10 @@ use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mnist_explorer::dataset::{Dataset, Split};
+use mnist_explorer::kernels::Path as Kernel;
 use mnist_explorer::network::Network;
 use mnist_explorer::normalize::NormMode;
-use mnist_explorer::train::{Kernel, Optimizer, SparseImages, SplitMix64, Trainer, glorot_uniform};
+use mnist_explorer::train::{Optimizer, SparseImages, SplitMix64, Trainer, glorot_uniform};
 
 const BATCH: usize = 100;
 
@@ -33,8 +34,8 @@ fn setup() -> (SparseImages, Network, Vec<usize>) {
 
 fn bench(c: &mut Criterion) {
     let (sparse, net, order) = setup();
-    for kernel in [Kernel::Avx2Fma, Kernel::Portable] {
-        if !kernel.is_supported() {
+    for kernel in Kernel::ALL {
+        if !kernel.supported() {
             continue;
         }
         let mut trainer = Trainer::new(&net, Optimizer::Sgd, 0.1, BATCH);

@@ -118,7 +118,7 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
             "train_accuracy": last.train_accuracy,
             "test_accuracy": last.test_accuracy,
             "out": args.out.display().to_string(),
-            "kernel": trained.kernel,
+            "kernel": trained.kernel.name(),
             "config": config,
             "per_epoch": trained.epochs,
         });

@@ -48,6 +48,13 @@ pub trait Vector: Copy {
     fn reduce_add(self) -> f32;
     /// Lanes `0..n` as they are, the rest set to `fill` (`n` at most `LANES`).
     fn keep_first(self, n: usize, fill: f32) -> Self;
+    /// The logistic function as 1 / (1 + e^-x) with a true division: on every path with
+    /// FMA, the same bits lane for lane whatever the vector width (the trainer relies on
+    /// it, so that its weights do not depend on the CPU having AVX-512).
+    #[inline(always)]
+    fn sigmoid_exact(self) -> Self {
+        self.sigmoid()
+    }
     /// Bit `k` set where `bytes[k]` is not zero.
     #[inline(always)]
     fn nonzero_bytes(bytes: &[u8; 64]) -> u64 {
@@ -460,6 +467,16 @@ mod avx512 {
             };
             // SAFETY: AVX-512F is enabled in every caller.
             Avx512(unsafe { _mm512_mask_blend_ps(keep, _mm512_set1_ps(fill), self.0) })
+        }
+
+        #[inline(always)]
+        fn sigmoid_exact(self) -> Self {
+            // SAFETY: AVX-512F is enabled in every caller.
+            unsafe {
+                let one = _mm512_set1_ps(1.0);
+                let e = exp(_mm512_sub_ps(_mm512_setzero_ps(), self.0));
+                Avx512(_mm512_div_ps(one, _mm512_add_ps(one, e)))
+            }
         }
 
         #[inline(always)]

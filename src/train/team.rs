@@ -26,7 +26,7 @@ const OPEN: usize = 1;
 const ACTIVE: usize = 2;
 
 /// The work of one phase, its lifetime erased (see [`Team::broadcast`]).
-type Work = *const (dyn Fn() + Sync + 'static);
+type Work = *const (dyn Fn(usize) + Sync + 'static);
 
 struct State {
     /// Bumped for each phase; members run `work` when it moves.
@@ -65,9 +65,9 @@ impl Team {
             panic: Mutex::new(None),
         });
         let threads = (0..members)
-            .map(|_| {
+            .map(|k| {
                 let state = Arc::clone(&state);
-                std::thread::spawn(move || member(&state))
+                std::thread::spawn(move || member(&state, k + 1))
             })
             .collect();
         Self { state, threads }
@@ -78,16 +78,23 @@ impl Team {
         self.threads.len()
     }
 
-    /// Runs `jobs` on the caller's thread and the members', each job once, in no set order,
-    /// and returns when all are done.
+    /// Runs `jobs` on the caller's thread and the members', each job once, and returns when
+    /// all are done. Job `i` is meant for thread `i % (members + 1)` (the caller is 0): it
+    /// takes its own first, so that a job that comes back step after step finds its rows in
+    /// the same core's cache, then any left (so a member that lost its CPU holds no one up).
     pub(super) fn run<J: Send>(&self, jobs: Vec<J>, f: fn(J)) {
-        let queue = Mutex::new(jobs.into_iter());
-        let work = || {
-            loop {
-                let job = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-                match job {
-                    Some(job) => f(job),
-                    None => break,
+        let threads = self.threads.len() + 1;
+        let slots: Vec<Mutex<Option<J>>> = jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
+        let work = |me: usize| {
+            for own in [true, false] {
+                for (i, slot) in slots.iter().enumerate() {
+                    if (i % threads == me) != own {
+                        continue;
+                    }
+                    let job = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    if let Some(job) = job {
+                        f(job);
+                    }
                 }
             }
         };
@@ -95,11 +102,11 @@ impl Team {
     }
 
     /// Runs `work` on every thread of the team, the caller's included, and waits for all.
-    fn broadcast(&self, work: &(dyn Fn() + Sync)) {
+    fn broadcast(&self, work: &(dyn Fn(usize) + Sync)) {
         let state = &*self.state;
         // SAFETY: only the lifetime is erased; the pointer is withdrawn and every member is
         // waited for below (also when the caller's own call unwinds), before `work` dies.
-        let erased: Work = unsafe { std::mem::transmute::<&(dyn Fn() + Sync), Work>(work) };
+        let erased: Work = unsafe { std::mem::transmute::<&(dyn Fn(usize) + Sync), Work>(work) };
         *state.work.lock().unwrap_or_else(|e| e.into_inner()) = Some(SendWork(erased));
         *state.caller.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::thread::current());
         state.gate.store(OPEN, Ordering::Release);
@@ -128,7 +135,7 @@ impl Team {
             }
         }
         let wait = Wait(state);
-        work();
+        work(0);
         drop(wait);
         if let Some(panic) = state.panic.lock().unwrap_or_else(|e| e.into_inner()).take() {
             resume_unwind(panic);
@@ -148,7 +155,7 @@ fn join(gate: &AtomicUsize) -> bool {
     false
 }
 
-fn member(state: &State) {
+fn member(state: &State, me: usize) {
     let mut seen = 0;
     loop {
         let mut idle_since = None;
@@ -182,7 +189,7 @@ fn member(state: &State) {
             // SAFETY: `broadcast` keeps the work alive until the gate is closed and empty,
             // which it cannot be while we are in it.
             let work = unsafe { &*work };
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(work)) {
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| work(me))) {
                 state
                     .panic
                     .lock()

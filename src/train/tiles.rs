@@ -1,11 +1,12 @@
 //! The training step's inner loops: small matrix products whose output tile stays in
 //! registers while the shared dimension streams past, and the sparse sums of the input
-//! layer. Generic over [`Vector`], so the same code is compiled for AVX2+FMA (inlined into
-//! `#[target_feature]` functions) and for the portable baseline.
+//! layer. Generic over two [`Vector`]s, a wide `W` and an 8-float `V` for a leftover
+//! column block, so the same code is compiled for AVX-512 (16-float `W`), AVX2+FMA (both
+//! 8-float; inlined into `#[target_feature]` functions) and the portable baseline.
 //!
 //! Each output element is its own chain of multiply-adds over the shared dimension in
 //! increasing order, whatever the tile shape: the way the rows are cut into tiles (and so
-//! into threads) never changes a result.
+//! into threads, or vectors of 8 or 16 floats) never changes a result.
 
 use crate::kernels::LANES;
 use crate::kernels::vector::Vector;
@@ -61,6 +62,88 @@ pub(super) enum Epilogue {
     SigmoidGrad,
 }
 
+/// How a run of `units` columns of [`LANES`] floats is covered: `W` vectors, then one
+/// [`LANES`]-float `V` vector if `W` holds twice as many floats and `units` is odd.
+#[inline(always)]
+pub(super) fn widths<W: Vector, V: Vector>(units: usize) -> (usize, usize) {
+    debug_assert!(V::LANES == LANES && W::LANES % LANES == 0);
+    let per = W::LANES / LANES;
+    (units / per, units % per)
+}
+
+/// Cuts `units` columns (see [`widths`]) into blocks of at most `most` `W` vectors, the `V`
+/// vector (if any) going with the last block: `(first float, W vectors, V vectors)` of each.
+/// An iterator rather than a function taking a closure: a closure would not inherit the
+/// caller's `#[target_feature]`s, and its vector intrinsics would become calls.
+#[derive(Clone, Copy)]
+struct Blocks {
+    lanes: usize,
+    wide: usize,
+    tail: usize,
+    most: usize,
+    at: usize,
+}
+
+impl Blocks {
+    #[inline(always)]
+    fn new<W: Vector, V: Vector>(units: usize, most: usize) -> Self {
+        let (wide, tail) = widths::<W, V>(units);
+        Blocks {
+            lanes: W::LANES,
+            wide,
+            tail,
+            most,
+            at: 0,
+        }
+    }
+}
+
+impl Iterator for Blocks {
+    type Item = (usize, usize, usize);
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<Self::Item> {
+        let nw = (self.wide - self.at).min(self.most);
+        let nt = if self.at + nw == self.wide && nw < self.most {
+            std::mem::take(&mut self.tail)
+        } else {
+            0
+        };
+        if nw + nt == 0 {
+            return None;
+        }
+        let col = self.at * self.lanes;
+        self.at += nw;
+        Some((col, nw, nt))
+    }
+}
+
+/// Calls `$f::<W, V, NW, NT>(args)` for the block shape `(nw, nt)`: up to 8 `W` vectors and
+/// 1 `V` vector.
+macro_rules! by_shape {
+    ($nw:expr, $nt:expr, $f:ident::<$W:ty, $V:ty>($($arg:expr),* $(,)?)) => {
+        match ($nw, $nt) {
+            (0, _) => $f::<$W, $V, 0, 1>($($arg),*),
+            (1, 0) => $f::<$W, $V, 1, 0>($($arg),*),
+            (1, _) => $f::<$W, $V, 1, 1>($($arg),*),
+            (2, 0) => $f::<$W, $V, 2, 0>($($arg),*),
+            (2, _) => $f::<$W, $V, 2, 1>($($arg),*),
+            (3, 0) => $f::<$W, $V, 3, 0>($($arg),*),
+            (3, _) => $f::<$W, $V, 3, 1>($($arg),*),
+            (4, 0) => $f::<$W, $V, 4, 0>($($arg),*),
+            (4, _) => $f::<$W, $V, 4, 1>($($arg),*),
+            (5, 0) => $f::<$W, $V, 5, 0>($($arg),*),
+            (5, _) => $f::<$W, $V, 5, 1>($($arg),*),
+            (6, 0) => $f::<$W, $V, 6, 0>($($arg),*),
+            (6, _) => $f::<$W, $V, 6, 1>($($arg),*),
+            (7, 0) => $f::<$W, $V, 7, 0>($($arg),*),
+            (7, _) => $f::<$W, $V, 7, 1>($($arg),*),
+            (_, 0) => $f::<$W, $V, 8, 0>($($arg),*),
+            _ => $f::<$W, $V, 8, 1>($($arg),*),
+        }
+    };
+}
+
 /// `C = epilogue(init + A·B)` over `rows` x `vectors * LANES`, where `A(r, t)` is at
 /// `a + r * a_rs + t * a_cs` (t < k), row t of B at `b + t * b_rs`, row r of C at
 /// `c + r * c_rs`, and `init` (if not null) is one row added to every row.
@@ -85,131 +168,149 @@ pub(super) struct Product {
 
 impl Product {
     /// Runs the product, tile by tile: columns in blocks of up to 4 vectors, rows in groups
-    /// sized so that a tile uses at most 12 accumulator registers.
+    /// sized so that a tile's accumulators take at most 12 of 16 registers (24 of AVX-512's
+    /// 32).
     ///
     /// # Safety
     /// Every pointer must cover the ranges described on the type, C must not overlap A, B,
-    /// `init` or z, and the CPU must support `V`.
+    /// `init` or z, and the CPU must support `W` and `V`.
     #[inline(always)]
-    pub(super) unsafe fn run<V: Vector>(&self) {
-        let mut v0 = 0;
-        while v0 < self.vectors {
-            let nv = (self.vectors - v0).min(4);
+    pub(super) unsafe fn run<W: Vector, V: Vector>(&self) {
+        let wide = W::LANES > LANES;
+        for (col, nw, nt) in Blocks::new::<W, V>(self.vectors, 4) {
             // SAFETY: forwarded from the caller; the block lies within `vectors`.
             unsafe {
-                match nv {
-                    1 => self.block::<V, 8, 1>(v0),
-                    2 => self.block::<V, 6, 2>(v0),
-                    3 => self.block::<V, 4, 3>(v0),
-                    _ => self.block::<V, 3, 4>(v0),
+                match (wide, nw, nt) {
+                    (false, 1, _) => self.block::<W, V, 8, 1, 0>(col),
+                    (false, 2, _) => self.block::<W, V, 6, 2, 0>(col),
+                    (false, 3, _) => self.block::<W, V, 4, 3, 0>(col),
+                    (false, _, _) => self.block::<W, V, 3, 4, 0>(col),
+                    (true, 0, _) => self.block::<W, V, 12, 0, 1>(col),
+                    (true, 1, 0) => self.block::<W, V, 12, 1, 0>(col),
+                    (true, 1, _) => self.block::<W, V, 12, 1, 1>(col),
+                    (true, 2, 0) => self.block::<W, V, 12, 2, 0>(col),
+                    (true, 2, _) => self.block::<W, V, 8, 2, 1>(col),
+                    (true, 3, 0) => self.block::<W, V, 8, 3, 0>(col),
+                    (true, 3, _) => self.block::<W, V, 6, 3, 1>(col),
+                    (true, _, _) => self.block::<W, V, 6, 4, 0>(col),
                 }
             }
-            v0 += nv;
         }
     }
 
-    /// Column block `v0..v0 + NV` (vectors), `R` rows at a time, then the leftover rows one
-    /// by one.
+    /// Columns `col..` (`NW` wide and `NT` narrow vectors), `R` rows at a time, then the
+    /// leftover rows one by one.
     #[inline(always)]
-    unsafe fn block<V: Vector, const R: usize, const NV: usize>(&self, v0: usize) {
+    unsafe fn block<W: Vector, V: Vector, const R: usize, const NW: usize, const NT: usize>(
+        &self,
+        col: usize,
+    ) {
         let mut r = 0;
         // SAFETY: forwarded from `run`.
         unsafe {
             while r + R <= self.rows {
-                self.tile::<V, R, NV>(r, v0 * LANES);
+                self.tile::<W, V, R, NW, NT>(r, col);
                 r += R;
             }
             while r < self.rows {
-                self.tile::<V, 1, NV>(r, v0 * LANES);
+                self.tile::<W, V, 1, NW, NT>(r, col);
                 r += 1;
             }
         }
     }
 
     #[inline(always)]
-    unsafe fn tile<V: Vector, const R: usize, const NV: usize>(&self, row: usize, col: usize) {
+    unsafe fn tile<W: Vector, V: Vector, const R: usize, const NW: usize, const NT: usize>(
+        &self,
+        row: usize,
+        col: usize,
+    ) {
+        // The narrow vectors' columns start after the wide ones'.
+        let tail = col + NW * W::LANES;
         // SAFETY: every offset stays within the ranges `run`'s caller vouches for.
         unsafe {
-            let zero = V::splat(0.0);
-            let mut acc = [[zero; NV]; R];
+            let mut acc = [[W::splat(0.0); NW]; R];
+            let mut acc_t = [[V::splat(0.0); NT]; R];
             if !self.init.is_null() {
-                for v in 0..NV {
-                    let bias = V::load_ptr(self.init.add(col + v * LANES));
+                for v in 0..NW {
+                    let bias = W::load_ptr(self.init.add(col + v * W::LANES));
                     for acc_r in acc.iter_mut() {
+                        acc_r[v] = bias;
+                    }
+                }
+                for v in 0..NT {
+                    let bias = V::load_ptr(self.init.add(tail + v * V::LANES));
+                    for acc_r in acc_t.iter_mut() {
                         acc_r[v] = bias;
                     }
                 }
             }
             let a = self.a.add(row * self.a_rs);
-            let b = self.b.add(col);
             for t in 0..self.k {
-                let bt = b.add(t * self.b_rs);
-                let mut bv = [zero; NV];
-                for (v, x) in bv.iter_mut().enumerate() {
-                    *x = V::load_ptr(bt.add(v * LANES));
+                let bt = self.b.add(t * self.b_rs);
+                let mut bw = [W::splat(0.0); NW];
+                for (v, x) in bw.iter_mut().enumerate() {
+                    *x = W::load_ptr(bt.add(col + v * W::LANES));
+                }
+                let mut bn = [V::splat(0.0); NT];
+                for (v, x) in bn.iter_mut().enumerate() {
+                    *x = V::load_ptr(bt.add(tail + v * V::LANES));
                 }
                 let at = a.add(t * self.a_cs);
-                for (r, acc_r) in acc.iter_mut().enumerate() {
-                    let x = V::splat(*at.add(r * self.a_rs));
-                    for v in 0..NV {
-                        acc_r[v] = x.mul_add(bv[v], acc_r[v]);
+                for r in 0..R {
+                    let s = *at.add(r * self.a_rs);
+                    let x = W::splat(s);
+                    for v in 0..NW {
+                        acc[r][v] = x.mul_add(bw[v], acc[r][v]);
+                    }
+                    let x = V::splat(s);
+                    for v in 0..NT {
+                        acc_t[r][v] = x.mul_add(bn[v], acc_t[r][v]);
                     }
                 }
             }
-            let one = V::splat(1.0);
-            for (r, acc_r) in acc.iter().enumerate() {
-                let c = self.c.add((row + r) * self.c_rs + col);
-                for (v, &x) in acc_r.iter().enumerate() {
-                    let y = match self.epilogue {
-                        Epilogue::Store => x,
-                        Epilogue::Sigmoid => x.sigmoid(),
-                        Epilogue::SigmoidGrad => {
-                            let z =
-                                V::load_ptr(self.z.add((row + r) * self.z_rs + col + v * LANES));
-                            x.mul(z.mul(one.sub(z)))
-                        }
-                    };
-                    y.store_ptr(c.add(v * LANES));
+            for r in 0..R {
+                let (c, z) = (
+                    self.c.add((row + r) * self.c_rs),
+                    self.z.wrapping_add((row + r) * self.z_rs),
+                );
+                for (v, &x) in acc[r].iter().enumerate() {
+                    let at = col + v * W::LANES;
+                    self.finish(x, z.wrapping_add(at)).store_ptr(c.add(at));
                 }
+                for (v, &x) in acc_t[r].iter().enumerate() {
+                    let at = tail + v * V::LANES;
+                    self.finish(x, z.wrapping_add(at)).store_ptr(c.add(at));
+                }
+            }
+        }
+    }
+
+    /// The epilogue of one accumulator, whose z (if the epilogue reads it) is at `z`.
+    #[inline(always)]
+    unsafe fn finish<U: Vector>(&self, x: U, z: *const f32) -> U {
+        match self.epilogue {
+            Epilogue::Store => x,
+            Epilogue::Sigmoid => x.sigmoid_exact(),
+            Epilogue::SigmoidGrad => {
+                // SAFETY: with this epilogue z covers C's shape (`run`'s caller).
+                let z = unsafe { U::load_ptr(z) };
+                x.mul(z.mul(U::splat(1.0).sub(z)))
             }
         }
     }
 }
 
-/// `acc += sum over entries e of val[e] * B[idx[e]]`, for `NV` vectors of B's rows starting
-/// at `b` (row stride `b_rs`), entries in order.
-///
-/// # Safety
-/// Every `idx[e] * b_rs + NV * LANES` floats from `b` must be readable, and the CPU must
-/// support `V`.
-#[inline(always)]
-pub(super) unsafe fn sparse_acc<V: Vector, const NV: usize>(
-    acc: &mut [V; NV],
-    idx: &[u32],
-    val: &[f32],
-    b: *const f32,
-    b_rs: usize,
-) {
-    for (&i, &x) in idx.iter().zip(val) {
-        let x = V::splat(x);
-        // SAFETY: the caller vouches for row `i`.
-        let row = unsafe { b.add(i as usize * b_rs) };
-        for (v, a) in acc.iter_mut().enumerate() {
-            // SAFETY: within the row's NV vectors.
-            *a = x.mul_add(unsafe { V::load_ptr(row.add(v * LANES)) }, *a);
-        }
-    }
-}
-
-/// `out = init + sum over entries e of val[e] * B[idx[e]]` over `vectors` vectors, entries in
-/// order, then the logistic function if `sigmoid`: one image's input layer.
+/// `out = init + sum over entries e of val[e] * B[idx[e]]` over `vectors` columns of
+/// [`LANES`] floats, entries in order, then the logistic function if `sigmoid`: one image's
+/// input layer.
 ///
 /// # Safety
 /// Every `idx[e] * b_rs + vectors * LANES` floats from `b` must be readable, `init` and `out`
-/// must hold `vectors * LANES` floats, and the CPU must support `V`.
+/// must hold `vectors * LANES` floats, and the CPU must support `W` and `V`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn gather_rows<V: Vector>(
+pub(super) unsafe fn gather_rows<W: Vector, V: Vector>(
     idx: &[u32],
     val: &[f32],
     b: *const f32,
@@ -219,30 +320,21 @@ pub(super) unsafe fn gather_rows<V: Vector>(
     sigmoid: bool,
     out: *mut f32,
 ) {
-    let mut v0 = 0;
-    while v0 < vectors {
-        let nv = (vectors - v0).min(8);
-        let col = v0 * LANES;
+    for (col, nw, nt) in Blocks::new::<W, V>(vectors, 8) {
         // SAFETY: forwarded from the caller; the block lies within `vectors`.
         unsafe {
             let (b, init, out) = (b.add(col), init.add(col), out.add(col));
-            match nv {
-                1 => gather_block::<V, 1>(idx, val, b, b_rs, init, sigmoid, out),
-                2 => gather_block::<V, 2>(idx, val, b, b_rs, init, sigmoid, out),
-                3 => gather_block::<V, 3>(idx, val, b, b_rs, init, sigmoid, out),
-                4 => gather_block::<V, 4>(idx, val, b, b_rs, init, sigmoid, out),
-                5 => gather_block::<V, 5>(idx, val, b, b_rs, init, sigmoid, out),
-                6 => gather_block::<V, 6>(idx, val, b, b_rs, init, sigmoid, out),
-                7 => gather_block::<V, 7>(idx, val, b, b_rs, init, sigmoid, out),
-                _ => gather_block::<V, 8>(idx, val, b, b_rs, init, sigmoid, out),
-            }
+            by_shape!(
+                nw,
+                nt,
+                gather_block::<W, V>(idx, val, b, b_rs, init, sigmoid, out)
+            );
         }
-        v0 += nv;
     }
 }
 
 #[inline(always)]
-unsafe fn gather_block<V: Vector, const NV: usize>(
+unsafe fn gather_block<W: Vector, V: Vector, const NW: usize, const NT: usize>(
     idx: &[u32],
     val: &[f32],
     b: *const f32,
@@ -251,30 +343,50 @@ unsafe fn gather_block<V: Vector, const NV: usize>(
     sigmoid: bool,
     out: *mut f32,
 ) {
+    let tail = NW * W::LANES;
     // SAFETY: forwarded from `gather_rows`.
     unsafe {
-        let mut acc = [V::splat(0.0); NV];
+        let mut acc = [W::splat(0.0); NW];
         for (v, a) in acc.iter_mut().enumerate() {
-            *a = V::load_ptr(init.add(v * LANES));
+            *a = W::load_ptr(init.add(v * W::LANES));
         }
-        sparse_acc::<V, NV>(&mut acc, idx, val, b, b_rs);
+        let mut acc_t = [V::splat(0.0); NT];
+        for (v, a) in acc_t.iter_mut().enumerate() {
+            *a = V::load_ptr(init.add(tail + v * V::LANES));
+        }
+        for (&i, &s) in idx.iter().zip(val) {
+            let row = b.add(i as usize * b_rs);
+            let x = W::splat(s);
+            for (v, a) in acc.iter_mut().enumerate() {
+                *a = x.mul_add(W::load_ptr(row.add(v * W::LANES)), *a);
+            }
+            let x = V::splat(s);
+            for (v, a) in acc_t.iter_mut().enumerate() {
+                *a = x.mul_add(V::load_ptr(row.add(tail + v * V::LANES)), *a);
+            }
+        }
         for (v, &a) in acc.iter().enumerate() {
-            let y = if sigmoid { a.sigmoid() } else { a };
-            y.store_ptr(out.add(v * LANES));
+            let y = if sigmoid { a.sigmoid_exact() } else { a };
+            y.store_ptr(out.add(v * W::LANES));
+        }
+        for (v, &a) in acc_t.iter().enumerate() {
+            let y = if sigmoid { a.sigmoid_exact() } else { a };
+            y.store_ptr(out.add(tail + v * V::LANES));
         }
     }
 }
 
 /// `out[row - r0] += val[e] * w` for every entry e (with `row = rows[e]`), over `vectors`
-/// vectors: one image's contribution to the input layer's weight gradient, at the rows of
-/// its pixels. `w` (the image's delta) is held in registers (up to 8 vectors at a time)
-/// while the output rows stream past.
+/// columns of [`LANES`] floats: one image's contribution to the input layer's weight
+/// gradient, at the rows of its pixels. `w` (the image's delta) is held in registers (up to
+/// 8 vectors at a time) while the output rows stream past.
 ///
 /// # Safety
 /// `w` must hold `vectors * LANES` floats, `out` rows `rows[e] - r0` of `out_rs` floats
-/// (`vectors * LANES` of them written) for every entry, and the CPU must support `V`.
+/// (`vectors * LANES` of them written) for every entry, and the CPU must support `W` and
+/// `V`.
 #[inline(always)]
-pub(super) unsafe fn scatter_rows<V: Vector>(
+pub(super) unsafe fn scatter_rows<W: Vector, V: Vector>(
     rows: &[u32],
     vals: &[f32],
     r0: usize,
@@ -283,30 +395,21 @@ pub(super) unsafe fn scatter_rows<V: Vector>(
     out: *mut f32,
     out_rs: usize,
 ) {
-    let mut v0 = 0;
-    while v0 < vectors {
-        let nv = (vectors - v0).min(8);
-        let col = v0 * LANES;
+    for (col, nw, nt) in Blocks::new::<W, V>(vectors, 8) {
         // SAFETY: forwarded from the caller; the block lies within `vectors`.
         unsafe {
             let (w, out) = (w.add(col), out.add(col));
-            match nv {
-                1 => scatter_block::<V, 1>(rows, vals, r0, w, out, out_rs),
-                2 => scatter_block::<V, 2>(rows, vals, r0, w, out, out_rs),
-                3 => scatter_block::<V, 3>(rows, vals, r0, w, out, out_rs),
-                4 => scatter_block::<V, 4>(rows, vals, r0, w, out, out_rs),
-                5 => scatter_block::<V, 5>(rows, vals, r0, w, out, out_rs),
-                6 => scatter_block::<V, 6>(rows, vals, r0, w, out, out_rs),
-                7 => scatter_block::<V, 7>(rows, vals, r0, w, out, out_rs),
-                _ => scatter_block::<V, 8>(rows, vals, r0, w, out, out_rs),
-            }
+            by_shape!(
+                nw,
+                nt,
+                scatter_block::<W, V>(rows, vals, r0, w, out, out_rs)
+            );
         }
-        v0 += nv;
     }
 }
 
 #[inline(always)]
-unsafe fn scatter_block<V: Vector, const NV: usize>(
+unsafe fn scatter_block<W: Vector, V: Vector, const NW: usize, const NT: usize>(
     rows: &[u32],
     vals: &[f32],
     r0: usize,
@@ -314,17 +417,27 @@ unsafe fn scatter_block<V: Vector, const NV: usize>(
     out: *mut f32,
     out_rs: usize,
 ) {
+    let tail = NW * W::LANES;
     // SAFETY: forwarded from `scatter_rows`.
     unsafe {
-        let mut wv = [V::splat(0.0); NV];
-        for (v, x) in wv.iter_mut().enumerate() {
-            *x = V::load_ptr(w.add(v * LANES));
+        let mut ww = [W::splat(0.0); NW];
+        for (v, x) in ww.iter_mut().enumerate() {
+            *x = W::load_ptr(w.add(v * W::LANES));
         }
-        for (&i, &x) in rows.iter().zip(vals) {
-            let x = V::splat(x);
+        let mut wt = [V::splat(0.0); NT];
+        for (v, x) in wt.iter_mut().enumerate() {
+            *x = V::load_ptr(w.add(tail + v * V::LANES));
+        }
+        for (&i, &s) in rows.iter().zip(vals) {
             let o = out.add((i as usize - r0) * out_rs);
-            for (v, &wv) in wv.iter().enumerate() {
-                let o = o.add(v * LANES);
+            let x = W::splat(s);
+            for (v, &wv) in ww.iter().enumerate() {
+                let o = o.add(v * W::LANES);
+                x.mul_add(wv, W::load_ptr(o)).store_ptr(o);
+            }
+            let x = V::splat(s);
+            for (v, &wv) in wt.iter().enumerate() {
+                let o = o.add(tail + v * V::LANES);
                 x.mul_add(wv, V::load_ptr(o)).store_ptr(o);
             }
         }

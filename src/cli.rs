@@ -17,11 +17,25 @@ l1 (x/sum|x|), l2 (x/sqrt(sum x^2)), max (x/max|x|), zscore ((x/255 - 0.1307)/0.
 mean and standard deviation of all 47,040,000 MNIST training pixels; an all-zero image \
 becomes -0.424 everywhere, as its pixels would in any image)";
 
+const KERNEL_HELP: &str = "\
+Environment:
+  MNIST_EXPLORER_KERNEL=avx2+fma|portable
+      Run a slower code path than the one detected (AVX-512, AVX2+FMA or
+      portable), for the forward pass and for training alike, to compare them.
+      An unknown or unsupported name is ignored; `eval --json` and
+      `train --json` report the path that ran.";
+
 /// Explore how the book's 784-50-100-10 network classifies MNIST digits.
 ///
 /// Without a subcommand, opens the interactive explorer on the test set.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None, propagate_version = true)]
+#[command(
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = KERNEL_HELP
+)]
 pub struct Cli {
     /// Folder holding {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
     #[arg(long, global = true, value_name = "DIR", default_value = "data")]

@@ -173,6 +173,44 @@ fn a_run_writes_weights_that_eval_reads_and_keeps_them_without_force() {
 }
 
 #[test]
+fn the_kernel_variable_picks_the_trainers_path_and_the_fma_paths_agree_bit_for_bit() {
+    let dir = fixture();
+    let run = |kernel: &str| {
+        let out = dir.path().join(format!("{kernel}.npz"));
+        let o = out.to_str().unwrap();
+        let run = Command::new(BIN)
+            .args(["--data-dir", dir.path().to_str().unwrap(), "train"])
+            .args(["--out", o, "--hidden", "20,9", "--epochs", "3"])
+            .args(["--batch-size", "7", "--json"])
+            .env("MNIST_EXPLORER_KERNEL", kernel)
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{}", stderr(&run));
+        let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        (
+            report["kernel"].as_str().unwrap().to_owned(),
+            std::fs::read(out).unwrap(),
+        )
+    };
+    let (name, _) = run("portable");
+    assert_eq!(name, "portable");
+    let (name, _) = run("no-such-kernel");
+    assert_ne!(name, "no-such-kernel", "an unknown name is ignored");
+    // Where the CPU has them, AVX-512 and AVX2+FMA train the same weights (20 and 9 hidden
+    // units: an odd number of 8-float columns, so AVX-512 also runs its 8-float tail).
+    let fma: Vec<_> = ["avx512f+bw", "avx2+fma"]
+        .into_iter()
+        .map(run)
+        .filter(|(name, _)| name != "portable")
+        .collect();
+    if let [(a, wa), (b, wb)] = &fma[..]
+        && a != b
+    {
+        assert_eq!(wa, wb, "{a} and {b} trained different weights");
+    }
+}
+
+#[test]
 fn the_same_seed_writes_the_same_file() {
     let dir = fixture();
     let run = |name: &str| {

@@ -65,7 +65,7 @@ pub(super) enum Epilogue {
 /// How a run of `units` columns of [`LANES`] floats is covered: `W` vectors, then one
 /// [`LANES`]-float `V` vector if `W` holds twice as many floats and `units` is odd.
 #[inline(always)]
-pub(super) fn widths<W: Vector, V: Vector>(units: usize) -> (usize, usize) {
+fn widths<W: Vector, V: Vector>(units: usize) -> (usize, usize) {
     debug_assert!(V::LANES == LANES && W::LANES % LANES == 0);
     let per = W::LANES / LANES;
     (units / per, units % per)

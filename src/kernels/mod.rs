@@ -788,7 +788,7 @@ fn sparse_tile<const T: usize, V: Vector, S: Source>(
                 // above).
                 unsafe {
                     let xv = S::get(row, bit);
-                    accumulate::<T, V>(&mut acc, xv, w_word.add(bit * stride));
+                    accumulate::<T, V>(&mut acc, xv, in_register(w_word.add(bit * stride)));
                 }
                 if bits == 0 {
                     break;
@@ -798,7 +798,7 @@ fn sparse_tile<const T: usize, V: Vector, S: Source>(
                 // SAFETY: as above.
                 unsafe {
                     let xv = S::get(row, bit);
-                    accumulate::<T, V>(&mut acc2, xv, w_word.add(bit * stride));
+                    accumulate::<T, V>(&mut acc2, xv, in_register(w_word.add(bit * stride)));
                 }
             }
             for (k, (a, a2)) in acc.into_iter().zip(acc2).enumerate() {
@@ -937,6 +937,21 @@ fn finish<const T: usize, V: Vector>(acc: [V; T], act: Act, out: &mut [f32]) {
         let a = if act == Act::Sigmoid { a.sigmoid() } else { a };
         a.store(&mut out[k * V::LANES..]);
     }
+}
+
+/// `p`, hidden from the optimizer so that it is computed into a register of its own. The
+/// loads and stores through it then address base + displacement, where LLVM would fold the
+/// row index into base + index addressing, which on Intel cores since Haswell splits an FMA
+/// with a memory operand into two micro-ops and keeps a store off the port that only
+/// computes store addresses: the sparse layers' inner loops (here and in the trainer) are made of little else.
+#[inline(always)]
+pub(crate) fn in_register(mut p: *const f32) -> *const f32 {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: an empty template: `p` goes through a register unchanged.
+    unsafe {
+        std::arch::asm!("/* {0} */", inout(reg) p, options(pure, readonly, nostack, preserves_flags));
+    }
+    p
 }
 
 /// `acc += xv * row[..T * V::LANES]`, vector by vector.

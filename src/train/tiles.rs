@@ -8,8 +8,8 @@
 //! increasing order, whatever the tile shape: the way the rows are cut into tiles (and so
 //! into threads, or vectors of 8 or 16 floats) never changes a result.
 
-use crate::kernels::LANES;
 use crate::kernels::vector::Vector;
+use crate::kernels::{LANES, in_register};
 
 /// Eight floats aligned to 32 bytes: the unit of [`Buf`].
 #[derive(Clone, Copy, Default, Debug)]
@@ -299,21 +299,6 @@ impl Product {
             }
         }
     }
-}
-
-/// `p`, hidden from the optimizer so that it is computed into a register of its own. The
-/// loads and stores through it then address base + displacement, where LLVM would fold the
-/// row index into base + index addressing, which on Intel cores since Haswell splits an FMA
-/// with a memory operand into two micro-ops and keeps a store off the port that only
-/// computes store addresses: the sparse rows' inner loops are made of little else.
-#[inline(always)]
-fn in_register(mut p: *const f32) -> *const f32 {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: an empty template: `p` goes through a register unchanged.
-    unsafe {
-        std::arch::asm!("/* {0} */", inout(reg) p, options(pure, readonly, nostack, preserves_flags));
-    }
-    p
 }
 
 /// `out = init + sum over entries e of val[e] * B[idx[e]]` over `vectors` columns of

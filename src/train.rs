@@ -442,14 +442,15 @@ impl SparseImages {
     }
 
     /// Asks the CPU to start loading where image `i` lies (a hint, so that a later
-    /// [`SparseImages::prefetch`] of it does not wait for that first).
+    /// [`SparseImages::prefetch`] of it does not wait for that first), and its label.
     #[inline(always)]
     pub fn prefetch_bounds(&self, i: usize) {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: prefetching reads nothing; the address is within the array.
+        // SAFETY: prefetching reads nothing; the addresses are within the arrays.
         unsafe {
             use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
             _mm_prefetch::<_MM_HINT_T0>(self.start[..=i + 1].as_ptr().add(i).cast());
+            _mm_prefetch::<_MM_HINT_T0>(self.labels[i..].as_ptr().cast());
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = i;

@@ -427,14 +427,25 @@ impl SparseImages {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            let r = self.start[i]..self.start[i + 1];
-            // One hint per 64-byte line (16 floats or indices).
-            for k in r.step_by(16) {
-                // SAFETY: prefetching reads nothing; the addresses are within the arrays.
-                unsafe {
-                    _mm_prefetch::<_MM_HINT_T0>(self.pixel.as_ptr().add(k).cast());
-                    _mm_prefetch::<_MM_HINT_T0>(self.value.as_ptr().add(k).cast());
-                }
+            let (from, to) = (self.start[i], self.start[i + 1]);
+            if from == to {
+                return;
+            }
+            // One hint per 64-byte line (16 floats or indices), from the line of the first
+            // entry to the line of the last: stepping by 16 from the first entry would miss
+            // the last line whenever the first does not start one.
+            let lines = |base: usize| {
+                let first = (base + from * 4) & !63;
+                (first..base + to * 4).step_by(64)
+            };
+            let (pixels, values) = (self.pixel.as_ptr(), self.value.as_ptr());
+            // SAFETY (both loops): prefetching reads nothing and faults on no address, so a
+            // hint at the head of a line, before the array, is harmless.
+            for p in lines(pixels.addr()) {
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(pixels.with_addr(p).cast()) };
+            }
+            for v in lines(values.addr()) {
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(values.with_addr(v).cast()) };
             }
         }
         #[cfg(not(target_arch = "x86_64"))]

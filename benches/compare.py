@@ -15,7 +15,9 @@ Times one training epoch (60,000 images, batch 100, 784-50-100-10 sigmoid, softm
 cross-entropy, float32, x/255) in fresh processes, numpy and ours alternating, --reps each:
 numpy's SGD loop (the peer script given by --peer, else the same loop built in here) and our
 `train --epochs 1 --json`, whose seconds_per_epoch leaves out loading and normalizing. Prints
-each side's median and the ratio numpy / ours for every --threads count. With --lock, each
+each side's median and the ratio numpy / ours for every --threads count, and (on Linux) how
+much of the CPU time the host stole from this virtual machine during the runs: a share above a
+few percent means the figures say more about the neighbours than the code. With --lock, each
 timed process runs under `flock LOCK`, so runs by others on the machine never overlap ours.
 
 Build first: cargo build --release. OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, if set, slow a current
@@ -112,12 +114,41 @@ def numpy_train(data, epochs, batch, lr, seed):
     return (time.perf_counter() - t0) / epochs
 
 
+def cpu_ticks():
+    """(busy, stolen) clock ticks of all CPUs so far, from /proc/stat; None where there is none.
+    Steal is time a virtual CPU was ready to run but its host ran something else."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return user + nice + system + irq + softirq, steal
+
+
 def timed(cmd, lock, env=None):
-    """Runs cmd (under flock when lock is set) and returns its stdout's last JSON line."""
+    """Runs cmd (under flock when lock is set) and returns its stdout's last JSON line, plus
+    `steal_share`: the host's steal as a share of busy + stolen CPU time during the run
+    (None off Linux)."""
     if lock:
         cmd = ["flock", lock] + cmd
+    before = cpu_ticks()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    after = cpu_ticks()
+    report = json.loads(out.strip().splitlines()[-1])
+    report["steal_share"] = None
+    if before and after:
+        busy, steal = after[0] - before[0], after[1] - before[1]
+        report["steal_share"] = steal / (busy + steal) if busy + steal else 0.0
+    return report
+
+
+def steal_note(shares):
+    """' steal 12% (3-40%)': the median and range of the host's steal over some runs."""
+    shares = [s for s in shares if s is not None]
+    if not shares:
+        return ""
+    return f"   steal {statistics.median(shares):.0%} ({min(shares):.0%}-{max(shares):.0%})"
 
 
 def train_mode(argv):
@@ -143,20 +174,26 @@ def train_mode(argv):
     ours_cmd = lambda t: [a.binary, "--threads", str(t), "--data-dir", a.data, "train", "--epochs", "1",
                           "--batch-size", "100", "--optimizer", a.optimizer, "--json", "--out", out, "--force"]
     numpy_s, ours_s = [], {t: [] for t in threads}
+    numpy_steal, ours_steal = [], {t: [] for t in threads}
     kernel = "?"
     for _ in range(a.reps):
-        numpy_s.append(timed(np_cmd, a.lock, np_env)["seconds_per_epoch"])
+        report = timed(np_cmd, a.lock, np_env)
+        numpy_s.append(report["seconds_per_epoch"])
+        numpy_steal.append(report["steal_share"])
         for t in threads:
             report = timed(ours_cmd(t), a.lock)
             ours_s[t].append(report["seconds_per_epoch"])
+            ours_steal[t].append(report["steal_share"])
             kernel = report["kernel"]
     np_med = statistics.median(numpy_s)
     print(f"one epoch, 60,000 images, batch 100; median of {a.reps} runs each, interleaved")
-    print(f"  numpy (sgd)            {np_med:.4f} s   runs: {' '.join(f'{s:.3f}' for s in numpy_s)}")
+    print(f"  numpy (sgd)            {np_med:.4f} s   runs: {' '.join(f'{s:.3f}' for s in numpy_s)}"
+          f"{steal_note(numpy_steal)}")
     for t in threads:
         med = statistics.median(ours_s[t])
         print(f"  ours ({a.optimizer}, {t} thread{'s' if t > 1 else ''})  {med:.4f} s   "
-              f"runs: {' '.join(f'{s:.3f}' for s in ours_s[t])}   numpy/ours {np_med / med:.2f}x  ({kernel})")
+              f"runs: {' '.join(f'{s:.3f}' for s in ours_s[t])}   numpy/ours {np_med / med:.2f}x  ({kernel})"
+              f"{steal_note(ours_steal[t])}")
 
 
 def main():

@@ -6,7 +6,8 @@ data, back to back in one run. numpy is a tool dependency of this script only.
 
 Times one pass over the 10,000 test images (x/255 -> sigmoid -> sigmoid -> softmax, argmax,
 accuracy), loading excluded, for each batch size; prints the median of --reps passes after one
-warm-up for both, and the ratio numpy / ours.
+warm-up for both, the ratio numpy / ours, and (on Linux) the host's steal during each side's
+passes (see train below).
 
   python3 benches/compare.py train [--reps 5] [--threads 1,2] [--optimizer sgd] [--peer P.py]
                                    [--lock /tmp/bench.lock]
@@ -132,15 +133,22 @@ def timed(cmd, lock, env=None):
     (None off Linux)."""
     if lock:
         cmd = ["flock", lock] + cmd
-    before = cpu_ticks()
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
-    after = cpu_ticks()
+    run = lambda: subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    out, steal = stolen_during(run)
     report = json.loads(out.strip().splitlines()[-1])
-    report["steal_share"] = None
-    if before and after:
-        busy, steal = after[0] - before[0], after[1] - before[1]
-        report["steal_share"] = steal / (busy + steal) if busy + steal else 0.0
+    report["steal_share"] = steal
     return report
+
+
+def stolen_during(run):
+    """Calls run() and returns its result with the host's steal share meanwhile (see timed)."""
+    before = cpu_ticks()
+    result = run()
+    after = cpu_ticks()
+    if not (before and after):
+        return result, None
+    busy, steal = after[0] - before[0], after[1] - before[1]
+    return result, steal / (busy + steal) if busy + steal else 0.0
 
 
 def steal_note(shares):
@@ -220,10 +228,12 @@ def main():
     print(f"{'batch':>6} {'numpy ms':>10} {'ours ms':>9} {'numpy/ours':>11}  accuracy (numpy, ours)  kernel")
     for batch in (int(b) for b in a.batches.split(",")):
         reps = a.reps if batch > 1 else max(3, a.reps // 2)
-        np_s, np_acc = numpy_eval(a.data, a.weights, batch, reps)
-        our_s, our_acc, kernel, threads = ours_eval(a.binary, a.data, a.weights, batch, reps, a.threads)
+        (np_s, np_acc), np_steal = stolen_during(lambda: numpy_eval(a.data, a.weights, batch, reps))
+        (our_s, our_acc, kernel, threads), our_steal = stolen_during(
+            lambda: ours_eval(a.binary, a.data, a.weights, batch, reps, a.threads))
+        stolen = "" if np_steal is None else f"  steal {np_steal:.0%}, {our_steal:.0%}"
         print(f"{batch:>6} {np_s * 1e3:>10.2f} {our_s * 1e3:>9.2f} {np_s / our_s:>10.2f}x  "
-              f"{np_acc:.4f}, {our_acc:.4f}        {kernel}, {threads} threads")
+              f"{np_acc:.4f}, {our_acc:.4f}        {kernel}, {threads} threads{stolen}")
 
 
 if __name__ == "__main__":

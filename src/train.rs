@@ -417,16 +417,7 @@ impl SparseImages {
 
     /// The non-zero pixel indices (increasing) and values of image `i`.
     pub fn image(&self, i: usize) -> (&[u32], &[f32]) {
-        self.entries(self.span(i))
-    }
-
-    /// Where image `i`'s entries lie among all the images' (see [`SparseImages::entries`]).
-    fn span(&self, i: usize) -> std::ops::Range<usize> {
-        self.start[i]..self.start[i + 1]
-    }
-
-    /// Entries `r` of the images one after the other: pixel indices and values.
-    fn entries(&self, r: std::ops::Range<usize>) -> (&[u32], &[f32]) {
+        let r = self.start[i]..self.start[i + 1];
         (&self.pixel[r.clone()], &self.value[r])
     }
 
@@ -561,9 +552,9 @@ pub struct Trainer {
     /// The input layer's weight rows (pixels) split between the gradient tasks, so that each
     /// gets about as many non-zero inputs.
     pixel_split: Vec<usize>,
-    /// For each batch row, where each bound of `pixel_split` falls among the entries of all
-    /// the images (`pixel_split.len()` positions per row): found by the row tasks, which have
-    /// the image at hand, for the gradient tasks, which then go straight to their own part.
+    /// For each batch row, where each bound of `pixel_split` falls in its image's list of
+    /// non-zero pixels (`pixel_split.len()` positions per row): found by the row tasks, which
+    /// have the image at hand, for the gradient tasks, which then read only their own part.
     cuts: Vec<usize>,
     /// The threads besides the caller's that run a step's tasks (none with one thread).
     team: Option<Team>,
@@ -790,6 +781,7 @@ impl Trainer {
             batch: &self.batch,
             m,
             data,
+            images: batch,
             split: &self.pixel_split,
             cuts: &self.cuts,
             update,
@@ -1011,10 +1003,8 @@ fn rows_task_impl<W: Vector, V: Vector>(job: RowsJob<'_>) {
         if let Some(&ahead) = images.get(k + PIXELS_AHEAD) {
             data.prefetch(ahead);
         }
-        let span = data.span(img);
-        let at = span.start;
-        let (pixels, values) = data.entries(span);
-        cut_pixels(pixels, at, split, cut);
+        let (pixels, values) = data.image(img);
+        cut_pixels(pixels, split, cut);
         // SAFETY: the pixels are below `inputs` (`run` checked the images' size), so each
         // row of W read holds `stride` floats; `out` and b hold `stride` floats.
         unsafe {
@@ -1128,10 +1118,11 @@ struct GradJobs<'a> {
     kernel: Path,
     batch: &'a [f32],
     m: usize,
-    /// The images' entries, for the input layer's gradient.
+    /// The step's images, for the input layer's gradient.
     data: &'a SparseImages,
-    /// Bounds of each task's pixels (input layer weight rows), and where they fall among the
-    /// entries of each row's image (see [`Trainer`]'s `cuts`).
+    images: &'a [usize],
+    /// Bounds of each task's pixels (input layer weight rows), and where they fall in each
+    /// row's image (see [`Trainer`]'s `cuts`).
     split: &'a [usize],
     cuts: &'a [usize],
     update: Option<Update>,
@@ -1287,6 +1278,7 @@ fn grad_task_impl<W: Vector, V: Vector>(job: GradJob<'_>) {
         batch,
         m,
         data,
+        images,
         split,
         cuts,
         update,
@@ -1360,21 +1352,26 @@ fn grad_task_impl<W: Vector, V: Vector>(job: GradJob<'_>) {
     g.fill(0.0);
     let (end, bounds) = (first + n, split.len());
     assert!(split[part] == first && split[part + 1] == end && cuts.len() >= m * bounds);
-    for (i, cut) in cuts.chunks_exact(bounds).take(m).enumerate() {
+    for ((i, &img), cut) in images.iter().enumerate().zip(cuts.chunks_exact(bounds)) {
+        let (pixels, values) = data.image(img);
         let (lo, hi) = (cut[part], cut[part + 1]);
-        if lo >= hi {
+        if lo == hi {
             continue;
         }
-        let (pixels, values) = data.entries(lo..hi);
-        // The row tasks found the cuts; an image's pixels increase, so checking the ends of
-        // the range checks all of it.
-        assert!(pixels[0] as usize >= first && (pixels[pixels.len() - 1] as usize) < end);
+        // The row tasks found the cuts; the pixels increase, so checking the ends of the
+        // range checks all of it.
+        assert!(
+            lo < hi
+                && hi <= pixels.len()
+                && pixels[lo] as usize >= first
+                && (pixels[hi - 1] as usize) < end
+        );
         // SAFETY: the pixels lie in first..first + n, so their rows of `g` exist; delta row
         // i < m lies within the m rows asserted above.
         unsafe {
             tiles::scatter_rows::<W, V>(
-                pixels,
-                values,
+                &pixels[lo..hi],
+                &values[lo..hi],
                 first,
                 delta.add(i * stride),
                 vectors,
@@ -1389,24 +1386,19 @@ fn grad_task_impl<W: Vector, V: Vector>(job: GradJob<'_>) {
     }
 }
 
-/// `cut[q]` = `at` + how many of `pixels` lie below `split[q]`: where each task's part of
-/// an image starts among all the entries, for an image whose (increasing) pixels start at
-/// entry `at`. The outer bounds are not counted. Counting, branch-free and vectorized, beats
-/// a binary search, whose ~8 unpredictable branches per bound cost 15% of a gradient task
-/// when the tasks searched for themselves.
+/// `cut[q]` = how many of `pixels` lie below `split[q]`: where each task's part of an image
+/// starts (the pixels increase). The outer bounds are not counted. Counting, branch-free
+/// and vectorized, beats a binary search, whose ~8 unpredictable branches per bound cost
+/// 15% of a gradient task when the tasks searched for themselves.
 #[inline(always)]
-fn cut_pixels(pixels: &[u32], at: usize, split: &[usize], cut: &mut [usize]) {
+fn cut_pixels(pixels: &[u32], split: &[usize], cut: &mut [usize]) {
     let last = split.len() - 1;
     for (c, &bound) in cut[1..last].iter_mut().zip(&split[1..last]) {
         let bound = u32::try_from(bound).unwrap_or(u32::MAX);
-        *c = at
-            + pixels
-                .iter()
-                .map(|&p| usize::from(p < bound))
-                .sum::<usize>();
+        *c = pixels.iter().map(|&p| usize::from(p < bound)).sum();
     }
-    cut[0] = at;
-    cut[last] = at + pixels.len();
+    cut[0] = 0;
+    cut[last] = pixels.len();
 }
 
 /// Applies one optimizer step to `w` with gradient `g` and its states.

@@ -1582,18 +1582,17 @@ fn epochs(
 ) -> Result<Trained, TrainError> {
     let mut order: Vec<usize> = (0..sparse.len()).collect();
     let batches = sparse.len().div_ceil(config.batch_size);
-    let mut reports = Vec::with_capacity(config.epochs);
+    // Not reserved by `epochs`: a huge count (a run meant to be stopped) would ask for it all.
+    let mut reports = Vec::new();
     for epoch in 1..=config.epochs {
         let start = Instant::now();
         rng.shuffle(&mut order);
         let (mut loss_sum, mut correct, mut images) = (0f64, 0usize, 0usize);
         for (b, batch) in order.chunks(config.batch_size).enumerate() {
-            let step = (epoch - 1) * batches + b;
-            trainer.set_lr(
-                config
-                    .schedule
-                    .rate(config.lr, step, config.epochs * batches),
-            );
+            // Saturating: with an absurd epoch count the schedule is merely flat, not wrapped.
+            let step = (epoch - 1).saturating_mul(batches).saturating_add(b);
+            let steps = config.epochs.saturating_mul(batches);
+            trainer.set_lr(config.schedule.rate(config.lr, step, steps));
             let s = trainer.step(sparse, batch);
             if !s.loss_sum.is_finite() {
                 return Err(TrainError::Diverged {
@@ -2020,5 +2019,25 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(err, TrainError::Stopped { epoch: 1, batch: 3 });
+    }
+
+    #[test]
+    fn an_endless_epoch_count_neither_reserves_memory_nor_overflows() {
+        let data = real_slice(200);
+        let config = TrainConfig {
+            epochs: usize::MAX,
+            ..config(0)
+        };
+        // One report per epoch is kept: reserving room for usize::MAX of them aborted the
+        // process, and epochs x batches overflowed the schedule's step count.
+        let err = train(&data, None, &config, |e| match e {
+            Event::Epoch(r) if r.epoch == 2 => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        })
+        .unwrap_err();
+        assert!(
+            matches!(err, TrainError::Stopped { epoch: 2, .. }),
+            "{err:?}"
+        );
     }
 }

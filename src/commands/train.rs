@@ -6,17 +6,18 @@
 
 use std::io::{IsTerminal, Write as _};
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use color_eyre::eyre::{Result, WrapErr, bail, eyre};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{HumanCount, ProgressBar, ProgressStyle};
 use mnist_explorer::dataset::{Dataset, Split};
 use mnist_explorer::network::Network;
 use mnist_explorer::train::{EpochReport, Event, TrainConfig, TrainError, train};
 
+use super::{check_out, folder_of, temp_path};
 use crate::cli::TrainArgs;
 
 /// Exit status of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
@@ -42,7 +43,7 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
         .validate(usize::MAX)
         .map_err(|e| eyre!("{e}"))
         .wrap_err("invalid training options")?;
-    check_out(&args.out, args.force)?;
+    check_out(&args.out, args.force, "--out")?;
 
     let load = |split| {
         Dataset::load(data_dir, split)
@@ -96,7 +97,7 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
     };
     let seconds = started.elapsed().as_secs_f64();
 
-    check_out(&args.out, args.force)?;
+    check_out(&args.out, args.force, "--out")?;
     save_atomically(&trained.network, &args.out)?;
 
     let last: EpochReport = trained
@@ -126,44 +127,19 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
     } else {
         writeln!(
             out,
-            "wrote {}: test accuracy {:.4} ({} norm), {} epochs in {:.1} s ({:.3} s/epoch, \
+            "wrote {}: test accuracy {:.4} ({} norm), {} epoch{} in {:.1} s ({:.3} s/epoch, \
              {:.0} images/s, {} kernel)",
             args.out.display(),
             last.test_accuracy.unwrap_or(f64::NAN),
             config.norm,
             config.epochs,
+            if config.epochs == 1 { "" } else { "s" },
             seconds,
             seconds_per_epoch,
             data.len() as f64 / seconds_per_epoch,
             trained.kernel.name(),
         )?;
     }
-    Ok(())
-}
-
-/// Fails if `out` exists (without `force`), or if its folder is missing or not writable, so
-/// that a long run does not end in an error.
-fn check_out(out: &Path, force: bool) -> Result<()> {
-    if out.exists() && !force {
-        bail!(
-            "{} already exists; pass --force to replace it, or --out to write elsewhere",
-            out.display()
-        );
-    }
-    if out.is_dir() {
-        bail!("{} is a directory; --out needs a file name", out.display());
-    }
-    let dir = folder_of(out);
-    if !dir.is_dir() {
-        bail!(
-            "cannot write {}: the folder {} does not exist",
-            out.display(),
-            dir.display()
-        );
-    }
-    let probe = temp_path(out);
-    std::fs::File::create(&probe).wrap_err_with(|| format!("cannot write in {}", dir.display()))?;
-    std::fs::remove_file(&probe).wrap_err_with(|| format!("removing {}", probe.display()))?;
     Ok(())
 }
 
@@ -185,22 +161,6 @@ fn save_atomically(net: &Network, out: &Path) -> Result<()> {
         let _ = dir.sync_all();
     }
     Ok(())
-}
-
-fn folder_of(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// `.NAME.tmp-PID` beside `out`: same folder (so the rename stays on one filesystem), hidden,
-/// and distinct per process.
-fn temp_path(out: &Path) -> PathBuf {
-    let name = out
-        .file_name()
-        .map_or_else(|| "weights".into(), |n| n.to_string_lossy().into_owned());
-    folder_of(out).join(format!(".{name}.tmp-{}", std::process::id()))
 }
 
 /// The progress display: a bar per epoch on a terminal, epoch lines always.
@@ -231,9 +191,10 @@ impl Progress {
                 }
                 let bar = self.bar.get_or_insert_with(|| {
                     let bar = ProgressBar::new(self.images as u64);
+                    // Fits 80 columns. The rate goes in the message: indicatif's {per_sec}
+                    // prints a float with some fifteen decimals.
                     let style = ProgressStyle::with_template(
-                        "epoch {prefix} [{bar:30}] {human_pos}/{human_len} images  \
-                         {per_sec:>14}  loss {msg}",
+                        "epoch {prefix} [{bar:18}] {human_pos}/{human_len}  {msg}",
                     )
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("=> ");
@@ -242,7 +203,12 @@ impl Progress {
                     bar
                 });
                 bar.set_position(b.images as u64);
-                bar.set_message(format!("{:.4}", b.loss));
+                let rate = b.images as f64 / b.seconds.max(1e-9);
+                bar.set_message(format!(
+                    "{:>7} img/s  loss {:.4}",
+                    HumanCount(rate as u64),
+                    b.loss
+                ));
             }
             Event::Epoch(e) => {
                 if let Some(bar) = self.bar.take() {

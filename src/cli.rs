@@ -45,8 +45,8 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE", default_value = DEFAULT_WEIGHTS)]
     pub weights: PathBuf,
 
-    /// Threads for the forward pass and for training (default: one per core)
-    #[arg(long, global = true, value_name = "N", value_parser = positive)]
+    /// Threads for the forward pass and for training (default: one per core; at most 256)
+    #[arg(long, global = true, value_name = "N", value_parser = thread_count)]
     pub threads: Option<usize>,
 
     /// What to do (default: open the explorer)
@@ -164,6 +164,10 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE")]
     pub predictions: Option<PathBuf>,
 
+    /// Replace --predictions if it exists
+    #[arg(long)]
+    pub force: bool,
+
     /// Time N passes after one warm-up pass and report the median (for benchmarks)
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = positive)]
     pub repeat: usize,
@@ -192,15 +196,27 @@ pub fn positive(text: &str) -> Result<usize, String> {
     }
 }
 
+/// Most threads `--threads` takes: far more than cores only slows a pass down (each thread
+/// spins a little while waiting for work), and tens of thousands would take minutes to start.
+pub const MAX_THREADS: usize = 256;
+
+/// Parses `--threads`: a whole number from 1 to [`MAX_THREADS`].
+pub fn thread_count(text: &str) -> Result<usize, String> {
+    match positive(text)? {
+        n if n > MAX_THREADS => Err(format!("must be at most {MAX_THREADS}")),
+        n => Ok(n),
+    }
+}
+
 /// Options of `train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// Passes over the 60,000 training images
-    #[arg(long, default_value_t = DEFAULT_EPOCHS)]
+    #[arg(long, default_value_t = DEFAULT_EPOCHS, value_parser = positive)]
     pub epochs: usize,
 
     /// Images per gradient step
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = positive)]
     pub batch_size: usize,
 
     /// Learning rate [default: 0.1 for sgd and momentum, 0.001 for adam]

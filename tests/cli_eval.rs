@@ -177,3 +177,38 @@ fn explorer_options_before_a_subcommand_are_refused_not_ignored() {
     assert!(err.contains("--split before `eval`"), "{err}");
     assert!(err.contains("mnist-explorer eval --split"), "{err}");
 }
+
+#[test]
+fn predictions_never_replace_a_file_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = write_centroid_weights(dir.path());
+    let weights = weights.to_str().unwrap();
+    let keep = dir.path().join("keep.txt");
+    std::fs::write(&keep, "mine\n").unwrap();
+    let keep_arg = keep.to_str().unwrap();
+    let out = run(&["--weights", weights, "eval", "--predictions", keep_arg]);
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
+    let err = common::stderr(&out);
+    assert!(err.contains("already exists; pass --force"), "{err}");
+    assert_eq!(std::fs::read_to_string(&keep).unwrap(), "mine\n");
+
+    let report = eval_json(weights, &["--predictions", keep_arg, "--force"]);
+    let lines = std::fs::read_to_string(&keep).unwrap().lines().count();
+    assert_eq!(report["total"].as_u64(), Some(lines as u64));
+}
+
+#[test]
+fn absurd_thread_counts_are_refused() {
+    for n in ["0", "257", "100000"] {
+        let out = run(&["--threads", n, "eval"]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "--threads {n}: {}",
+            common::stderr(&out)
+        );
+        let err = common::stderr(&out);
+        assert!(err.contains("--threads"), "{err}");
+    }
+    assert!(common::stderr(&run(&["--threads", "257", "eval"])).contains("at most 256"));
+}

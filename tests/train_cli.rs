@@ -72,8 +72,8 @@ fn bad_options_are_refused_clearly_and_nothing_is_written() {
     let out = out_path(dir.path());
     let o = out.to_str().unwrap();
     let cases: &[(&[&str], &str)] = &[
-        (&["--epochs", "0"], "epochs must be at least 1"),
-        (&["--batch-size", "0"], "batch size must be between 1 and"),
+        (&["--epochs", "0"], "must be at least 1"),
+        (&["--batch-size", "0"], "must be at least 1"),
         (&["--batch-size", "41"], "between 1 and 40"),
         (&["--hidden", ""], "hidden layer sizes is empty"),
         (&["--hidden", "5,0"], "hidden layer 2 has size 0"),

@@ -13,6 +13,9 @@ use crate::cli::EvalArgs;
 
 /// Runs `eval` and prints the report.
 pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
+    if let Some(path) = &args.predictions {
+        super::check_out(path, args.force, "--predictions")?;
+    }
     let (data, net) = super::load(data_dir, weights, args.split)?;
     let pass = || {
         let start = Instant::now();

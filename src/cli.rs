@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use mnist_explorer::dataset::Split;
 use mnist_explorer::network::OutputLayer;
@@ -60,9 +60,26 @@ pub struct Cli {
 
 impl Cli {
     /// Parses the process arguments, exiting with clap's usage error when an explorer-only
-    /// option comes before a subcommand (it would otherwise be silently ignored).
+    /// option comes before a subcommand, or `--weights` comes with `train` (either would
+    /// otherwise be silently ignored).
     pub fn parse_checked() -> Self {
-        let cli = Self::parse();
+        let matches = Self::command().get_matches();
+        let cli = Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        let weights_given = |m: &clap::ArgMatches| {
+            m.value_source("weights") == Some(clap::parser::ValueSource::CommandLine)
+        };
+        // A global option, so clap takes it anywhere; `train` would silently ignore it.
+        if let Some(train) = matches.subcommand_matches("train")
+            && (weights_given(&matches) || weights_given(train))
+        {
+            Self::command()
+                .error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    "`train` does not read --weights: it starts from random weights; \
+                     --out names the file it writes",
+                )
+                .exit();
+        }
         if let (Some(command), Some(flag)) = (&cli.command, cli.explore.first_given()) {
             let name = command.name();
             Self::command()

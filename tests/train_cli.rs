@@ -299,3 +299,22 @@ fn ctrl_c_stops_between_batches_and_writes_nothing() {
         "no temporary file"
     );
 }
+
+#[test]
+fn weights_given_to_train_are_refused_not_ignored() {
+    let dir = fixture();
+    let out = out_path(dir.path());
+    let o = out.to_str().unwrap();
+    let after = train(dir.path(), &["--weights", "start.npz", "--out", o]);
+    let before = Command::new(BIN)
+        .args(["--weights", "start.npz", "--data-dir"])
+        .arg(dir.path())
+        .args(["train", "--out", o])
+        .output()
+        .unwrap();
+    for run in [after, before] {
+        assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+        fails_with(&run, "`train` does not read --weights");
+    }
+    assert!(!out.exists());
+}

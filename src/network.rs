@@ -183,10 +183,15 @@ impl Network {
     /// The file is missing or unreadable, not an npz, lacks a key, or holds a wrong shape,
     /// dtype or a non-finite value; the error names the file and the array.
     pub fn load(path: &Path) -> Result<Self, WeightsError> {
-        let file = File::open(path).map_err(|error| WeightsError::Io {
+        let io = |error| WeightsError::Io {
             path: path.to_path_buf(),
             error,
-        })?;
+        };
+        // Opening a directory succeeds on Unix; reading it would fail as a bare "i/o error".
+        if path.is_dir() {
+            return Err(io(std::io::Error::other("a directory, not a .npz file")));
+        }
+        let file = File::open(path).map_err(io)?;
         Self::read_npz(std::io::BufReader::new(file)).map_err(|fault| WeightsError::Invalid {
             path: path.to_path_buf(),
             fault,
@@ -453,12 +458,24 @@ fn view<'a, D: ndarray::Dimension>(
     name: &str,
 ) -> Result<ndarray::ArrayView<'a, f32, D>, WeightsFault> {
     let bytes = &bytemuck::cast_slice::<u32, u8>(&entry.0)[..entry.1];
-    ndarray::ArrayView::<f32, D>::view_npy(bytes).map_err(|e| WeightsFault::BadArray {
-        name: name.into(),
-        message: format!(
-            "not a float32 array of {} dimension(s): {e}",
-            D::NDIM.unwrap_or(0)
-        ),
+    let wanted = D::NDIM.unwrap_or(0);
+    ndarray::ArrayView::<f32, D>::view_npy(bytes).map_err(|e| {
+        use ndarray_npy::ViewNpyError as E;
+        let message = match e {
+            E::WrongNdim(_, found) => {
+                format!("has {found} dimension(s), expected {wanted}")
+            }
+            E::WrongDescriptor(descr) => format!(
+                "holds {descr} values, not float32 ('<f4'): convert it with \
+                 .astype(np.float32) before saving"
+            ),
+            E::NonNativeEndian => "is big-endian; save it as little-endian float32".into(),
+            e => format!("not a readable float32 array of {wanted} dimension(s): {e}"),
+        };
+        WeightsFault::BadArray {
+            name: name.into(),
+            message,
+        }
     })
 }
 
@@ -578,6 +595,42 @@ mod tests {
                 proptest::prop_assert!(result.is_err());
             }
         }
+    }
+
+    #[test]
+    fn wrong_dtypes_ranks_and_directories_are_named_plainly() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, add: &dyn Fn(&mut NpzWriter<File>)| {
+            let path = dir.path().join(name);
+            let mut npz = NpzWriter::new(File::create(&path).unwrap());
+            add(&mut npz);
+            npz.finish().unwrap();
+            Network::load(&path).unwrap_err().to_string()
+        };
+        // What the book's pickle gives without .astype(np.float32).
+        let err = write("f64.npz", &|npz| {
+            npz.add_array("W1", &ndarray::Array2::<f64>::zeros((2, 3)))
+                .unwrap();
+            npz.add_array("b1", &ndarray::Array1::<f32>::zeros(3))
+                .unwrap();
+        });
+        assert!(
+            err.contains("array W1: holds '<f8' values, not float32"),
+            "{err}"
+        );
+        assert!(err.contains(".astype(np.float32)"), "{err}");
+        let err = write("rank.npz", &|npz| {
+            npz.add_array("W1", &ndarray::Array2::<f32>::zeros((2, 3)))
+                .unwrap();
+            npz.add_array("b1", &ndarray::Array2::<f32>::zeros((1, 3)))
+                .unwrap();
+        });
+        assert!(
+            err.contains("array b1: has 2 dimension(s), expected 1"),
+            "{err}"
+        );
+        let err = Network::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("a directory, not a .npz file"), "{err}");
     }
 
     #[test]

@@ -236,9 +236,13 @@ fn browse_switch_mode_resize_and_quit() {
         s.resize(cols, rows);
     }
     s.wait_for_text("terminal too small: need 80x24, have 60x20");
+    // Keys pressed where nothing but the size notice shows do not act.
+    s.send("ln");
     s.resize(120, 40);
     s.wait_for("the wide layout", |t| {
-        t.contains("accuracy on the whole split") && t.contains("image 42 / 10000")
+        t.contains("accuracy on the whole split")
+            && t.contains("image 42 / 10000")
+            && t.contains("l1 b100 softmax")
     });
 
     s.send("q");

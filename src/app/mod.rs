@@ -137,9 +137,11 @@ fn event_loop(
     rx: &Receiver<Event>,
     worker: &Worker,
 ) -> Result<Exit> {
-    terminal
+    // The area of the last frame drawn: what the user saw when pressing a key.
+    let mut shown = terminal
         .draw(|frame| ui::draw(state, frame))
-        .wrap_err("drawing")?;
+        .wrap_err("drawing")?
+        .area;
     let mut last_draw = Instant::now();
     let mut pending = Redraw::No;
     loop {
@@ -172,7 +174,12 @@ fn event_loop(
                         event::Event::Resize(..) => Some(Msg::Resized),
                         _ => None,
                     };
-                    if let Some(msg) = msg {
+                    // With only the size notice on screen, keys pressed blind must not move
+                    // the user somewhere unseen: just quitting and resizing act.
+                    let acts = |msg: &Msg| {
+                        matches!(msg, Msg::Quit | Msg::Resized) || ui::fits(state, shown)
+                    };
+                    if let Some(msg) = msg.filter(acts) {
                         apply(state.update(msg), worker);
                         pending = Redraw::Now;
                     }
@@ -188,9 +195,10 @@ fn event_loop(
             Redraw::Now => true,
         };
         if due {
-            terminal
+            shown = terminal
                 .draw(|frame| ui::draw(state, frame))
-                .wrap_err("drawing")?;
+                .wrap_err("drawing")?
+                .area;
             last_draw = Instant::now();
             pending = Redraw::No;
         }

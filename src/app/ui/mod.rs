@@ -103,6 +103,12 @@ fn needed(rows: u16, cols: u16) -> (u16, u16) {
     (width, height)
 }
 
+/// Whether `area` has room for the explorer (otherwise [`draw`] only says how much it needs).
+pub fn fits(state: &AppState, area: Rect) -> bool {
+    let (rows, cols) = (state.data.rows() as u16, state.data.cols() as u16);
+    layout(area, rows, cols).is_some()
+}
+
 /// Splits the screen, or `None` when it is too small.
 fn layout(area: Rect, rows: u16, cols: u16) -> Option<Areas> {
     let (need_w, need_h) = needed(rows, cols);

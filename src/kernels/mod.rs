@@ -450,6 +450,8 @@ fn rows<V: Vector>(
     for (block, out_block) in out.chunks_mut(BLOCK * n_out).enumerate() {
         let count = out_block.len() / n_out;
         let rows = block * BLOCK * n_in..(block * BLOCK + count) * n_in;
+        // The next block's inputs, to be asked for while this block's first layer runs.
+        let next = rows.end..(rows.end + BLOCK * n_in);
         if dense_first {
             if let Input::Pixels(p, mode) = input {
                 for (src, dst) in p[rows].chunks_exact(n_in).zip(s.x.chunks_exact_mut(n_in)) {
@@ -467,10 +469,16 @@ fn rows<V: Vector>(
                     for (row, m) in x.chunks_exact(n_in).zip(masks.chunks_exact_mut(words)) {
                         value_masks(row, m);
                     }
-                    let src = Values { x, n_in };
+                    let next = v.get(next.start..next.end.min(v.len()));
+                    let src = Values {
+                        x,
+                        n_in,
+                        next: next.unwrap_or_default(),
+                    };
                     sparse::<V, _>(first, masks, &src, count, act(0), dst);
                 }
                 Input::Pixels(p, mode) => {
+                    let next = p.get(next.start..next.end.min(p.len())).unwrap_or_default();
                     let pixels = &p[rows];
                     let mut divisors = [1.0; BLOCK];
                     for ((row, m), d) in pixels
@@ -489,6 +497,7 @@ fn rows<V: Vector>(
                     {
                         let src = Scaled {
                             pixels,
+                            next,
                             n_in,
                             table: s.table.get(divisors[0]),
                         };
@@ -496,6 +505,7 @@ fn rows<V: Vector>(
                     } else {
                         let src = Divided {
                             pixels,
+                            next,
                             n_in,
                             divisors,
                         };
@@ -602,12 +612,29 @@ trait Source {
     unsafe fn get(row: Self::Row, k: usize) -> f32;
     /// Whether the block holds `count` images of `inputs` inputs.
     fn holds(&self, count: usize, inputs: usize) -> bool;
+    /// The inputs of the block after this one (or nothing), as bytes.
+    fn next(&self) -> &[u8];
+    /// Asks the CPU to start loading the cache line of byte `at` of [`Source::next`], if
+    /// there is one: the first layer spreads these hints over its sweep, so that the next
+    /// block is in cache when its masks are computed.
+    #[inline(always)]
+    fn prefetch_next(&self, at: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(b) = self.next().get(at) {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            // SAFETY: prefetching reads nothing and cannot fault.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(b).cast()) };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = at;
+    }
 }
 
 /// Normalized values, `n_in` per image.
 struct Values<'a> {
     x: &'a [f32],
     n_in: usize,
+    next: &'a [f32],
 }
 
 impl Source for Values<'_> {
@@ -628,11 +655,16 @@ impl Source for Values<'_> {
     fn holds(&self, count: usize, inputs: usize) -> bool {
         self.n_in == inputs && self.x.len() >= count * inputs
     }
+
+    fn next(&self) -> &[u8] {
+        bytemuck::cast_slice(self.next)
+    }
 }
 
 /// Raw pixels and the table of their normalized values, shared by the whole block.
 struct Scaled<'a> {
     pixels: &'a [u8],
+    next: &'a [u8],
     n_in: usize,
     table: &'a [f32; 256],
 }
@@ -660,11 +692,16 @@ impl Source for Scaled<'_> {
     fn holds(&self, count: usize, inputs: usize) -> bool {
         self.n_in == inputs && self.pixels.len() >= count * inputs
     }
+
+    fn next(&self) -> &[u8] {
+        self.next
+    }
 }
 
 /// Raw pixels, each image with its own divisor (the L1, L2 and max modes).
 struct Divided<'a> {
     pixels: &'a [u8],
+    next: &'a [u8],
     n_in: usize,
     divisors: &'a [f32],
 }
@@ -691,6 +728,10 @@ impl Source for Divided<'_> {
 
     fn holds(&self, count: usize, inputs: usize) -> bool {
         self.n_in == inputs && self.pixels.len() >= count * inputs && self.divisors.len() >= count
+    }
+
+    fn next(&self) -> &[u8] {
+        self.next
     }
 }
 
@@ -765,6 +806,7 @@ fn sparse_tile<const T: usize, V: Vector, S: Source>(
         // SAFETY: row `first` < inputs, so this stays inside W.
         let w_word = unsafe { w.add(first * stride + col) };
         for j in 0..count {
+            x.prefetch_next((word * count + j) * 64);
             let mut bits = masks[j * words + word];
             if bits == 0 {
                 continue;

@@ -1502,6 +1502,8 @@ pub struct Trained {
     pub prepare_seconds: f64,
     /// The code path that ran.
     pub kernel: Path,
+    /// Threads each step was split across.
+    pub threads: usize,
 }
 
 /// Trains a fresh network on `data` as `config` says, measuring `test` after each epoch.
@@ -1644,6 +1646,7 @@ fn epochs(
         epochs: reports,
         prepare_seconds,
         kernel: trainer.kernel(),
+        threads: trainer.threads(),
     })
 }
 

@@ -211,9 +211,9 @@ fn the_kernel_variable_picks_the_trainers_path_and_the_fma_paths_agree_bit_for_b
 }
 
 #[test]
-fn the_same_seed_writes_the_same_file() {
+fn the_same_seed_writes_the_same_file_with_any_thread_count() {
     let dir = fixture();
-    let run = |name: &str| {
+    let run = |name: &str, threads: &str| {
         let out = dir.path().join(name);
         let args = [
             "--out",
@@ -223,11 +223,20 @@ fn the_same_seed_writes_the_same_file() {
             "--epochs",
             "3",
         ];
-        let args = [&args[..], &["--batch-size", "4"]].concat();
-        assert!(train(dir.path(), &args).status.success());
+        let args = [
+            &args[..],
+            &["--batch-size", "4", "--threads", threads, "--json"],
+        ]
+        .concat();
+        let run = train(dir.path(), &args);
+        assert!(run.status.success(), "{}", stderr(&run));
+        let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        assert_eq!(report["threads"].to_string(), threads, "{report}");
         std::fs::read(out).unwrap()
     };
-    assert_eq!(run("a.npz"), run("b.npz"));
+    let one = run("a.npz", "1");
+    assert_eq!(one, run("b.npz", "1"));
+    assert_eq!(one, run("c.npz", "3"));
 }
 
 #[test]

@@ -120,6 +120,7 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
             "test_accuracy": last.test_accuracy,
             "out": args.out.display().to_string(),
             "kernel": trained.kernel.name(),
+            "threads": trained.threads,
             "config": config,
             "per_epoch": trained.epochs,
         });
@@ -128,7 +129,7 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
         writeln!(
             out,
             "wrote {}: test accuracy {:.4} ({} norm), {} epoch{} in {:.1} s ({:.3} s/epoch, \
-             {:.0} images/s, {} kernel)",
+             {:.0} images/s, {} kernel, {} thread{})",
             args.out.display(),
             last.test_accuracy.unwrap_or(f64::NAN),
             config.norm,
@@ -138,6 +139,8 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
             seconds_per_epoch,
             data.len() as f64 / seconds_per_epoch,
             trained.kernel.name(),
+            trained.threads,
+            if trained.threads == 1 { "" } else { "s" },
         )?;
     }
     Ok(())

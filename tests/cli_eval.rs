@@ -140,6 +140,10 @@ fn show_prints_the_digit_label_prediction_and_norms() {
         !text.contains('\x1b'),
         "plain characters when not a terminal"
     );
+    assert!(
+        text.lines().all(|l| l == l.trim_end()),
+        "no trailing spaces: {text:?}"
+    );
     let softmax_lines = text
         .lines()
         .filter(|l| l.trim_end().ends_with('%') || l.contains("% <-"))

@@ -84,7 +84,14 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
         after.max,
         args.norm.formula()
     );
-    stdout.lock().write_all(s.as_bytes())?;
+    // Blank pixels and an empty mark would leave trailing spaces, which trip up diffs and
+    // copy-paste.
+    let mut out = String::with_capacity(s.len());
+    for line in s.lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    stdout.lock().write_all(out.as_bytes())?;
     Ok(())
 }
 

@@ -206,6 +206,23 @@ pub enum TrainError {
         /// Batches done in that epoch.
         batch: usize,
     },
+    /// A network or batch too large to hold in memory here.
+    #[error(
+        "layers of {sizes} with batches of {batch_size} need {needed} floats of weights and \
+         activations; this trainer holds at most {most} (about {} GB), so use smaller \
+         hidden layers or batches",
+        most * 4 / 1_000_000_000
+    )]
+    TooLarge {
+        /// The layer sizes, as in "784-50-100-10".
+        sizes: String,
+        /// Images per batch.
+        batch_size: usize,
+        /// Floats the weights and one batch's activations would take (saturated).
+        needed: u128,
+        /// The limit.
+        most: u128,
+    },
     /// The weights are invalid (cannot happen with validated sizes; kept instead of a panic).
     #[error(transparent)]
     Weights(#[from] WeightsFault),
@@ -1524,6 +1541,7 @@ pub fn train(
     config.validate(data.len())?;
     let classes = crate::dataset::NUM_CLASSES;
     let sizes = config.sizes(data.pixels_per_image(), classes);
+    check_memory(&sizes, config.batch_size)?;
     let mut rng = SplitMix64::new(config.seed);
     let net = Network::new(glorot_uniform(&sizes, &mut rng))?;
     if let Some(t) = test
@@ -1570,6 +1588,37 @@ pub fn train(
             on_event,
         )
     })
+}
+
+/// Most floats of weights plus one batch's activations a run may need: 2 GB of them. The
+/// trainer keeps a few copies of the weights (gradients, optimizer states, transposes) and
+/// of the activations (deltas), so a run at the limit takes several GB; beyond it, a typo in
+/// `--hidden` would end in an allocation failure rather than an error.
+const MOST_FLOATS: u128 = 1 << 29;
+
+/// Refuses layer sizes whose weights and batch activations exceed [`MOST_FLOATS`].
+fn check_memory(sizes: &[usize], batch_size: usize) -> Result<(), TrainError> {
+    let weights = sizes.windows(2).fold(0u128, |sum, w| {
+        sum.saturating_add((w[0] as u128 + 1).saturating_mul(w[1] as u128))
+    });
+    let widths = sizes
+        .iter()
+        .fold(0u128, |sum, &s| sum.saturating_add(s as u128));
+    let needed = weights.saturating_add((batch_size as u128).saturating_mul(widths));
+    if needed > MOST_FLOATS {
+        let sizes = sizes
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join("-");
+        return Err(TrainError::TooLarge {
+            sizes,
+            batch_size,
+            needed,
+            most: MOST_FLOATS,
+        });
+    }
+    Ok(())
 }
 
 /// The epoch loop of [`train`].
@@ -1999,6 +2048,24 @@ mod tests {
             ));
         }
         assert_eq!(ok.validate(0), Err(TrainError::NoImages));
+    }
+
+    #[test]
+    fn networks_too_large_to_hold_are_refused_before_allocating() {
+        assert_eq!(check_memory(&[784, 50, 100, 10], 60_000), Ok(()));
+        for (sizes, batch) in [
+            (vec![784, 100_000, 100_000, 10], 100),
+            (vec![784, usize::MAX, usize::MAX, 10], 100),
+            (vec![784, 10_000, 10], 60_000),
+        ] {
+            let err = check_memory(&sizes, batch).unwrap_err();
+            assert!(matches!(err, TrainError::TooLarge { .. }), "{err}");
+        }
+        let (data, test) = (real_slice(20), real_slice(20));
+        let mut c = config(0);
+        c.hidden = vec![100_000, 100_000];
+        let err = train(&data, Some(&test), &c, |_| ControlFlow::Continue(())).unwrap_err();
+        assert!(err.to_string().contains("784-100000-100000-10"), "{err}");
     }
 
     #[test]

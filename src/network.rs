@@ -84,6 +84,17 @@ pub enum WeightsFault {
         /// The shape found.
         found: String,
     },
+    /// An array that is not one of the layers' `Wk` / `bk` (numbered from 1, no gaps).
+    #[error(
+        "unexpected array {name}: the file's layers are W1, b1 … W{layers}, b{layers}, \
+         numbered from 1 without gaps, and nothing else"
+    )]
+    UnexpectedKey {
+        /// The entry's name, without `.npy`.
+        name: String,
+        /// The layers read before it.
+        layers: usize,
+    },
     /// A NaN or infinite value.
     #[error("array {name} holds a non-finite value ({value}) at flat index {index}")]
     NonFinite {
@@ -220,6 +231,21 @@ impl Network {
                     layers.push(Layer { w, b });
                 }
             }
+        }
+        // A W5 after a missing W4 (or any stray array) would otherwise be dropped without a
+        // word, leaving a different network than the file's author meant.
+        let n = layers.len();
+        let known =
+            |name: &str| (1..=n).any(|k| name == format!("W{k}") || name == format!("b{k}"));
+        if let Some(stray) = zip
+            .file_names()
+            .map(|f| f.strip_suffix(".npy").unwrap_or(f))
+            .find(|name| !known(name))
+        {
+            return Err(WeightsFault::UnexpectedKey {
+                name: stray.to_string(),
+                layers: n,
+            });
         }
         Self::new(layers)
     }
@@ -631,6 +657,28 @@ mod tests {
         );
         let err = Network::load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("a directory, not a .npz file"), "{err}");
+        // Layers 1 and 3 with no 2: layer 3 must not vanish unnoticed.
+        let layer = |npz: &mut NpzWriter<File>, k: usize| {
+            npz.add_array(format!("W{k}"), &ndarray::Array2::<f32>::zeros((3, 3)))
+                .unwrap();
+            npz.add_array(format!("b{k}"), &ndarray::Array1::<f32>::zeros(3))
+                .unwrap();
+        };
+        let err = write("gap.npz", &|npz| {
+            layer(npz, 1);
+            layer(npz, 3);
+        });
+        assert!(
+            err.contains("unexpected array W3") || err.contains("unexpected array b3"),
+            "{err}"
+        );
+        assert!(err.contains("W1, b1 … W1, b1"), "{err}");
+        let err = write("extra.npz", &|npz| {
+            layer(npz, 1);
+            npz.add_array("notes", &ndarray::Array1::<f32>::zeros(1))
+                .unwrap();
+        });
+        assert!(err.contains("unexpected array notes"), "{err}");
     }
 
     #[test]

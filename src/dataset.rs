@@ -54,6 +54,9 @@ pub enum DatasetError {
         /// The uncompressed name looked for.
         raw: PathBuf,
     },
+    /// A directory where a data file should be.
+    #[error("{} is a directory, not an IDX file", .0.display())]
+    NotAFile(PathBuf),
     /// An IDX file is unreadable or invalid.
     #[error(transparent)]
     Idx(#[from] IdxError),
@@ -244,6 +247,8 @@ fn find_file(dir: &Path, split: Split, kind: &str) -> Result<PathBuf, DatasetErr
         Ok(gz)
     } else if raw.is_file() {
         Ok(raw)
+    } else if let Some(dir) = [&gz, &raw].into_iter().find(|p| p.is_dir()) {
+        Err(DatasetError::NotAFile(dir.clone()))
     } else {
         Err(DatasetError::MissingFile { gz, raw })
     }

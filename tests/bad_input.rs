@@ -55,6 +55,46 @@ fn the_setup_itself_is_valid() {
 }
 
 #[test]
+fn an_empty_split_or_a_folder_in_place_of_a_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    write_split(dir.path(), 0, 4, 4);
+    let weights = dir.path().join("w.npz");
+    common::small_random_network(16).save(&weights).unwrap();
+    for cmd in [&["eval"][..], &["show", "0"]] {
+        let err = fails(dir.path(), &weights, cmd);
+        assert!(
+            err.contains("test split in") && err.contains("holds no image"),
+            "{cmd:?}: {err}"
+        );
+    }
+    for kind in ["images-idx3", "labels-idx1"] {
+        let from = dir.path().join(format!("t10k-{kind}-ubyte.gz"));
+        fs::copy(from, dir.path().join(format!("train-{kind}-ubyte.gz"))).unwrap();
+    }
+    let out = dir.path().join("x.npz");
+    let data = dir.path().to_str().unwrap();
+    let run_train = run(&["--data-dir", data, "train", "--out", out.to_str().unwrap()]);
+    let err = stderr(&run_train);
+    assert!(
+        !run_train.status.success() && !err.contains("panicked"),
+        "{err}"
+    );
+    assert!(
+        err.contains("train split in") && err.contains("holds no image"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let labels = dir.path().join("t10k-labels-idx1-ubyte.gz");
+    fs::remove_file(&labels).unwrap();
+    fs::create_dir(&labels).unwrap();
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(
+        err.contains("t10k-labels-idx1-ubyte.gz is a directory"),
+        "{err}"
+    );
+}
+
+#[test]
 fn missing_data_dir_and_files() {
     let (dir, weights) = setup();
     let err = fails(&dir.path().join("nope"), &weights, &[]);

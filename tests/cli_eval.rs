@@ -199,6 +199,15 @@ fn predictions_never_replace_a_file_without_force() {
     let report = eval_json(weights, &["--predictions", keep_arg, "--force"]);
     let lines = std::fs::read_to_string(&keep).unwrap().lines().count();
     assert_eq!(report["total"].as_u64(), Some(lines as u64));
+
+    // A folder is named as one at once, not after a --force that cannot help.
+    let folder = dir.path().to_str().unwrap();
+    let out = run(&["--weights", weights, "eval", "--predictions", folder]);
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("is a directory; --predictions needs a file name"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use color_eyre::eyre::{Result, bail};
+use color_eyre::eyre::Result;
 use mnist_explorer::app::{self, Exit, state::EvalKey};
 use mnist_explorer::dataset::Split;
 use mnist_explorer::network::OutputLayer;
@@ -26,13 +26,6 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ExploreArgs) -> Result<()> {
         std::process::exit(1);
     }
     let (data, net) = super::load(data_dir, weights, split)?;
-    if data.is_empty() {
-        bail!(
-            "the {} split in {} holds no image",
-            split,
-            data_dir.display()
-        );
-    }
     let start = EvalKey {
         norm: args.norm.unwrap_or_default(),
         batch_size: usize::try_from(args.batch_size.unwrap_or(100)).unwrap_or(usize::MAX),

@@ -31,8 +31,7 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// Loads a split and a network and checks that they fit each other.
 pub(crate) fn load(data_dir: &Path, weights: &Path, split: Split) -> Result<(Dataset, Network)> {
-    let data = Dataset::load(data_dir, split)
-        .wrap_err_with(|| format!("loading the {split} split from {}", data_dir.display()))?;
+    let data = load_split(data_dir, split)?;
     let net = Network::load(weights).wrap_err("loading the network weights")?;
     net.check_fits(data.pixels_per_image(), NUM_CLASSES)
         .map_err(|fault| color_eyre::eyre::eyre!("{}: {fault}", weights.display()))
@@ -46,17 +45,28 @@ pub(crate) fn load(data_dir: &Path, weights: &Path, split: Split) -> Result<(Dat
     Ok((data, net))
 }
 
+/// Loads a split, refusing one without images: an accuracy over no image, or a range of
+/// indices like `0..=0` to pick from, would only mislead.
+pub(crate) fn load_split(data_dir: &Path, split: Split) -> Result<Dataset> {
+    let data = Dataset::load(data_dir, split)
+        .wrap_err_with(|| format!("loading the {split} split from {}", data_dir.display()))?;
+    if data.is_empty() {
+        bail!("the {split} split in {} holds no image", data_dir.display());
+    }
+    Ok(data)
+}
+
 /// Fails if `out` (given by option `flag`) exists (without `force`), or if its folder is missing
 /// or not writable, so that a long run does not end in an error.
 pub(crate) fn check_out(out: &Path, force: bool, flag: &str) -> Result<()> {
+    if out.is_dir() {
+        bail!("{} is a directory; {flag} needs a file name", out.display());
+    }
     if out.exists() && !force {
         bail!(
             "{} already exists; pass --force to replace it, or {flag} to write elsewhere",
             out.display()
         );
-    }
-    if out.is_dir() {
-        bail!("{} is a directory; {flag} needs a file name", out.display());
     }
     let dir = folder_of(out);
     if !dir.is_dir() {

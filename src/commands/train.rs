@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use color_eyre::eyre::{Result, WrapErr, bail, eyre};
 use indicatif::{HumanCount, ProgressBar, ProgressStyle};
-use mnist_explorer::dataset::{Dataset, Split};
+use mnist_explorer::dataset::Split;
 use mnist_explorer::network::Network;
 use mnist_explorer::train::{EpochReport, Event, TrainConfig, TrainError, train};
 
@@ -45,12 +45,8 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
         .wrap_err("invalid training options")?;
     check_out(&args.out, args.force, "--out")?;
 
-    let load = |split| {
-        Dataset::load(data_dir, split)
-            .wrap_err_with(|| format!("loading the {split} split from {}", data_dir.display()))
-    };
-    let data = load(Split::Train)?;
-    let test = load(Split::Test)?;
+    let data = super::load_split(data_dir, Split::Train)?;
+    let test = super::load_split(data_dir, Split::Test)?;
 
     let stop = Arc::new(AtomicBool::new(false));
     {

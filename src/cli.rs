@@ -82,13 +82,19 @@ impl Cli {
         }
         if let (Some(command), Some(flag)) = (&cli.command, cli.explore.first_given()) {
             let name = command.name();
+            let takes_it = Self::command().find_subcommand(name).is_some_and(|sub| {
+                sub.get_arguments()
+                    .any(|a| a.get_long() == flag.strip_prefix("--"))
+            });
+            let advice = if takes_it {
+                format!("give it after the subcommand: `mnist-explorer {name} {flag} ...`")
+            } else {
+                format!("`{name}` has no {flag}")
+            };
             Self::command()
                 .error(
                     clap::error::ErrorKind::ArgumentConflict,
-                    format!(
-                        "{flag} before `{name}` sets only the explorer's start; \
-                         give it after the subcommand: `mnist-explorer {name} {flag} ...`"
-                    ),
+                    format!("{flag} before `{name}` sets only the explorer's start; {advice}"),
                 )
                 .exit();
         }
@@ -109,8 +115,8 @@ pub struct ExploreArgs {
 
     /// Starting batch size of the background evaluation (b/B cycle 1, 10, 100, 1000, 10000)
     /// [default: 100]
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub batch_size: Option<u64>,
+    #[arg(long, value_parser = positive)]
+    pub batch_size: Option<usize>,
 }
 
 impl ExploreArgs {

@@ -225,3 +225,29 @@ fn absurd_thread_counts_are_refused() {
     }
     assert!(common::stderr(&run(&["--threads", "257", "eval"])).contains("at most 256"));
 }
+
+#[test]
+fn explorer_options_before_a_subcommand_get_advice_that_works() {
+    let err_of = |args: &[&str]| {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        common::stderr(&out)
+    };
+    let err = err_of(&["--batch-size", "7", "eval"]);
+    assert!(
+        err.contains("`mnist-explorer eval --batch-size ...`"),
+        "{err}"
+    );
+    // `show` has no --batch-size: pointing there would only give another error.
+    let err = err_of(&["--batch-size", "7", "show", "0"]);
+    assert!(err.contains("`show` has no --batch-size"), "{err}");
+    let err = err_of(&["--split", "train", "show", "0"]);
+    assert!(err.contains("`mnist-explorer show --split ...`"), "{err}");
+    // The same words for a zero batch size wherever it is given.
+    for args in [
+        &["--batch-size", "0", "eval"][..],
+        &["eval", "--batch-size", "0"],
+    ] {
+        assert!(err_of(args).contains("must be at least 1"), "{args:?}");
+    }
+}

@@ -28,7 +28,7 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ExploreArgs) -> Result<()> {
     let (data, net) = super::load(data_dir, weights, split)?;
     let start = EvalKey {
         norm: args.norm.unwrap_or_default(),
-        batch_size: usize::try_from(args.batch_size.unwrap_or(100)).unwrap_or(usize::MAX),
+        batch_size: args.batch_size.unwrap_or(100),
         output: OutputLayer::Softmax,
     };
     match app::run(data, net, split, start)? {

@@ -251,3 +251,15 @@ fn explorer_options_before_a_subcommand_get_advice_that_works() {
         assert!(err_of(args).contains("must be at least 1"), "{args:?}");
     }
 }
+
+#[test]
+fn a_repeated_pass_says_what_was_timed() {
+    let out = run(&["--threads", "1", "eval", "--repeat", "3"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("median of 3 passes after a warm-up"),
+        "{text}"
+    );
+    assert!(text.contains(", 1 thread\n"), "{text}");
+}

@@ -30,7 +30,12 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
         // The first pass was the warm-up (page faults, thread pool start, weight packing).
         all_seconds = (0..args.repeat).map(|_| pass().1).collect();
         all_seconds.sort_by(f64::total_cmp);
-        seconds = all_seconds[all_seconds.len() / 2];
+        let mid = all_seconds.len() / 2;
+        seconds = if all_seconds.len() % 2 == 0 {
+            (all_seconds[mid - 1] + all_seconds[mid]) / 2.0
+        } else {
+            all_seconds[mid]
+        };
     }
     let images_per_second = tally.total as f64 / seconds.max(1e-12);
 
@@ -103,11 +108,19 @@ fn human_report(tally: &Tally, args: &EvalArgs, weights: &Path, seconds: f64) ->
         tally.correct,
         tally.total
     );
+    let timed = if args.repeat > 1 {
+        format!("; median of {} passes after a warm-up", args.repeat)
+    } else {
+        String::new()
+    };
+    let threads = rayon::current_num_threads();
     let _ = writeln!(
         s,
-        "evaluated in {:.1} ms  ({:.0} images/s)\n",
+        "evaluated in {:.1} ms  ({:.0} images/s{timed})\nkernel {}, {threads} thread{}\n",
         seconds * 1e3,
-        tally.total as f64 / seconds.max(1e-12)
+        tally.total as f64 / seconds.max(1e-12),
+        mnist_explorer::kernels::Path::current().name(),
+        if threads == 1 { "" } else { "s" },
     );
     let _ = writeln!(s, "per class:");
     let totals = tally.class_totals();

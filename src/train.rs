@@ -127,6 +127,7 @@ pub struct TrainConfig {
     /// Images per gradient step.
     pub batch_size: usize,
     /// Learning rate.
+    #[serde(serialize_with = "shortest_f32")]
     pub lr: f32,
     /// The update rule.
     pub optimizer: Optimizer,
@@ -226,6 +227,13 @@ pub enum TrainError {
     /// The weights are invalid (cannot happen with validated sizes; kept instead of a panic).
     #[error(transparent)]
     Weights(#[from] WeightsFault),
+}
+
+/// Writes an f32 as the shortest decimal that reads back as it (`0.1`), where a JSON value
+/// built through f64 would show its binary expansion (`0.10000000149011612`).
+fn shortest_f32<S: serde::Serializer>(x: &f32, s: S) -> Result<S::Ok, S::Error> {
+    let shortest: f64 = x.to_string().parse().unwrap_or(f64::from(*x));
+    s.serialize_f64(shortest)
 }
 
 impl TrainConfig {

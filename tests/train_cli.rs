@@ -137,6 +137,8 @@ fn a_run_writes_weights_that_eval_reads_and_keeps_them_without_force() {
     }
     assert_eq!(report["epochs"], 30);
     assert_eq!(report["out"], o);
+    // The f32 rate as given, not its binary expansion (0.019999999552965164).
+    assert_eq!(report["config"]["lr"].to_string(), "0.02", "{report}");
     // The quarters are easy: the fixture's test split must be learned.
     assert_eq!(report["test_accuracy"], 1.0, "{report}");
     // Epoch lines went to stderr, so stdout is one JSON object.

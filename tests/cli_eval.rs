@@ -144,6 +144,20 @@ fn show_prints_the_digit_label_prediction_and_norms() {
         text.lines().all(|l| l == l.trim_end()),
         "no trailing spaces: {text:?}"
     );
+    // Each norm's heading ends where its column of numbers does.
+    let header = text.lines().find(|l| l.starts_with("norms")).unwrap();
+    let raw = text.lines().find(|l| l.starts_with("  raw")).unwrap();
+    let ends = |line: &str| -> Vec<usize> {
+        let mut ends = Vec::new();
+        for (i, c) in line.char_indices().skip(9) {
+            let next = line[i + c.len_utf8()..].chars().next();
+            if c != ' ' && next.is_none_or(|n| n == ' ') {
+                ends.push(i);
+            }
+        }
+        ends
+    };
+    assert_eq!(ends(header), ends(raw)[..3], "{header}\n{raw}");
     let softmax_lines = text
         .lines()
         .filter(|l| l.trim_end().ends_with('%') || l.contains("% <-"))

@@ -7,7 +7,7 @@ use std::path::Path;
 use color_eyre::eyre::{Result, bail};
 use mnist_explorer::eval::normalized_batch;
 use mnist_explorer::network::{OutputLayer, argmax};
-use mnist_explorer::normalize::Norms;
+use mnist_explorer::normalize::{NormMode, Norms};
 
 use crate::cli::ShowArgs;
 
@@ -72,18 +72,27 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
     }
     let before = Norms::of_pixels(pixels);
     let after = Norms::of_values(batch.as_slice().unwrap_or(&[]));
+    let row = |name: &str, n: &Norms| {
+        format!(
+            "  {name:<7} {:>12.4}  {:>12.4}  {:>12.4}",
+            n.l1, n.l2, n.max
+        )
+    };
     let _ = writeln!(
         s,
-        "\nnorms            L1            L2           max\n  raw     {:>12.4}  {:>12.4}  {:>12.4}\n  {:<7} {:>12.4}  {:>12.4}  {:>12.4}   ({})",
-        before.l1,
-        before.l2,
-        before.max,
-        args.norm.name(),
-        after.l1,
-        after.l2,
-        after.max,
-        args.norm.formula()
+        "\n{:<10}{:>12}  {:>12}  {:>12}",
+        "norms", "L1", "L2", "max"
     );
+    let _ = writeln!(s, "{}", row("raw", &before));
+    // Raw input is its own normalization: a second, identical row would only puzzle.
+    if args.norm != NormMode::Raw {
+        let _ = writeln!(
+            s,
+            "{}   ({})",
+            row(args.norm.name(), &after),
+            args.norm.formula()
+        );
+    }
     // Blank pixels and an empty mark would leave trailing spaces, which trip up diffs and
     // copy-paste.
     let mut out = String::with_capacity(s.len());

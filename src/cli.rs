@@ -188,7 +188,7 @@ pub struct EvalArgs {
     pub predictions: Option<PathBuf>,
 
     /// Replace --predictions if it exists
-    #[arg(long)]
+    #[arg(long, requires = "predictions")]
     pub force: bool,
 
     /// Time N passes after one warm-up pass and report the median (for benchmarks)

@@ -33,6 +33,10 @@ pub fn key_to_msg(state: &AppState, key: KeyEvent) -> Option<Msg> {
             _ => Some(Msg::ToggleHelp),
         };
     }
+    // Esc is how one waves away a message such as "no image 999999": that must not quit.
+    if state.notice().is_some() && key.code == KeyCode::Esc {
+        return Some(Msg::Dismiss);
+    }
     let msg = match key.code {
         KeyCode::Right | KeyCode::Char('l') => Msg::Next,
         KeyCode::Left | KeyCode::Char('h') => Msg::Prev,
@@ -124,6 +128,22 @@ mod tests {
         s.update(Msg::ToggleHelp);
         assert_eq!(key_to_msg(&s, press(KeyCode::Esc)), Some(Msg::ToggleHelp));
         assert_eq!(key_to_msg(&s, press(KeyCode::Char('q'))), Some(Msg::Quit));
+    }
+
+    #[test]
+    fn esc_closes_a_notice_before_it_quits() {
+        let mut s = state();
+        s.update(Msg::GotoStart);
+        for c in "999999".chars() {
+            s.update(Msg::GotoType(c));
+        }
+        s.update(Msg::GotoConfirm);
+        assert!(s.notice().is_some_and(|n| n.is_error));
+        let esc = key_to_msg(&s, press(KeyCode::Esc)).unwrap();
+        assert_eq!(esc, Msg::Dismiss);
+        s.update(esc);
+        assert!(s.notice().is_none() && !s.should_quit);
+        assert_eq!(key_to_msg(&s, press(KeyCode::Esc)), Some(Msg::Quit));
     }
 
     #[test]

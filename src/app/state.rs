@@ -92,6 +92,8 @@ pub enum Msg {
     GotoConfirm,
     /// Leave the prompt without moving.
     GotoCancel,
+    /// Close the notice line (every other key closes it too, besides its own action).
+    Dismiss,
     /// Leave the app.
     Quit,
     /// The terminal changed size: nothing to update, but the screen must be drawn again.
@@ -422,7 +424,7 @@ impl AppState {
             }
             Msg::GotoCancel => self.goto = None,
             Msg::Quit => self.should_quit = true,
-            Msg::Resized => {}
+            Msg::Resized | Msg::Dismiss => {}
             Msg::Worker(report) => self.on_worker(report),
         }
         Cmd::None

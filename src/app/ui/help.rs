@@ -23,7 +23,7 @@ const KEYS: [(&str, &str); 15] = [
     // The app captures the mouse for the wheel, which hides the terminal's own selection.
     ("Shift+drag", "select text (in most terminals)"),
     ("?", "this help"),
-    ("q Esc Ctrl-C", "quit"),
+    ("q Esc Ctrl-C", "quit (Esc first closes a message)"),
     ("", "e/E use the background evaluation's predictions"),
 ];
 

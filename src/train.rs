@@ -29,6 +29,7 @@ mod tiles;
 use crate::dataset::Dataset;
 use crate::eval::evaluate;
 #[cfg(target_arch = "x86_64")]
+use crate::kernels::FlushSubnormals;
 use crate::kernels::vector::{Avx, Avx512};
 use crate::kernels::vector::{Portable, Vector};
 use crate::kernels::{LANES, Path};
@@ -890,51 +891,6 @@ fn take_front<'a>(rest: &mut &'a mut [f32], len: usize) -> &'a mut [f32] {
     let (front, back) = std::mem::take(rest).split_at_mut(len);
     *rest = back;
     front
-}
-
-/// While alive, the SIMD unit of this thread treats subnormal floats (below 1.2e-38) as zero,
-/// in and out (MXCSR's DAZ and FTZ bits, as TensorFlow sets on CPUs); dropping it restores
-/// the previous mode. Inputs far from the book's scale (`--norm raw`: pixels up to 255)
-/// saturate the sigmoids, and their gradients, products of derivatives of 1e-40 and less,
-/// went through microcode assists of a hundred cycles each: an epoch took 3.7 s instead of
-/// 0.23 s. The book's runs never meet such values: the shipped weights come out bit for bit
-/// the same. Elsewhere than on x86-64, it does nothing.
-struct FlushSubnormals {
-    #[cfg(target_arch = "x86_64")]
-    saved: u32,
-}
-
-impl FlushSubnormals {
-    /// MXCSR's flush-to-zero and denormals-are-zero bits.
-    #[cfg(target_arch = "x86_64")]
-    const BITS: u32 = (1 << 15) | (1 << 6);
-
-    fn new() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let mut saved = 0u32;
-            // SAFETY: stmxcsr/ldmxcsr read and write only the SIMD control register (and the
-            // 4 bytes given); the bits set change how subnormals round, nothing else.
-            unsafe {
-                std::arch::asm!("stmxcsr [{}]", in(reg) &raw mut saved, options(nostack, preserves_flags));
-                let flushed = saved | Self::BITS;
-                std::arch::asm!("ldmxcsr [{}]", in(reg) &raw const flushed, options(nostack, preserves_flags));
-            }
-            Self { saved }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        Self {}
-    }
-}
-
-impl Drop for FlushSubnormals {
-    fn drop(&mut self) {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as in `new`; the value is the mode read there.
-        unsafe {
-            std::arch::asm!("ldmxcsr [{}]", in(reg) &raw const self.saved, options(nostack, preserves_flags));
-        }
-    }
 }
 
 /// What every row task of a step shares.

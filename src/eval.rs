@@ -189,21 +189,27 @@ mod tests {
     #[test]
     fn batches_shared_by_threads_give_the_one_thread_result_in_order() {
         let (data, net) = fixture();
-        let one = |batch: usize| {
+        // A pass on a pool of `threads`, with the tally totals `on_batch` saw.
+        let pass = |threads: usize, batch: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(1)
+                .num_threads(threads)
                 .build()
                 .unwrap();
-            pool.install(|| {
+            let mut seen = Vec::new();
+            let (tally, preds) = pool.install(|| {
                 evaluate(
                     &net,
                     &data,
                     NormMode::Div255,
                     batch,
                     OutputLayer::Softmax,
-                    |_| true,
+                    |t| {
+                        seen.push(t.total);
+                        true
+                    },
                 )
-            })
+            });
+            (tally, preds, seen)
         };
         // Image by image, outside the kernels' batching altogether.
         let expected: Vec<u8> = (0..data.len())
@@ -212,30 +218,14 @@ mod tests {
                 predictions(net.forward_reference(x.view(), OutputLayer::Softmax).view())[0]
             })
             .collect();
-        for threads in [2, 3] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            for batch in [1, 7, 100, 4999, 10_000] {
-                let mut seen = Vec::new();
-                let (tally, preds) = pool.install(|| {
-                    evaluate(
-                        &net,
-                        &data,
-                        NormMode::Div255,
-                        batch,
-                        OutputLayer::Softmax,
-                        |t| {
-                            seen.push(t.total);
-                            true
-                        },
-                    )
-                });
+        for batch in [1, 7, 100, 4999, 10_000] {
+            let one = pass(1, batch);
+            let ends: Vec<u64> = data.batches(batch).map(|r| r.end as u64).collect();
+            assert_eq!(one.2, ends, "one on_batch per batch, in order");
+            for threads in [2, 3] {
+                let (tally, preds, seen) = pass(threads, batch);
                 assert_eq!(preds, expected, "{threads} threads, batch {batch}");
-                assert_eq!((tally.clone(), preds), one(batch));
-                let sizes: Vec<u64> = data.batches(batch).map(|r| r.end as u64).collect();
-                assert_eq!(seen, sizes, "one call per batch, in order");
+                assert_eq!((&tally, &preds, &seen), (&one.0, &one.1, &one.2));
             }
         }
     }

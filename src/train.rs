@@ -29,7 +29,6 @@ mod tiles;
 use crate::dataset::Dataset;
 use crate::eval::evaluate;
 #[cfg(target_arch = "x86_64")]
-use crate::kernels::FlushSubnormals;
 use crate::kernels::vector::{Avx, Avx512};
 use crate::kernels::vector::{Portable, Vector};
 use crate::kernels::{LANES, Path};
@@ -934,7 +933,6 @@ struct RowsJob<'a> {
 }
 
 fn rows_task(job: RowsJob<'_>) {
-    let _flush = FlushSubnormals::new();
     // SAFETY: `kernel` is only a path the CPU supports (`Path::current` / `set_kernel`
     // check `supported`).
     #[cfg(target_arch = "x86_64")]
@@ -1259,7 +1257,6 @@ struct GradJob<'a> {
 }
 
 fn grad_task(job: GradJob<'_>) {
-    let _flush = FlushSubnormals::new();
     // SAFETY: as in `rows_task`.
     #[cfg(target_arch = "x86_64")]
     match job.jobs.kernel {
@@ -2059,21 +2056,6 @@ mod tests {
             ));
         }
         assert_eq!(ok.validate(0), Err(TrainError::NoImages));
-    }
-
-    #[test]
-    #[cfg(target_arch = "x86_64")]
-    fn subnormals_flush_to_zero_only_while_the_guard_lives() {
-        use std::hint::black_box;
-        let tiny = || black_box(f32::MIN_POSITIVE) * black_box(0.5);
-        assert!(tiny() > 0.0, "a subnormal, normally");
-        {
-            let _flush = FlushSubnormals::new();
-            assert_eq!(tiny(), 0.0);
-            // Denormals-are-zero: a subnormal input counts as 0 too.
-            assert_eq!(black_box(1e-40f32) * black_box(1.0), 0.0);
-        }
-        assert!(tiny() > 0.0, "restored");
     }
 
     #[test]

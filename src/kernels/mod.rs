@@ -328,7 +328,6 @@ impl Packed {
         thread_local! {
             static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
         }
-        let _flush = FlushSubnormals::new();
         SCRATCH.with_borrow_mut(|scratch| {
             scratch.fit(self);
             match self.path {
@@ -979,53 +978,6 @@ fn finish<const T: usize, V: Vector>(acc: [V; T], act: Act, out: &mut [f32]) {
     for (k, a) in acc.into_iter().enumerate() {
         let a = if act == Act::Sigmoid { a.sigmoid() } else { a };
         a.store(&mut out[k * V::LANES..]);
-    }
-}
-
-/// While alive, the SIMD unit of this thread treats subnormal floats (below 1.2e-38) as zero,
-/// in and out (MXCSR's DAZ and FTZ bits, as TensorFlow sets on CPUs); dropping it restores
-/// the previous mode. Inputs far from the book's scale (`--norm raw`: pixels up to 255)
-/// saturate the sigmoids, and the values near 0 they produce (and the gradients, products
-/// of derivatives of 1e-40 and less) went through microcode assists of a hundred cycles
-/// each: a training epoch took 3.7 s instead of 0.23 s, a test-set pass 71 ms instead of
-/// 13. The book's runs never meet such values: the shipped weights come out bit for bit the
-/// same. Elsewhere than on x86-64, it does nothing.
-pub(crate) struct FlushSubnormals {
-    #[cfg(target_arch = "x86_64")]
-    saved: u32,
-}
-
-impl FlushSubnormals {
-    /// MXCSR's flush-to-zero and denormals-are-zero bits.
-    #[cfg(target_arch = "x86_64")]
-    const BITS: u32 = (1 << 15) | (1 << 6);
-
-    /// Sets the flush mode on this thread until the guard drops.
-    pub(crate) fn new() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let mut saved = 0u32;
-            // SAFETY: stmxcsr/ldmxcsr read and write only the SIMD control register (and the
-            // 4 bytes given); the bits set change how subnormals round, nothing else.
-            unsafe {
-                std::arch::asm!("stmxcsr [{}]", in(reg) &raw mut saved, options(nostack, preserves_flags));
-                let flushed = saved | Self::BITS;
-                std::arch::asm!("ldmxcsr [{}]", in(reg) &raw const flushed, options(nostack, preserves_flags));
-            }
-            Self { saved }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        Self {}
-    }
-}
-
-impl Drop for FlushSubnormals {
-    fn drop(&mut self) {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as in `new`; the value is the mode read there.
-        unsafe {
-            std::arch::asm!("ldmxcsr [{}]", in(reg) &raw const self.saved, options(nostack, preserves_flags));
-        }
     }
 }
 

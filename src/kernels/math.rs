@@ -37,11 +37,21 @@ pub fn exp<const FMA: bool>(x: f32) -> f32 {
     y * scale
 }
 
+/// Below this input the sigmoid is taken as exactly 0 (every vector path does the same).
+/// Its true value there is under 1e-26 (e^-60); computed, it would reach the subnormal
+/// floats (below 1.2e-38), directly or in the products that follow (a derivative times a
+/// delta, an activation times a delta), and each operation on a subnormal costs a microcode
+/// assist of about a hundred cycles on Intel cores: with `--norm raw` (pixels up to 255),
+/// where half the hidden units saturate, a training epoch took 3.7 s instead of 0.23 s.
+/// Flushing in the CPU's control register instead would be undefined behaviour in Rust.
+pub const SIGMOID_FLOOR: f32 = -60.0;
+
 /// The logistic function on one vector of lanes, in place.
 #[inline(always)]
 pub fn sigmoid_lanes<const FMA: bool>(a: &mut [f32; LANES]) {
     for v in a.iter_mut() {
-        *v = 1.0 / (1.0 + exp::<FMA>(-*v));
+        let s = 1.0 / (1.0 + exp::<FMA>(-*v));
+        *v = if *v < SIGMOID_FLOOR { 0.0 } else { s };
     }
 }
 

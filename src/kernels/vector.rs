@@ -241,7 +241,10 @@ mod avx {
             unsafe {
                 let one = _mm256_set1_ps(1.0);
                 let e = exp(_mm256_sub_ps(_mm256_setzero_ps(), self.0));
-                Avx(_mm256_div_ps(one, _mm256_add_ps(one, e)))
+                let s = _mm256_div_ps(one, _mm256_add_ps(one, e));
+                let floor = _mm256_set1_ps(super::math::SIGMOID_FLOOR);
+                let below = _mm256_cmp_ps::<_CMP_LT_OQ>(self.0, floor);
+                Avx(_mm256_andnot_ps(below, s))
             }
         }
 
@@ -430,7 +433,8 @@ mod avx512 {
                 let e = exp(_mm512_sub_ps(_mm512_setzero_ps(), self.0));
                 let d = _mm512_add_ps(one, e);
                 let r = _mm512_rcp14_ps(d);
-                Avx512(_mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, one), r))
+                let s = _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, one), r);
+                Avx512(floored(self.0, s))
             }
         }
 
@@ -475,7 +479,7 @@ mod avx512 {
             unsafe {
                 let one = _mm512_set1_ps(1.0);
                 let e = exp(_mm512_sub_ps(_mm512_setzero_ps(), self.0));
-                Avx512(_mm512_div_ps(one, _mm512_add_ps(one, e)))
+                Avx512(floored(self.0, _mm512_div_ps(one, _mm512_add_ps(one, e))))
             }
         }
 
@@ -487,6 +491,17 @@ mod avx512 {
                 let v = _mm512_loadu_si512(bytes.as_ptr().cast());
                 _mm512_cmpneq_epi8_mask(v, _mm512_setzero_si512())
             }
+        }
+    }
+
+    /// `s` (the sigmoid of `x`), 0 where `x` is below [`math::SIGMOID_FLOOR`].
+    #[inline(always)]
+    unsafe fn floored(x: __m512, s: __m512) -> __m512 {
+        // SAFETY: the caller has AVX-512F.
+        unsafe {
+            let floor = _mm512_set1_ps(super::math::SIGMOID_FLOOR);
+            let below = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, floor);
+            _mm512_mask_blend_ps(below, s, _mm512_setzero_ps())
         }
     }
 
@@ -527,6 +542,59 @@ mod tests {
     fn avx512_sigmoid(xs: &mut [f32]) {
         for chunk in xs.chunks_exact_mut(16) {
             Avx512::load(chunk).sigmoid().store(chunk);
+        }
+    }
+
+    /// Both sigmoids of `V` over `xs` (a whole number of vectors).
+    #[inline(always)]
+    fn both_sigmoids<V: Vector>(xs: &[f32]) -> [Vec<f32>; 2] {
+        let run = |exact: bool| {
+            let mut out = xs.to_vec();
+            for chunk in out.chunks_exact_mut(V::LANES) {
+                let v = V::load(chunk);
+                if exact {
+                    v.sigmoid_exact()
+                } else {
+                    v.sigmoid()
+                }
+                .store(chunk);
+            }
+            out
+        };
+        [run(false), run(true)]
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    fn avx_sigmoids(xs: &[f32]) -> [Vec<f32>; 2] {
+        both_sigmoids::<Avx>(xs)
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
+    fn avx512_sigmoids(xs: &[f32]) -> [Vec<f32>; 2] {
+        both_sigmoids::<Avx512>(xs)
+    }
+
+    #[test]
+    fn no_sigmoid_returns_a_subnormal() {
+        let mut xs: Vec<f32> = (0..16 * 500).map(|i| (i as f32 - 4000.0) * 0.05).collect();
+        xs.extend([f32::MAX, -1e30, f32::MIN, -60.5, -59.5, 1e30, 0.0, -0.0]);
+        xs.extend([-87.5, -88.0, -89.0, -100.0, -200.0, -1000.0, -3.0, 3.0]);
+        let mut outputs = vec![both_sigmoids::<Portable>(&xs)];
+        // SAFETY (both): the CPU has the features (checked first).
+        if Path::Avx2Fma.supported() {
+            outputs.push(unsafe { avx_sigmoids(&xs) });
+        }
+        if Path::Avx512.supported() {
+            outputs.push(unsafe { avx512_sigmoids(&xs) });
+        }
+        for out in outputs.iter().flatten() {
+            for (&x, &y) in xs.iter().zip(out) {
+                if x < math::SIGMOID_FLOOR {
+                    assert_eq!(y.to_bits(), 0, "sigmoid({x}) = {y}, not +0");
+                } else {
+                    assert!((f32::MIN_POSITIVE..=1.0).contains(&y), "sigmoid({x}) = {y}");
+                }
+            }
         }
     }
 

@@ -86,14 +86,14 @@ pub enum WeightsFault {
     },
     /// An array that is not one of the layers' `Wk` / `bk` (numbered from 1, no gaps).
     #[error(
-        "unexpected array {name}: the file's layers are W1, b1 … W{layers}, b{layers}, \
-         numbered from 1 without gaps, and nothing else"
+        "unexpected array {name}: after {read}, the layers stop (they are numbered from 1 \
+         without gaps), and a weights file holds nothing else"
     )]
     UnexpectedKey {
         /// The entry's name, without `.npy`.
         name: String,
-        /// The layers read before it.
-        layers: usize,
+        /// The layers read, as "W1, b1" or "W1, b1 … W3, b3".
+        read: String,
     },
     /// A NaN or infinite value.
     #[error("array {name} holds a non-finite value ({value}) at flat index {index}")]
@@ -242,9 +242,14 @@ impl Network {
             .map(|f| f.strip_suffix(".npy").unwrap_or(f))
             .find(|name| !known(name))
         {
+            let read = if n == 1 {
+                "W1, b1".to_string()
+            } else {
+                format!("W1, b1 … W{n}, b{n}")
+            };
             return Err(WeightsFault::UnexpectedKey {
                 name: stray.to_string(),
-                layers: n,
+                read,
             });
         }
         Self::new(layers)
@@ -672,7 +677,7 @@ mod tests {
             err.contains("unexpected array W3") || err.contains("unexpected array b3"),
             "{err}"
         );
-        assert!(err.contains("W1, b1 … W1, b1"), "{err}");
+        assert!(err.contains("after W1, b1, the layers stop"), "{err}");
         let err = write("extra.npz", &|npz| {
             layer(npz, 1);
             npz.add_array("notes", &ndarray::Array1::<f32>::zeros(1))

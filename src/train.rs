@@ -224,6 +224,15 @@ pub enum TrainError {
         /// The limit.
         most: u128,
     },
+    /// Images with more pixels than training can index.
+    #[error(
+        "training takes images of at most {most} pixels (256x256); these have {pixels}",
+        most = MAX_PIXELS
+    )]
+    TooManyPixels {
+        /// Pixels per image.
+        pixels: usize,
+    },
     /// The weights are invalid (cannot happen with validated sizes; kept instead of a panic).
     #[error(transparent)]
     Weights(#[from] WeightsFault),
@@ -335,9 +344,18 @@ pub fn glorot_uniform(sizes: &[usize], rng: &mut SplitMix64) -> Vec<Layer> {
         .collect()
 }
 
+/// Most pixels an image may have for training: its pixel indices are stored in 16 bits.
+pub const MAX_PIXELS: usize = 1 << 16;
+
 /// A split's images, normalized once and stored sparsely: for each image the indices and
 /// values of its non-zero inputs, plus its label. MNIST images are ~80% zeros, so this is
 /// both smaller than the dense f32 matrix and what the input layer wants to iterate.
+///
+/// Every step reads its images from anywhere in the split, so their size is time: an index
+/// takes 2 bytes and, for the modes that only scale a pixel (all but z-score), a value is
+/// its pixel byte, divided by the image's divisor where it is used (exactly as
+/// [`NormMode::apply`] does): 3 bytes per non-zero input where a u32 index and an f32 value
+/// took 8.
 #[derive(Debug, Clone)]
 pub struct SparseImages {
     pixels_per_image: usize,
@@ -345,21 +363,115 @@ pub struct SparseImages {
     /// layer's gradient work between tasks.
     pixel_count: Vec<usize>,
     start: Vec<usize>,
-    pixel: Vec<u32>,
-    value: Vec<f32>,
+    pixel: Vec<u16>,
+    values: Values,
     labels: Vec<u8>,
+}
+
+/// How [`SparseImages`] keeps its non-zero values.
+#[derive(Debug, Clone)]
+enum Values {
+    /// Each value's pixel byte, and each image's divisor: value = byte / divisor.
+    Scaled { bytes: Vec<u8>, divisor: Vec<f32> },
+    /// The values themselves (z-score, and images given as floats).
+    Floats(Vec<f32>),
+}
+
+/// One image's non-zero inputs: pixel indices, increasing, and their values.
+#[derive(Debug, Clone, Copy)]
+pub enum Image<'a> {
+    /// Value `e` is `bytes[e] / divisor`.
+    Scaled {
+        /// The pixel indices.
+        pixels: &'a [u16],
+        /// The pixel bytes.
+        bytes: &'a [u8],
+        /// The image's divisor.
+        divisor: f32,
+    },
+    /// Value `e` is `values[e]`.
+    Floats {
+        /// The pixel indices.
+        pixels: &'a [u16],
+        /// The values.
+        values: &'a [f32],
+    },
+}
+
+impl<'a> Image<'a> {
+    /// The non-zero pixels' indices, increasing.
+    pub fn pixels(self) -> &'a [u16] {
+        match self {
+            Image::Scaled { pixels, .. } | Image::Floats { pixels, .. } => pixels,
+        }
+    }
+
+    /// Entries `range` only.
+    fn part(self, range: std::ops::Range<usize>) -> Self {
+        match self {
+            Image::Scaled {
+                pixels,
+                bytes,
+                divisor,
+            } => Image::Scaled {
+                pixels: &pixels[range.clone()],
+                bytes: &bytes[range],
+                divisor,
+            },
+            Image::Floats { pixels, values } => Image::Floats {
+                pixels: &pixels[range.clone()],
+                values: &values[range],
+            },
+        }
+    }
+
+    /// Each non-zero input as (pixel index, value).
+    pub fn entries(self) -> impl Iterator<Item = (usize, f32)> + 'a {
+        let (scaled, floats) = match self {
+            Image::Scaled {
+                pixels,
+                bytes,
+                divisor,
+            } => (Some((pixels, bytes, divisor)), None),
+            Image::Floats { pixels, values } => (None, Some((pixels, values))),
+        };
+        let scaled = scaled.into_iter().flat_map(|(pixels, bytes, divisor)| {
+            pixels
+                .iter()
+                .zip(bytes)
+                .map(move |(&p, &b)| (usize::from(p), f32::from(b) / divisor))
+        });
+        let floats = floats.into_iter().flat_map(|(pixels, values)| {
+            pixels
+                .iter()
+                .zip(values)
+                .map(|(&p, &v)| (usize::from(p), v))
+        });
+        scaled.chain(floats)
+    }
 }
 
 impl SparseImages {
     /// Normalizes every image of `data` with `norm` (exactly as [`NormMode::apply`]) and keeps
     /// the non-zero values.
+    ///
+    /// # Panics
+    /// If the images have more than [`MAX_PIXELS`] pixels ([`train`] checks first).
     pub fn new(data: &Dataset, norm: NormMode) -> Self {
         let n = data.pixels_per_image();
         let mut scratch = vec![0f32; n];
-        let mut out = Self::with_capacity(n, data.len());
+        // Exact for the modes that keep zeros (they map only 0 to 0); z-score keeps all.
+        let nonzeros = if norm.keeps_zeros() {
+            data.images(0..data.len())
+                .iter()
+                .filter(|&&p| p != 0)
+                .count()
+        } else {
+            data.len() * n
+        };
+        let mut out = Self::with_capacity(n, data.len(), nonzeros, norm.keeps_zeros());
         for i in 0..data.len() {
-            norm.apply(data.image(i), &mut scratch);
-            out.push(&scratch, data.label(i));
+            out.push_pixels(data.image(i), norm, &mut scratch, data.label(i));
         }
         out
     }
@@ -367,35 +479,101 @@ impl SparseImages {
     /// Builds from dense rows of `pixels_per_image` values (for tests and tools).
     ///
     /// # Panics
-    /// If `rows.len()` is not `labels.len() * pixels_per_image`.
+    /// If `rows.len()` is not `labels.len() * pixels_per_image`, or the images have more than
+    /// [`MAX_PIXELS`] pixels.
     pub fn from_dense(rows: &[f32], pixels_per_image: usize, labels: &[u8]) -> Self {
         assert_eq!(rows.len(), labels.len() * pixels_per_image);
-        let mut out = Self::with_capacity(pixels_per_image, labels.len());
+        let nonzeros = rows.iter().filter(|&&v| v != 0.0).count();
+        let mut out = Self::with_capacity(pixels_per_image, labels.len(), nonzeros, false);
         for (row, &label) in rows.chunks_exact(pixels_per_image).zip(labels) {
             out.push(row, label);
         }
         out
     }
 
-    fn with_capacity(pixels_per_image: usize, images: usize) -> Self {
+    /// Room for `images` images holding `nonzeros` values in all (a hint: more still fit),
+    /// kept as bytes and divisors if `scaled`.
+    fn with_capacity(
+        pixels_per_image: usize,
+        images: usize,
+        nonzeros: usize,
+        scaled: bool,
+    ) -> Self {
+        assert!(
+            pixels_per_image <= MAX_PIXELS,
+            "{pixels_per_image} pixels per image, at most {MAX_PIXELS} fit"
+        );
         let mut start = Vec::with_capacity(images + 1);
         start.push(0);
+        // Each step reads 100 images from anywhere in these arrays: with 4 KB pages nearly
+        // every image would cost a TLB miss and a page walk.
+        let pixel = Vec::with_capacity(nonzeros);
+        advise_huge_pages(&pixel);
+        let values = if scaled {
+            let bytes = Vec::with_capacity(nonzeros);
+            advise_huge_pages(&bytes);
+            Values::Scaled {
+                bytes,
+                divisor: Vec::with_capacity(images),
+            }
+        } else {
+            let floats = Vec::with_capacity(nonzeros);
+            advise_huge_pages(&floats);
+            Values::Floats(floats)
+        };
         Self {
             pixels_per_image,
             pixel_count: vec![0; pixels_per_image],
             start,
-            pixel: Vec::new(),
-            value: Vec::new(),
+            pixel,
+            values,
             labels: Vec::with_capacity(images),
         }
     }
 
+    /// Appends an image of pixel bytes normalized by `norm` (`scratch` holds a float image):
+    /// as bytes and a divisor when both the split and `norm` allow, else as floats.
+    fn push_pixels(&mut self, pixels: &[u8], norm: NormMode, scratch: &mut [f32], label: u8) {
+        match (&mut self.values, norm.divisor(pixels)) {
+            (Values::Scaled { bytes, divisor }, Some(d)) => {
+                // b / d is never 0 for a byte b >= 1: d is at most the image's L1 norm, under
+                // 2^24 even for MAX_PIXELS pixels of 255, so the quotient is a normal float.
+                // The non-zero bytes are the non-zero values.
+                for (p, &b) in pixels.iter().enumerate().filter(|&(_, &b)| b != 0) {
+                    self.pixel_count[p] += 1;
+                    self.pixel.push(p as u16);
+                    bytes.push(b);
+                }
+                divisor.push(d);
+                self.start.push(self.pixel.len());
+                self.labels.push(label);
+            }
+            _ => {
+                norm.apply(pixels, scratch);
+                self.push(scratch, label);
+            }
+        }
+    }
+
+    /// Appends an image given as floats, turning the stored values into floats first if
+    /// they are bytes (never the case for a split of one [`NormMode`]).
     fn push(&mut self, row: &[f32], label: u8) {
+        if let Values::Scaled { bytes, divisor } = &self.values {
+            let mut floats = Vec::with_capacity(bytes.len() + row.len());
+            for (i, d) in divisor.iter().enumerate() {
+                let r = self.start[i]..self.start[i + 1];
+                floats.extend(bytes[r].iter().map(|&b| f32::from(b) / d));
+            }
+            self.values = Values::Floats(floats);
+        }
+        let Values::Floats(values) = &mut self.values else {
+            unreachable!("turned into floats above")
+        };
         for (p, &v) in row.iter().enumerate() {
             if v != 0.0 {
                 self.pixel_count[p] += 1;
-                self.pixel.push(p as u32);
-                self.value.push(v);
+                self.pixel.push(p as u16);
+                values.push(v);
             }
         }
         self.start.push(self.pixel.len());
@@ -419,7 +597,7 @@ impl SparseImages {
 
     /// Non-zero values stored, over all images.
     pub fn nonzeros(&self) -> usize {
-        self.value.len()
+        self.pixel.len()
     }
 
     /// Fills `split` (parts + 1 bounds) with runs of pixels that hold about the same number
@@ -440,10 +618,21 @@ impl SparseImages {
         split[parts] = self.pixels_per_image;
     }
 
-    /// The non-zero pixel indices (increasing) and values of image `i`.
-    pub fn image(&self, i: usize) -> (&[u32], &[f32]) {
+    /// The non-zero pixels and values of image `i`.
+    pub fn image(&self, i: usize) -> Image<'_> {
         let r = self.start[i]..self.start[i + 1];
-        (&self.pixel[r.clone()], &self.value[r])
+        let pixels = &self.pixel[r.clone()];
+        match &self.values {
+            Values::Scaled { bytes, divisor } => Image::Scaled {
+                pixels,
+                bytes: &bytes[r],
+                divisor: divisor[i],
+            },
+            Values::Floats(values) => Image::Floats {
+                pixels,
+                values: &values[r],
+            },
+        }
     }
 
     /// Asks the CPU to start loading image `i` into the cache (a hint; no effect elsewhere).
@@ -456,21 +645,23 @@ impl SparseImages {
             if from == to {
                 return;
             }
-            // One hint per 64-byte line (16 floats or indices), from the line of the first
-            // entry to the line of the last: stepping by 16 from the first entry would miss
-            // the last line whenever the first does not start one.
-            let lines = |base: usize| {
-                let first = (base + from * 4) & !63;
-                (first..base + to * 4).step_by(64)
-            };
-            let (pixels, values) = (self.pixel.as_ptr(), self.value.as_ptr());
-            // SAFETY (both loops): prefetching reads nothing and faults on no address, so a
-            // hint at the head of a line, before the array, is harmless.
-            for p in lines(pixels.addr()) {
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(pixels.with_addr(p).cast()) };
+            // One hint per 64-byte line, from the line of the first entry to the line of the
+            // last: stepping by a line from the first entry would miss the last line whenever
+            // the first does not start one.
+            #[inline(always)]
+            fn lines<T>(array: *const T, from: usize, to: usize) {
+                let size = std::mem::size_of::<T>();
+                let first = (array.addr() + from * size) & !63;
+                for at in (first..array.addr() + to * size).step_by(64) {
+                    // SAFETY: prefetching reads nothing and faults on no address, so a hint
+                    // at the head of a line, before the array, is harmless.
+                    unsafe { _mm_prefetch::<_MM_HINT_T0>(array.with_addr(at).cast()) };
+                }
             }
-            for v in lines(values.addr()) {
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(values.with_addr(v).cast()) };
+            lines(self.pixel.as_ptr(), from, to);
+            match &self.values {
+                Values::Scaled { bytes, .. } => lines(bytes.as_ptr(), from, to),
+                Values::Floats(values) => lines(values.as_ptr(), from, to),
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -487,6 +678,9 @@ impl SparseImages {
             use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
             _mm_prefetch::<_MM_HINT_T0>(self.start[..=i + 1].as_ptr().add(i).cast());
             _mm_prefetch::<_MM_HINT_T0>(self.labels[i..].as_ptr().cast());
+            if let Values::Scaled { divisor, .. } = &self.values {
+                _mm_prefetch::<_MM_HINT_T0>(divisor[i..].as_ptr().cast());
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = i;
@@ -501,6 +695,32 @@ impl SparseImages {
     pub fn max_label(&self) -> Option<u8> {
         self.labels.iter().copied().max()
     }
+}
+
+/// Asks Linux to back `buf`'s allocation (capacity, not just length) with 2 MB pages where
+/// it can, before anything is written there; transparent huge pages are often enabled for
+/// such requests only (`madvise` mode). Elsewhere, or if the kernel says no, nothing changes.
+fn advise_huge_pages<T>(buf: &Vec<T>) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let bytes = buf.capacity() * std::mem::size_of::<T>();
+        let from = buf.as_ptr().addr().next_multiple_of(HUGE);
+        let to = (buf.as_ptr().addr() + bytes) / HUGE * HUGE;
+        if to > from {
+            // SAFETY: the range lies within `buf`'s allocation, and MADV_HUGEPAGE changes how
+            // its pages are backed, never their contents. A failure is harmless: ignored.
+            unsafe {
+                libc::madvise(
+                    buf.as_ptr().with_addr(from).cast_mut().cast(),
+                    to - from,
+                    libc::MADV_HUGEPAGE,
+                );
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = buf;
 }
 
 /// What one step saw.
@@ -1028,14 +1248,13 @@ fn rows_task_impl<W: Vector, V: Vector>(job: RowsJob<'_>) {
         if let Some(&ahead) = images.get(k + PIXELS_AHEAD) {
             data.prefetch(ahead);
         }
-        let (pixels, values) = data.image(img);
-        cut_pixels(pixels, split, cut);
+        let image = data.image(img);
+        cut_pixels(image.pixels(), split, cut);
         // SAFETY: the pixels are below `inputs` (`run` checked the images' size), so each
         // row of W read holds `stride` floats; `out` and b hold `stride` floats.
         unsafe {
-            tiles::gather_rows::<W, V>(
-                pixels,
-                values,
+            tiles::gather_image::<W, V>(
+                image,
                 first.w.as_ptr(),
                 first.stride,
                 first.b.as_ptr(),
@@ -1378,25 +1597,25 @@ fn grad_task_impl<W: Vector, V: Vector>(job: GradJob<'_>) {
     let (end, bounds) = (first + n, split.len());
     assert!(split[part] == first && split[part + 1] == end && cuts.len() >= m * bounds);
     for ((i, &img), cut) in images.iter().enumerate().zip(cuts.chunks_exact(bounds)) {
-        let (pixels, values) = data.image(img);
+        let image = data.image(img);
         let (lo, hi) = (cut[part], cut[part + 1]);
         if lo == hi {
             continue;
         }
+        let pixels = image.pixels();
         // The row tasks found the cuts; the pixels increase, so checking the ends of the
         // range checks all of it.
         assert!(
             lo < hi
                 && hi <= pixels.len()
-                && pixels[lo] as usize >= first
-                && (pixels[hi - 1] as usize) < end
+                && usize::from(pixels[lo]) >= first
+                && usize::from(pixels[hi - 1]) < end
         );
         // SAFETY: the pixels lie in first..first + n, so their rows of `g` exist; delta row
         // i < m lies within the m rows asserted above.
         unsafe {
-            tiles::scatter_rows::<W, V>(
-                &pixels[lo..hi],
-                &values[lo..hi],
+            tiles::scatter_image::<W, V>(
+                image.part(lo..hi),
                 first,
                 delta.add(i * stride),
                 vectors,
@@ -1416,10 +1635,11 @@ fn grad_task_impl<W: Vector, V: Vector>(job: GradJob<'_>) {
 /// and vectorized, beats a binary search, whose ~8 unpredictable branches per bound cost
 /// 15% of a gradient task when the tasks searched for themselves.
 #[inline(always)]
-fn cut_pixels(pixels: &[u32], split: &[usize], cut: &mut [usize]) {
+fn cut_pixels(pixels: &[u16], split: &[usize], cut: &mut [usize]) {
     let last = split.len() - 1;
     for (c, &bound) in cut[1..last].iter_mut().zip(&split[1..last]) {
-        let bound = u32::try_from(bound).unwrap_or(u32::MAX);
+        // Inner bounds lie below the pixel count, which fits 16 bits (MAX_PIXELS).
+        let bound = u16::try_from(bound).unwrap_or(u16::MAX);
         *c = pixels.iter().map(|&p| usize::from(p < bound)).sum();
     }
     cut[0] = 0;
@@ -1547,6 +1767,11 @@ pub fn train(
     on_event: impl FnMut(&Event) -> ControlFlow<()> + Send,
 ) -> Result<Trained, TrainError> {
     config.validate(data.len())?;
+    if data.pixels_per_image() > MAX_PIXELS {
+        return Err(TrainError::TooManyPixels {
+            pixels: data.pixels_per_image(),
+        });
+    }
     let classes = crate::dataset::NUM_CLASSES;
     let sizes = config.sizes(data.pixels_per_image(), classes);
     check_memory(&sizes, config.batch_size)?;
@@ -1764,9 +1989,8 @@ mod tests {
         let mut total = 0.0;
         for img in 0..data.len() {
             let mut a = vec![0.0; data.pixels_per_image()];
-            let (pixels, values) = data.image(img);
-            for (&p, &v) in pixels.iter().zip(values) {
-                a[p as usize] = f64::from(v);
+            for (p, v) in data.image(img).entries() {
+                a[p] = f64::from(v);
             }
             for (li, (w, b, k, n)) in layers.iter().enumerate() {
                 let mut z = b.clone();
@@ -2056,6 +2280,106 @@ mod tests {
             ));
         }
         assert_eq!(ok.validate(0), Err(TrainError::NoImages));
+    }
+
+    /// `count` images of `rows` x `cols`: a blank one, a white one, then random ones with a
+    /// third of their pixels 0.
+    fn varied_images(rows: usize, cols: usize, count: usize, seed: u64) -> Dataset {
+        let n = rows * cols;
+        let mut rng = SplitMix64::new(seed);
+        let mut images = vec![0u8; n];
+        images.extend(std::iter::repeat_n(255u8, n));
+        for _ in 2..count {
+            images.extend((0..n).map(|_| {
+                if rng.below(3) == 0 {
+                    0
+                } else {
+                    rng.below(256) as u8
+                }
+            }));
+        }
+        let labels = (0..count).map(|i| (i % 10) as u8).collect();
+        Dataset::from_parts(images, labels, rows, cols).unwrap()
+    }
+
+    #[test]
+    fn stored_images_hold_exactly_what_normalization_gives() {
+        let data = varied_images(3, 5, 22, 9);
+        let mut dense = vec![0f32; data.pixels_per_image()];
+        for norm in NormMode::ALL {
+            let sparse = SparseImages::new(&data, norm);
+            // Bytes and divisors for every mode that only scales; floats for z-score.
+            let bytes = matches!(sparse.values, Values::Scaled { .. });
+            assert_eq!(bytes, norm.keeps_zeros(), "{norm:?}");
+            for i in 0..data.len() {
+                norm.apply(data.image(i), &mut dense);
+                let expected: Vec<(usize, u32)> = (dense.iter().enumerate())
+                    .filter(|&(_, &v)| v != 0.0)
+                    .map(|(p, v)| (p, v.to_bits()))
+                    .collect();
+                let stored: Vec<(usize, u32)> = (sparse.image(i).entries())
+                    .map(|(p, v)| (p, v.to_bits()))
+                    .collect();
+                assert_eq!(stored, expected, "{norm:?}, image {i}");
+                assert_eq!(sparse.label(i), data.label(i));
+            }
+        }
+    }
+
+    #[test]
+    fn a_float_image_after_byte_ones_turns_the_store_into_floats() {
+        let mut sparse = SparseImages::with_capacity(4, 2, 0, true);
+        let mut scratch = [0f32; 4];
+        sparse.push_pixels(&[0, 51, 0, 255], NormMode::Div255, &mut scratch, 3);
+        assert!(matches!(sparse.values, Values::Scaled { .. }));
+        sparse.push(&[0.5, 0.0, -1.0, 0.0], 7);
+        assert!(matches!(sparse.values, Values::Floats(_)));
+        let entries = |i| sparse.image(i).entries().collect::<Vec<_>>();
+        assert_eq!(entries(0), [(1, 51.0 / 255.0), (3, 1.0)]);
+        assert_eq!(entries(1), [(0, 0.5), (2, -1.0)]);
+        assert_eq!((sparse.label(0), sparse.label(1)), (3, 7));
+        assert_eq!(sparse.pixel_count, [1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn steps_on_pixel_bytes_match_steps_on_their_floats_bit_for_bit() {
+        let data = varied_images(4, 5, 12, 4);
+        let inputs = data.pixels_per_image();
+        let mut rng = SplitMix64::new(8);
+        let net = Network::new(glorot_uniform(&[inputs, 9, 17, 10], &mut rng)).unwrap();
+        let all: Vec<usize> = (0..data.len()).collect();
+        for norm in [NormMode::Div255, NormMode::L2, NormMode::Raw] {
+            let bytes = SparseImages::new(&data, norm);
+            assert!(matches!(bytes.values, Values::Scaled { .. }));
+            let mut dense = vec![0f32; data.len() * inputs];
+            norm.apply_batch(data.images(0..data.len()), inputs, &mut dense);
+            let floats = SparseImages::from_dense(&dense, inputs, data.labels());
+            for kernel in kernels() {
+                for threads in [1, 2] {
+                    let run = |images: &SparseImages| {
+                        let mut trainer = Trainer::new(&net, Optimizer::Momentum, 0.5, all.len());
+                        assert!(trainer.set_kernel(kernel));
+                        trainer.set_threads(threads);
+                        for _ in 0..3 {
+                            trainer.step(images, &all);
+                            trainer.step(images, &all[5..]);
+                        }
+                        trainer.network().unwrap()
+                    };
+                    assert_eq!(run(&bytes), run(&floats), "{norm:?} {kernel:?} {threads}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn images_too_large_to_index_are_refused() {
+        let data = Dataset::from_parts(vec![0; 257 * 256], vec![0], 257, 256).unwrap();
+        let mut c = config(0);
+        c.batch_size = 1;
+        let err = train(&data, None, &c, |_| ControlFlow::Continue(())).unwrap_err();
+        assert_eq!(err, TrainError::TooManyPixels { pixels: 65792 });
+        assert!(err.to_string().contains("at most 65536 pixels"), "{err}");
     }
 
     #[test]

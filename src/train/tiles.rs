@@ -8,6 +8,7 @@
 //! increasing order, whatever the tile shape: the way the rows are cut into tiles (and so
 //! into threads, or vectors of 8 or 16 floats) never changes a result.
 
+use super::Image;
 use crate::kernels::vector::Vector;
 use crate::kernels::{LANES, in_register};
 
@@ -301,6 +302,39 @@ impl Product {
     }
 }
 
+/// [`gather_rows`] over one image's entries.
+///
+/// # Safety
+/// As for [`gather_rows`].
+#[inline(always)]
+pub(super) unsafe fn gather_image<W: Vector, V: Vector>(
+    image: Image<'_>,
+    b: *const f32,
+    b_rs: usize,
+    init: *const f32,
+    vectors: usize,
+    sigmoid: bool,
+    out: *mut f32,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        match image {
+            Image::Scaled {
+                pixels,
+                bytes,
+                divisor,
+            } => {
+                let val = bytes.iter().map(move |&x| f32::from(x) / divisor);
+                gather_rows::<W, V>(pixels, val, b, b_rs, init, vectors, sigmoid, out);
+            }
+            Image::Floats { pixels, values } => {
+                let val = values.iter().copied();
+                gather_rows::<W, V>(pixels, val, b, b_rs, init, vectors, sigmoid, out);
+            }
+        }
+    }
+}
+
 /// `out = init + sum over entries e of val[e] * B[idx[e]]` over `vectors` columns of
 /// [`LANES`] floats, entries in order, then the logistic function if `sigmoid`: one image's
 /// input layer.
@@ -311,8 +345,8 @@ impl Product {
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn gather_rows<W: Vector, V: Vector>(
-    idx: &[u32],
-    val: &[f32],
+    idx: &[u16],
+    val: impl Iterator<Item = f32> + Clone,
     b: *const f32,
     b_rs: usize,
     init: *const f32,
@@ -327,7 +361,7 @@ pub(super) unsafe fn gather_rows<W: Vector, V: Vector>(
             by_shape!(
                 nw,
                 nt,
-                gather_block::<W, V>(idx, val, b, b_rs, init, sigmoid, out)
+                gather_block::<W, V>(idx, val.clone(), b, b_rs, init, sigmoid, out)
             );
         }
     }
@@ -335,8 +369,8 @@ pub(super) unsafe fn gather_rows<W: Vector, V: Vector>(
 
 #[inline(always)]
 unsafe fn gather_block<W: Vector, V: Vector, const NW: usize, const NT: usize>(
-    idx: &[u32],
-    val: &[f32],
+    idx: &[u16],
+    val: impl Iterator<Item = f32>,
     b: *const f32,
     b_rs: usize,
     init: *const f32,
@@ -354,8 +388,8 @@ unsafe fn gather_block<W: Vector, V: Vector, const NW: usize, const NT: usize>(
         for (v, a) in acc_t.iter_mut().enumerate() {
             *a = V::load_ptr(init.add(tail + v * V::LANES));
         }
-        for (&i, &s) in idx.iter().zip(val) {
-            let row = in_register(b.add(i as usize * b_rs));
+        for (&i, s) in idx.iter().zip(val) {
+            let row = in_register(b.add(usize::from(i) * b_rs));
             let x = W::splat(s);
             for (v, a) in acc.iter_mut().enumerate() {
                 *a = x.mul_add(W::load_ptr(row.add(v * W::LANES)), *a);
@@ -376,6 +410,38 @@ unsafe fn gather_block<W: Vector, V: Vector, const NW: usize, const NT: usize>(
     }
 }
 
+/// [`scatter_rows`] over one image's entries (or a run of them).
+///
+/// # Safety
+/// As for [`scatter_rows`].
+#[inline(always)]
+pub(super) unsafe fn scatter_image<W: Vector, V: Vector>(
+    image: Image<'_>,
+    r0: usize,
+    w: *const f32,
+    vectors: usize,
+    out: *mut f32,
+    out_rs: usize,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        match image {
+            Image::Scaled {
+                pixels,
+                bytes,
+                divisor,
+            } => {
+                let val = bytes.iter().map(move |&x| f32::from(x) / divisor);
+                scatter_rows::<W, V>(pixels, val, r0, w, vectors, out, out_rs);
+            }
+            Image::Floats { pixels, values } => {
+                let val = values.iter().copied();
+                scatter_rows::<W, V>(pixels, val, r0, w, vectors, out, out_rs);
+            }
+        }
+    }
+}
+
 /// `out[row - r0] += val[e] * w` for every entry e (with `row = rows[e]`), over `vectors`
 /// columns of [`LANES`] floats: one image's contribution to the input layer's weight
 /// gradient, at the rows of its pixels. `w` (the image's delta) is held in registers (up to
@@ -387,8 +453,8 @@ unsafe fn gather_block<W: Vector, V: Vector, const NW: usize, const NT: usize>(
 /// `V`.
 #[inline(always)]
 pub(super) unsafe fn scatter_rows<W: Vector, V: Vector>(
-    rows: &[u32],
-    vals: &[f32],
+    rows: &[u16],
+    vals: impl Iterator<Item = f32> + Clone,
     r0: usize,
     w: *const f32,
     vectors: usize,
@@ -402,7 +468,7 @@ pub(super) unsafe fn scatter_rows<W: Vector, V: Vector>(
             by_shape!(
                 nw,
                 nt,
-                scatter_block::<W, V>(rows, vals, r0, w, out, out_rs)
+                scatter_block::<W, V>(rows, vals.clone(), r0, w, out, out_rs)
             );
         }
     }
@@ -410,8 +476,8 @@ pub(super) unsafe fn scatter_rows<W: Vector, V: Vector>(
 
 #[inline(always)]
 unsafe fn scatter_block<W: Vector, V: Vector, const NW: usize, const NT: usize>(
-    rows: &[u32],
-    vals: &[f32],
+    rows: &[u16],
+    vals: impl Iterator<Item = f32>,
     r0: usize,
     w: *const f32,
     out: *mut f32,
@@ -428,8 +494,8 @@ unsafe fn scatter_block<W: Vector, V: Vector, const NW: usize, const NT: usize>(
         for (v, x) in wt.iter_mut().enumerate() {
             *x = V::load_ptr(w.add(tail + v * V::LANES));
         }
-        for (&i, &s) in rows.iter().zip(vals) {
-            let o = in_register(out.add((i as usize - r0) * out_rs)).cast_mut();
+        for (&i, s) in rows.iter().zip(vals) {
+            let o = in_register(out.add((usize::from(i) - r0) * out_rs)).cast_mut();
             let x = W::splat(s);
             for (v, &wv) in ww.iter().enumerate() {
                 let o = o.add(v * W::LANES);

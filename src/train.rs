@@ -1198,6 +1198,7 @@ unsafe fn task_rows<'a>(
 #[inline(always)]
 fn rows_task_impl<W: Vector, V: Vector>(job: RowsJob<'_>) {
     let RowJobs {
+        kernel,
         layers,
         data,
         images,
@@ -1290,8 +1291,9 @@ fn rows_task_impl<W: Vector, V: Vector>(job: RowsJob<'_>) {
             z_rs: 0,
         };
         // SAFETY: A is the n rows of the previous activations (`inputs` <= their stride),
-        // C the n rows of this layer's, B is W (`inputs` rows of `stride`), init is b.
-        unsafe { product.run::<W, V>() };
+        // C the n rows of this layer's, B is W (`inputs` rows of `stride`), init is b; the
+        // kernel is the one this task was compiled for (`rows_task`).
+        unsafe { product.run_on(kernel) };
     }
 
     // Softmax + cross-entropy: loss = ln(sum e^(a - max)) - (a_label - max); the output
@@ -1351,8 +1353,8 @@ fn rows_task_impl<W: Vector, V: Vector>(job: RowsJob<'_>) {
         };
         // SAFETY: A is this layer's n deltas, z the previous n activations and C the
         // previous n deltas (three distinct blocks); B is Wᵀ, `outputs` rows of the
-        // previous stride (asserted).
-        unsafe { product.run::<W, V>() };
+        // previous stride (asserted); the kernel is this task's.
+        unsafe { product.run_on(kernel) };
     }
 }
 

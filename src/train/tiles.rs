@@ -9,8 +9,10 @@
 //! into threads, or vectors of 8 or 16 floats) never changes a result.
 
 use super::Image;
-use crate::kernels::vector::Vector;
-use crate::kernels::{LANES, in_register};
+#[cfg(target_arch = "x86_64")]
+use crate::kernels::vector::{Avx, Avx512};
+use crate::kernels::vector::{Portable, Vector};
+use crate::kernels::{LANES, Path, in_register};
 
 /// Eight floats aligned to 32 bytes: the unit of [`Buf`].
 #[derive(Clone, Copy, Default, Debug)]
@@ -168,6 +170,25 @@ pub(super) struct Product {
 }
 
 impl Product {
+    /// [`Product::run`] on `kernel`'s code path, compiled as a function of its own. Inlined
+    /// into a row task's long body, the tiles' loops stored every accumulator to the stack
+    /// after each multiply-add (the register allocator split them around the epilogues),
+    /// which halved the products' speed.
+    ///
+    /// # Safety
+    /// As for [`Product::run`], with `kernel` a path the CPU supports.
+    pub(super) unsafe fn run_on(&self, kernel: Path) {
+        // SAFETY: forwarded from the caller.
+        #[cfg(target_arch = "x86_64")]
+        match kernel {
+            Path::Avx512 => return unsafe { run_avx512(self) },
+            Path::Avx2Fma => return unsafe { run_avx2(self) },
+            Path::Portable => {}
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { run_portable(self) }
+    }
+
     /// Runs the product, tile by tile: columns in blocks of up to 4 vectors, rows in groups
     /// sized so that a tile's accumulators take at most 12 of 16 registers (24 of AVX-512's
     /// 32).
@@ -300,6 +321,28 @@ impl Product {
             }
         }
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(never)]
+#[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
+unsafe fn run_avx512(p: &Product) {
+    // SAFETY: forwarded from `Product::run_on`.
+    unsafe { p.run::<Avx512, Avx>() }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(never)]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_avx2(p: &Product) {
+    // SAFETY: forwarded from `Product::run_on`.
+    unsafe { p.run::<Avx, Avx>() }
+}
+
+#[inline(never)]
+unsafe fn run_portable(p: &Product) {
+    // SAFETY: forwarded from `Product::run_on`.
+    unsafe { p.run::<Portable, Portable>() }
 }
 
 /// [`gather_rows`] over one image's entries.

@@ -619,6 +619,7 @@ impl SparseImages {
     }
 
     /// The non-zero pixels and values of image `i`.
+    #[inline(always)]
     pub fn image(&self, i: usize) -> Image<'_> {
         let r = self.start[i]..self.start[i + 1];
         let pixels = &self.pixel[r.clone()];

@@ -146,7 +146,8 @@ pub enum Command {
     ///
     /// Starts from Glorot-initialized weights (the global --weights is not read) and writes
     /// --out atomically: a temporary file in the same folder, synced, then renamed. Ctrl-C
-    /// stops between batches and writes nothing (exit status 130).
+    /// stops between batches and writes nothing (exit status 130). Training takes images of
+    /// up to 65,536 pixels (256x256), the same size in both splits.
     Train(TrainArgs),
 }
 

@@ -178,13 +178,16 @@ pub enum TrainError {
         /// Outputs of the last layer.
         outputs: usize,
     },
-    /// Images whose pixel count differs from the network's inputs.
-    #[error("images of {pixels} pixels do not fit a network of {inputs} inputs")]
-    BadImageSize {
-        /// Pixels per image.
-        pixels: usize,
-        /// Inputs of the network.
-        inputs: usize,
+    /// Test images of another size than the training images.
+    #[error(
+        "the test split's images are {}x{}, the training split's {}x{}: both must be the same size",
+        test.0, test.1, train.0, train.1
+    )]
+    TestSize {
+        /// Rows and columns of a test image.
+        test: (usize, usize),
+        /// Rows and columns of a training image.
+        train: (usize, usize),
     },
     /// The loss became NaN or infinite: the run diverged.
     #[error(
@@ -1780,12 +1783,13 @@ pub fn train(
     check_memory(&sizes, config.batch_size)?;
     let mut rng = SplitMix64::new(config.seed);
     let net = Network::new(glorot_uniform(&sizes, &mut rng))?;
+    // Same pixel count is not enough: 14x56 test images would be read as garbled digits.
     if let Some(t) = test
-        && t.pixels_per_image() != data.pixels_per_image()
+        && (t.rows(), t.cols()) != (data.rows(), data.cols())
     {
-        return Err(TrainError::BadImageSize {
-            pixels: t.pixels_per_image(),
-            inputs: data.pixels_per_image(),
+        return Err(TrainError::TestSize {
+            test: (t.rows(), t.cols()),
+            train: (data.rows(), data.cols()),
         });
     }
 
@@ -2372,6 +2376,28 @@ mod tests {
                     assert_eq!(run(&bytes), run(&floats), "{norm:?} {kernel:?} {threads}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn test_images_of_another_shape_are_refused() {
+        let data = varied_images(28, 28, 4, 1);
+        let c = TrainConfig {
+            batch_size: 2,
+            ..config(0)
+        };
+        for (rows, cols) in [(1, 1), (14, 56), (28, 29)] {
+            let test = varied_images(rows, cols, 3, 2);
+            let err = train(&data, Some(&test), &c, |_| ControlFlow::Continue(())).unwrap_err();
+            assert_eq!(
+                err,
+                TrainError::TestSize {
+                    test: (rows, cols),
+                    train: (28, 28)
+                }
+            );
+            let text = err.to_string();
+            assert!(text.contains(&format!("are {rows}x{cols}, the training split's 28x28")));
         }
     }
 

@@ -245,24 +245,31 @@ fn the_same_seed_writes_the_same_file_with_any_thread_count() {
 fn a_diverging_run_says_so_and_writes_nothing() {
     let dir = fixture();
     let out = out_path(dir.path());
-    let o = train(
-        dir.path(),
-        &[
-            "--out",
-            out.to_str().unwrap(),
-            "--batch-size",
-            "10",
-            "--optimizer",
-            "sgd",
-            "--lr",
-            "3e38",
-            "--norm",
-            "raw",
-        ],
-    );
+    let args = [
+        "--out",
+        out.to_str().unwrap(),
+        "--batch-size",
+        "10",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "3e38",
+        "--norm",
+        "raw",
+        "--force",
+    ];
+    let o = train(dir.path(), &args);
     fails_with(&o, "training diverged");
-    assert!(stderr(&o).contains("nothing was written"));
+    let new = format!("nothing was written ({} was not created)", out.display());
+    assert!(stderr(&o).contains(&new), "{}", stderr(&o));
     assert!(!out.exists());
+    // Over an existing file (--force): the file is left as it was, and the message says so.
+    std::fs::write(&out, b"earlier weights").unwrap();
+    let o = train(dir.path(), &args);
+    fails_with(&o, "training diverged");
+    let kept = format!("nothing was written ({} is unchanged)", out.display());
+    assert!(stderr(&o).contains(&kept), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), b"earlier weights");
 }
 
 #[test]
@@ -303,6 +310,7 @@ fn ctrl_c_stops_between_batches_and_writes_nothing() {
     assert_eq!(done.status.code(), Some(130), "{err}");
     assert!(err.contains("interrupted at epoch"), "{err}");
     assert!(err.contains("nothing was written"), "{err}");
+    assert!(err.contains("was not created"), "{err}");
     assert!(!out.exists());
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),

@@ -44,6 +44,12 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
         .map_err(|e| eyre!("{e}"))
         .wrap_err("invalid training options")?;
     check_out(&args.out, args.force, "--out")?;
+    // What a failed run says of `--out`: an old file is left as it was, a new one never made.
+    let untouched = if args.out.exists() {
+        format!("{} is unchanged", args.out.display())
+    } else {
+        format!("{} was not created", args.out.display())
+    };
 
     let data = super::load_split(data_dir, Split::Train)?;
     let test = super::load_split(data_dir, Split::Test)?;
@@ -77,17 +83,11 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
                 }
                 _ => " after the last batch".into(),
             };
-            eprintln!(
-                "interrupted{at}: nothing was written ({} is unchanged)",
-                args.out.display()
-            );
+            eprintln!("interrupted{at}: nothing was written ({untouched})");
             std::process::exit(EXIT_INTERRUPTED);
         }
         Err(e @ TrainError::Diverged { .. }) => {
-            bail!(
-                "{e}; nothing was written ({} is unchanged)",
-                args.out.display()
-            )
+            bail!("{e}; nothing was written ({untouched})")
         }
         Err(e) => return Err(eyre!("{e}")).wrap_err("training failed; nothing was written"),
     };

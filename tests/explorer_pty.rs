@@ -32,6 +32,16 @@ struct Session {
 
 impl Session {
     fn spawn(weights: &Path, cols: u16, rows: u16) -> Self {
+        let mut cmd = CommandBuilder::new(BIN);
+        cmd.arg("--data-dir");
+        cmd.arg(common::data_dir());
+        cmd.arg("--weights");
+        cmd.arg(weights);
+        Self::start(cmd, cols, rows)
+    }
+
+    /// Runs `cmd` (the explorer, or something that becomes it) in a new terminal.
+    fn start(mut cmd: CommandBuilder, cols: u16, rows: u16) -> Self {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -40,11 +50,6 @@ impl Session {
                 pixel_height: 0,
             })
             .unwrap();
-        let mut cmd = CommandBuilder::new(BIN);
-        cmd.arg("--data-dir");
-        cmd.arg(common::data_dir());
-        cmd.arg("--weights");
-        cmd.arg(weights);
         cmd.env("TERM", "xterm-256color");
         cmd.env("NO_COLOR", "1");
         cmd.env("RUST_BACKTRACE", "0");
@@ -293,4 +298,86 @@ fn without_a_terminal_it_points_at_eval_and_show() {
         !out.stderr.contains(&0x1b),
         "escape codes in the message: {stderr:?}"
     );
+}
+
+/// Where [`launch_with_sigwinch_blocked`] finds the explorer and its arguments.
+#[cfg(target_os = "linux")]
+const LAUNCH_BIN: &str = "MNX_TEST_LAUNCH_BIN";
+#[cfg(target_os = "linux")]
+const LAUNCH_ARGS: &str = "MNX_TEST_LAUNCH_ARGS";
+/// Separates the arguments in [`LAUNCH_ARGS`].
+#[cfg(target_os = "linux")]
+const ARG_SEPARATOR: char = '\u{1f}';
+
+/// Not a test: the launcher of [`a_resize_whose_signal_never_arrives_is_drawn_anyway`],
+/// which runs this test binary in a terminal to start the explorer with SIGWINCH blocked
+/// (a signal mask survives exec, and the terminal library resets the mask of what it
+/// spawns, so the explorer cannot be spawned with it directly). Without its variables it
+/// does nothing.
+#[cfg(target_os = "linux")]
+#[test]
+#[ignore = "the launcher of a_resize_whose_signal_never_arrives_is_drawn_anyway"]
+fn launch_with_sigwinch_blocked() {
+    use std::os::unix::process::CommandExt;
+    let (Some(bin), Some(args)) = (
+        std::env::var_os(LAUNCH_BIN),
+        std::env::var(LAUNCH_ARGS).ok(),
+    ) else {
+        return;
+    };
+    // SAFETY: a zeroed sigset_t is a valid argument for sigemptyset, which initializes it;
+    // the calls only change this thread's mask, which exec hands to the explorer.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGWINCH);
+        assert_eq!(
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()),
+            0
+        );
+    }
+    let err = std::process::Command::new(bin)
+        .args(args.split(ARG_SEPARATOR))
+        .exec();
+    panic!("could not start the explorer: {err}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_resize_whose_signal_never_arrives_is_drawn_anyway() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = weights_in(dir.path());
+    let mut cmd = CommandBuilder::new(std::env::current_exe().unwrap());
+    cmd.args(["--ignored", "--exact", "launch_with_sigwinch_blocked", "-q"]);
+    cmd.env(LAUNCH_BIN, BIN);
+    let (data, weights) = (common::data_dir(), weights.display().to_string());
+    let args = ["--data-dir", data.to_str().unwrap(), "--weights", &weights];
+    cmd.env(LAUNCH_ARGS, args.join(&ARG_SEPARATOR.to_string()));
+    let mut s = Session::start(cmd, 80, 24);
+    s.wait_for_text("image 0 / 10000");
+
+    // The test is only worth something if the explorer really never hears of a resize.
+    let pid = s.child.process_id().unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let blocked = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigBlk:"))
+        .unwrap();
+    let blocked = u64::from_str_radix(blocked.trim(), 16).unwrap();
+    assert_ne!(
+        blocked & (1 << (libc::SIGWINCH - 1)),
+        0,
+        "SIGWINCH is not blocked"
+    );
+
+    s.resize(60, 20);
+    s.wait_for_text("terminal too small: need 80x24, have 60x20");
+    s.resize(120, 40);
+    s.wait_for("the wide layout", |t| {
+        t.contains("accuracy on the whole split") && t.contains("image 0 / 10000")
+    });
+    s.send("q");
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    s.assert_restored();
 }

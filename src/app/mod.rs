@@ -32,6 +32,9 @@ use worker::{Worker, WorkerMsg};
 pub const FRAME_INTERVAL: Duration = Duration::from_millis(33);
 /// Most events applied before a frame is drawn, so a flood cannot hold the screen back.
 const MAX_EVENTS_PER_FRAME: usize = 4096;
+/// How often an idle loop checks the terminal's size itself: a resize whose signal never
+/// became an event (seen once, in a test on a heavily loaded machine) is drawn within this.
+const SIZE_CHECK_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Everything that reaches the run loop.
 #[derive(Debug)]
@@ -147,9 +150,17 @@ fn event_loop(
     loop {
         // Sleep until an event comes, or until a deferred frame is due.
         let first = if pending == Redraw::No {
-            match rx.recv() {
+            match rx.recv_timeout(SIZE_CHECK_INTERVAL) {
                 Ok(ev) => Some(ev),
-                Err(_) => return Ok(Exit::Quit),
+                Err(RecvTimeoutError::Timeout) => {
+                    let size = terminal.size().wrap_err("reading the terminal's size")?;
+                    if (size.width, size.height) != (shown.width, shown.height) {
+                        apply(state.update(Msg::Resized), worker);
+                        pending = Redraw::Now;
+                    }
+                    None
+                }
+                Err(RecvTimeoutError::Disconnected) => return Ok(Exit::Quit),
             }
         } else {
             match rx.recv_timeout(FRAME_INTERVAL.saturating_sub(last_draw.elapsed())) {

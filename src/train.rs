@@ -401,6 +401,41 @@ pub enum Image<'a> {
     },
 }
 
+/// The value a stored pixel byte stands for in an image of `divisor`: the division
+/// [`NormMode::apply`] makes, so that the values are its own bit for bit.
+#[inline(always)]
+fn scaled(byte: u8, divisor: f32) -> f32 {
+    f32::from(byte) / divisor
+}
+
+/// Runs `$body` with `$pixels` (the pixel indices) and `$values` (an iterator over the
+/// values) bound for either kind of [`Image`]: the body is compiled once per kind, so the
+/// kernels it calls stay monomorphic (a closure could not be generic over the iterator).
+macro_rules! with_values {
+    ($image:expr, |$pixels:ident, $values:ident| $body:expr) => {
+        match $image {
+            $crate::train::Image::Scaled {
+                pixels: $pixels,
+                bytes,
+                divisor,
+            } => {
+                let $values = bytes
+                    .iter()
+                    .map(move |&b| $crate::train::scaled(b, divisor));
+                $body
+            }
+            $crate::train::Image::Floats {
+                pixels: $pixels,
+                values,
+            } => {
+                let $values = values.iter().copied();
+                $body
+            }
+        }
+    };
+}
+use with_values;
+
 impl<'a> Image<'a> {
     /// The non-zero pixels' indices, increasing.
     pub fn pixels(self) -> &'a [u16] {
@@ -428,29 +463,19 @@ impl<'a> Image<'a> {
         }
     }
 
-    /// Each non-zero input as (pixel index, value).
+    /// Each non-zero input as (pixel index, value), for checks and tools (the kernels take
+    /// the slices through [`with_values`]).
     pub fn entries(self) -> impl Iterator<Item = (usize, f32)> + 'a {
-        let (scaled, floats) = match self {
-            Image::Scaled {
-                pixels,
-                bytes,
-                divisor,
-            } => (Some((pixels, bytes, divisor)), None),
-            Image::Floats { pixels, values } => (None, Some((pixels, values))),
-        };
-        let scaled = scaled.into_iter().flat_map(|(pixels, bytes, divisor)| {
-            pixels
-                .iter()
-                .zip(bytes)
-                .map(move |(&p, &b)| (usize::from(p), f32::from(b) / divisor))
-        });
-        let floats = floats.into_iter().flat_map(|(pixels, values)| {
-            pixels
-                .iter()
-                .zip(values)
-                .map(|(&p, &v)| (usize::from(p), v))
-        });
-        scaled.chain(floats)
+        let pixels = self.pixels();
+        (0..pixels.len()).map(move |e| (usize::from(pixels[e]), self.value(e)))
+    }
+
+    /// The value of entry `e`.
+    fn value(self, e: usize) -> f32 {
+        match self {
+            Image::Scaled { bytes, divisor, .. } => scaled(bytes[e], divisor),
+            Image::Floats { values, .. } => values[e],
+        }
     }
 }
 
@@ -565,7 +590,7 @@ impl SparseImages {
             let mut floats = Vec::with_capacity(bytes.len() + row.len());
             for (i, d) in divisor.iter().enumerate() {
                 let r = self.start[i]..self.start[i + 1];
-                floats.extend(bytes[r].iter().map(|&b| f32::from(b) / d));
+                floats.extend(bytes[r].iter().map(|&b| scaled(b, *d)));
             }
             self.values = Values::Floats(floats);
         }

@@ -8,7 +8,7 @@
 //! increasing order, whatever the tile shape: the way the rows are cut into tiles (and so
 //! into threads, or vectors of 8 or 16 floats) never changes a result.
 
-use super::Image;
+use super::{Image, with_values};
 #[cfg(target_arch = "x86_64")]
 use crate::kernels::vector::{Avx, Avx512};
 use crate::kernels::vector::{Portable, Vector};
@@ -361,22 +361,9 @@ pub(super) unsafe fn gather_image<W: Vector, V: Vector>(
     out: *mut f32,
 ) {
     // SAFETY: forwarded from the caller.
-    unsafe {
-        match image {
-            Image::Scaled {
-                pixels,
-                bytes,
-                divisor,
-            } => {
-                let val = bytes.iter().map(move |&x| f32::from(x) / divisor);
-                gather_rows::<W, V>(pixels, val, b, b_rs, init, vectors, sigmoid, out);
-            }
-            Image::Floats { pixels, values } => {
-                let val = values.iter().copied();
-                gather_rows::<W, V>(pixels, val, b, b_rs, init, vectors, sigmoid, out);
-            }
-        }
-    }
+    with_values!(image, |pixels, val| unsafe {
+        gather_rows::<W, V>(pixels, val, b, b_rs, init, vectors, sigmoid, out)
+    })
 }
 
 /// `out = init + sum over entries e of val[e] * B[idx[e]]` over `vectors` columns of
@@ -468,22 +455,9 @@ pub(super) unsafe fn scatter_image<W: Vector, V: Vector>(
     out_rs: usize,
 ) {
     // SAFETY: forwarded from the caller.
-    unsafe {
-        match image {
-            Image::Scaled {
-                pixels,
-                bytes,
-                divisor,
-            } => {
-                let val = bytes.iter().map(move |&x| f32::from(x) / divisor);
-                scatter_rows::<W, V>(pixels, val, r0, w, vectors, out, out_rs);
-            }
-            Image::Floats { pixels, values } => {
-                let val = values.iter().copied();
-                scatter_rows::<W, V>(pixels, val, r0, w, vectors, out, out_rs);
-            }
-        }
-    }
+    with_values!(image, |pixels, val| unsafe {
+        scatter_rows::<W, V>(pixels, val, r0, w, vectors, out, out_rs)
+    })
 }
 
 /// `out[row - r0] += val[e] * w` for every entry e (with `row = rows[e]`), over `vectors`

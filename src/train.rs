@@ -7,7 +7,8 @@
 //! in register tiles with bias and activation fused, and the sigmoid derivative folded into
 //! the backward product; the input layer works on the non-zero pixels only (about 150 of
 //! MNIST's 784), gathering rows of W image by image forward and adding each image's delta to
-//! the rows of its pixels for the weight gradient; a step is split into tasks over the batch
+//! the rows of its pixels for the weight gradient, with the images stored in 3 bytes per
+//! non-zero input (see [`SparseImages`]); a step is split into tasks over the batch
 //! rows, then over the weight rows, that run on a small team of spinning threads kept by the
 //! trainer; and the same loops are compiled three times, for AVX-512 and for AVX2+FMA (chosen
 //! at run time, like the forward pass's [`Path`]) and portable.

@@ -435,7 +435,6 @@ macro_rules! with_values {
         }
     };
 }
-use with_values;
 
 impl<'a> Image<'a> {
     /// The non-zero pixels' indices, increasing.
@@ -1283,17 +1282,18 @@ fn rows_task_impl<W: Vector, V: Vector>(job: RowsJob<'_>) {
         cut_pixels(image.pixels(), split, cut);
         // SAFETY: the pixels are below `inputs` (`run` checked the images' size), so each
         // row of W read holds `stride` floats; `out` and b hold `stride` floats.
-        unsafe {
-            tiles::gather_image::<W, V>(
-                image,
+        with_values!(image, |pixels, values| unsafe {
+            tiles::gather_rows::<W, V>(
+                pixels,
+                values,
                 first.w.as_ptr(),
                 first.stride,
                 first.b.as_ptr(),
                 first.stride / LANES,
                 last > 0,
                 out.as_mut_ptr(),
-            );
-        }
+            )
+        });
     }
 
     // Hidden and output layers: b + the previous activations times W.
@@ -1645,16 +1645,17 @@ fn grad_task_impl<W: Vector, V: Vector>(job: GradJob<'_>) {
         );
         // SAFETY: the pixels lie in first..first + n, so their rows of `g` exist; delta row
         // i < m lies within the m rows asserted above.
-        unsafe {
-            tiles::scatter_image::<W, V>(
-                image.part(lo..hi),
+        with_values!(image.part(lo..hi), |pixels, values| unsafe {
+            tiles::scatter_rows::<W, V>(
+                pixels,
+                values,
                 first,
                 delta.add(i * stride),
                 vectors,
                 g.as_mut_ptr(),
                 stride,
-            );
-        }
+            )
+        });
     }
     // An unseen pixel's gradient is 0: SGD leaves its weights exactly as they are.
     if let Some(u) = update {

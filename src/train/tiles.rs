@@ -8,7 +8,6 @@
 //! increasing order, whatever the tile shape: the way the rows are cut into tiles (and so
 //! into threads, or vectors of 8 or 16 floats) never changes a result.
 
-use super::{Image, with_values};
 #[cfg(target_arch = "x86_64")]
 use crate::kernels::vector::{Avx, Avx512};
 use crate::kernels::vector::{Portable, Vector};
@@ -346,26 +345,6 @@ unsafe fn run_portable(p: &Product) {
     unsafe { p.run::<Portable, Portable>() }
 }
 
-/// [`gather_rows`] over one image's entries.
-///
-/// # Safety
-/// As for [`gather_rows`].
-#[inline(always)]
-pub(super) unsafe fn gather_image<W: Vector, V: Vector>(
-    image: Image<'_>,
-    b: *const f32,
-    b_rs: usize,
-    init: *const f32,
-    vectors: usize,
-    sigmoid: bool,
-    out: *mut f32,
-) {
-    // SAFETY: forwarded from the caller.
-    with_values!(image, |pixels, val| unsafe {
-        gather_rows::<W, V>(pixels, val, b, b_rs, init, vectors, sigmoid, out)
-    })
-}
-
 /// `out = init + sum over entries e of val[e] * B[idx[e]]` over `vectors` columns of
 /// [`LANES`] floats, entries in order, then the logistic function if `sigmoid`: one image's
 /// input layer.
@@ -439,25 +418,6 @@ unsafe fn gather_block<W: Vector, V: Vector, const NW: usize, const NT: usize>(
             y.store_ptr(out.add(tail + v * V::LANES));
         }
     }
-}
-
-/// [`scatter_rows`] over one image's entries (or a run of them).
-///
-/// # Safety
-/// As for [`scatter_rows`].
-#[inline(always)]
-pub(super) unsafe fn scatter_image<W: Vector, V: Vector>(
-    image: Image<'_>,
-    r0: usize,
-    w: *const f32,
-    vectors: usize,
-    out: *mut f32,
-    out_rs: usize,
-) {
-    // SAFETY: forwarded from the caller.
-    with_values!(image, |pixels, val| unsafe {
-        scatter_rows::<W, V>(pixels, val, r0, w, vectors, out, out_rs)
-    })
 }
 
 /// `out[row - r0] += val[e] * w` for every entry e (with `row = rows[e]`), over `vectors`

@@ -2,12 +2,57 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::builder::{EnumValueParser, TypedValueParser};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use mnist_explorer::dataset::Split;
 use mnist_explorer::network::OutputLayer;
 use mnist_explorer::normalize::NormMode;
 use mnist_explorer::train::{Optimizer, Schedule};
+
+/// A clap value enum mirroring an engine enum, so that the engine does not depend on clap.
+/// Both conversions are exhaustive matches: a variant added on either side without the other
+/// does not compile.
+macro_rules! value_enum {
+    ($name:ident => $engine:ident { $($variant:ident),+ $(,)? }) => {
+        #[doc = concat!("The command line's spelling of [`", stringify!($engine), "`].")]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+        pub enum $name {
+            $($variant),+
+        }
+
+        impl From<$name> for $engine {
+            fn from(value: $name) -> Self {
+                match value {
+                    $($name::$variant => $engine::$variant),+
+                }
+            }
+        }
+
+        impl From<$engine> for $name {
+            fn from(value: $engine) -> Self {
+                match value {
+                    $($engine::$variant => $name::$variant),+
+                }
+            }
+        }
+    };
+}
+
+value_enum!(NormArg => NormMode { Raw, Div255, L1, L2, Max, Zscore });
+value_enum!(OutputArg => OutputLayer { Softmax, Identity });
+value_enum!(SplitArg => Split { Test, Train });
+value_enum!(OptimizerArg => Optimizer { Sgd, Momentum, Adam });
+value_enum!(ScheduleArg => Schedule { Constant, Cosine });
+
+/// Parses a command-line name into the engine's enum `E` through its mirror `C`.
+fn engine<C, E>() -> impl TypedValueParser<Value = E>
+where
+    C: ValueEnum + Clone + Send + Sync + 'static,
+    E: From<C> + Clone + Send + Sync + 'static,
+{
+    EnumValueParser::<C>::new().map(E::from)
+}
 
 /// Default weights: the network this project trained and ships.
 pub const DEFAULT_WEIGHTS: &str = "weights/mnist-784-50-100-10.npz";
@@ -106,11 +151,11 @@ impl Cli {
 #[derive(Debug, Args)]
 pub struct ExploreArgs {
     /// Which split the explorer browses [default: test]
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = engine::<SplitArg, Split>())]
     pub split: Option<Split>,
 
     /// Starting input normalization (n/N cycle through them) [default: div255]
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = engine::<NormArg, NormMode>())]
     pub norm: Option<NormMode>,
 
     /// Starting batch size of the background evaluation (b/B cycle 1, 10, 100, 1000, 10000)
@@ -165,7 +210,7 @@ impl Command {
 /// Options of `eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    #[arg(long, value_enum, default_value_t = NormMode::Div255, help = NORM_HELP)]
+    #[arg(long, value_parser = engine::<NormArg, NormMode>(), default_value = NormMode::Div255.name(), help = NORM_HELP)]
     pub norm: NormMode,
 
     /// Images per forward pass
@@ -173,11 +218,11 @@ pub struct EvalArgs {
     pub batch_size: usize,
 
     /// Output layer: softmax (probabilities) or identity (raw scores; same predictions)
-    #[arg(long, value_enum, default_value_t = OutputLayer::Softmax)]
+    #[arg(long, value_parser = engine::<OutputArg, OutputLayer>(), default_value = OutputLayer::Softmax.name())]
     pub output: OutputLayer,
 
     /// Which split to evaluate
-    #[arg(long, value_enum, default_value_t = Split::Test)]
+    #[arg(long, value_parser = engine::<SplitArg, Split>(), default_value = Split::Test.name())]
     pub split: Split,
 
     /// Print one JSON object instead of the human report
@@ -203,11 +248,11 @@ pub struct ShowArgs {
     /// Index of the image in the split (0-based)
     pub index: usize,
 
-    #[arg(long, value_enum, default_value_t = NormMode::Div255, help = NORM_HELP)]
+    #[arg(long, value_parser = engine::<NormArg, NormMode>(), default_value = NormMode::Div255.name(), help = NORM_HELP)]
     pub norm: NormMode,
 
     /// Which split to take the image from
-    #[arg(long, value_enum, default_value_t = Split::Test)]
+    #[arg(long, value_parser = engine::<SplitArg, Split>(), default_value = Split::Test.name())]
     pub split: Split,
 }
 
@@ -248,18 +293,18 @@ pub struct TrainArgs {
     pub lr: Option<f32>,
 
     /// Update rule: sgd, momentum (0.9) or adam (beta1 0.9, beta2 0.999, epsilon 1e-8)
-    #[arg(long, value_enum, default_value_t = Optimizer::Momentum)]
+    #[arg(long, value_parser = engine::<OptimizerArg, Optimizer>(), default_value = Optimizer::Momentum.name())]
     pub optimizer: Optimizer,
 
     /// Learning rate schedule: constant, or cosine annealing from --lr down to 0 at the last step
-    #[arg(long, value_enum, default_value_t = Schedule::Cosine)]
+    #[arg(long, value_parser = engine::<ScheduleArg, Schedule>(), default_value = Schedule::Cosine.name())]
     pub schedule: Schedule,
 
     /// Hidden layer sizes, comma-separated, input side first
     #[arg(long, value_name = "SIZES", default_value = "50,100")]
     pub hidden: HiddenSizes,
 
-    #[arg(long, value_enum, default_value_t = NormMode::Div255, help = NORM_HELP)]
+    #[arg(long, value_parser = engine::<NormArg, NormMode>(), default_value = NormMode::Div255.name(), help = NORM_HELP)]
     pub norm: NormMode,
 
     /// Seed of the initial weights and of the shuffles (same seed, same weights)

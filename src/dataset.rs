@@ -12,7 +12,7 @@ use crate::idx::{self, IdxError};
 pub const NUM_CLASSES: usize = 10;
 
 /// Which part of the dataset to load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Split {
     /// The 10,000 test images (`t10k-*`).
@@ -22,6 +22,14 @@ pub enum Split {
 }
 
 impl Split {
+    /// The name used on the command line and in JSON.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Split::Test => "test",
+            Split::Train => "train",
+        }
+    }
+
     /// The file-name prefix of this split.
     pub fn prefix(self) -> &'static str {
         match self {
@@ -33,10 +41,7 @@ impl Split {
 
 impl fmt::Display for Split {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Split::Test => "test",
-            Split::Train => "train",
-        })
+        f.write_str(self.name())
     }
 }
 

@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 const MAX_ENTRY_BYTES: u64 = 256 << 20;
 
 /// Which function the output layer applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutputLayer {
     /// Probabilities: exp(a - max) / sum exp(a - max).
@@ -37,7 +37,7 @@ impl OutputLayer {
     }
 
     /// Name as on the command line.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             OutputLayer::Softmax => "softmax",
             OutputLayer::Identity => "identity",

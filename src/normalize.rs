@@ -10,7 +10,7 @@ pub const ZSCORE_MEAN: f64 = 0.130_660_476_273_842_9;
 pub const ZSCORE_STD: f64 = 0.308_107_803_856_462_64;
 
 /// How raw pixels (0..255) become network input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NormMode {
     /// Pixels as they are, 0..255.
@@ -84,7 +84,7 @@ impl NormMode {
     ];
 
     /// The name used on the command line and in JSON.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             NormMode::Raw => "raw",
             NormMode::Div255 => "div255",

@@ -51,7 +51,7 @@ pub const ADAM_EPSILON: f32 = 1e-8;
 const EVAL_BATCH: usize = 1000;
 
 /// How the weights follow the gradient.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Optimizer {
     /// Plain stochastic gradient descent: `w -= lr * g`.
@@ -65,7 +65,7 @@ pub enum Optimizer {
 
 impl Optimizer {
     /// The name used on the command line and in JSON.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Optimizer::Sgd => "sgd",
             Optimizer::Momentum => "momentum",
@@ -86,7 +86,7 @@ impl Optimizer {
 }
 
 /// How the learning rate moves over a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Schedule {
     /// The same learning rate for every step.
@@ -110,7 +110,7 @@ impl Schedule {
     }
 
     /// The name used on the command line and in JSON.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Schedule::Constant => "constant",
             Schedule::Cosine => "cosine",

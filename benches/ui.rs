@@ -11,9 +11,12 @@ use std::sync::mpsc::channel;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use mnist_explorer::app::state::{AppState, Cmd, EvalKey, Msg, Palette};
+use mnist_explorer::app::evaluations::EvalKey;
+use mnist_explorer::app::msg::{Cmd, Msg, Nav};
+use mnist_explorer::app::shared::Palette;
+use mnist_explorer::app::state::AppState;
 use mnist_explorer::app::ui;
-use mnist_explorer::app::worker::{Job, Worker, WorkerMsg};
+use mnist_explorer::app::worker::{EvalJob, Job, Worker, WorkerMsg};
 use mnist_explorer::dataset::{Dataset, Split};
 use mnist_explorer::network::{Layer, Network, OutputLayer};
 use mnist_explorer::normalize::NormMode;
@@ -62,7 +65,7 @@ fn key() -> EvalKey {
 fn draw_full_frame(c: &mut Criterion) {
     let (data, net) = (test_split(), network());
     let (mut state, _) = AppState::new(data, net, Split::Test, Palette::TrueColor, key(), 1);
-    state.update(Msg::Next);
+    state.update(Msg::Nav(Nav::Next));
     let mut terminal = match Terminal::new(TestBackend::new(120, 40)) {
         Ok(t) => t,
         Err(e) => panic!("{e}"),
@@ -84,10 +87,7 @@ fn draw_full_frame(c: &mut Criterion) {
 fn worker_full_evaluation(c: &mut Criterion) {
     let (data, net) = (test_split(), network());
     let (tx, rx) = channel();
-    let worker = match Worker::spawn(data, net, move |m| tx.send(m).is_ok()) {
-        Ok(w) => w,
-        Err(e) => panic!("{e}"),
-    };
+    let worker = Worker::new(move |m| tx.send(m).is_ok());
     let mut generation = 0;
     let mut group = c.benchmark_group("worker");
     group
@@ -97,12 +97,14 @@ fn worker_full_evaluation(c: &mut Criterion) {
         b.iter(|| {
             generation += 1;
             let k = key();
-            worker.submit(Job {
+            worker.submit(Job::Evaluate(EvalJob {
                 generation,
+                data: Arc::clone(&data),
+                net: Arc::clone(&net),
                 norm: k.norm,
                 batch_size: k.batch_size,
                 output: k.output,
-            });
+            }));
             loop {
                 match rx.recv() {
                     Ok(WorkerMsg::Finished { generation: g, .. }) if g == generation => break,
@@ -129,7 +131,7 @@ fn first_frame(c: &mut Criterion) {
                 key(),
                 1,
             );
-            assert!(matches!(cmd, Cmd::Evaluate(_)));
+            assert!(matches!(cmd, Cmd::Submit(_)));
             let mut terminal = match Terminal::new(TestBackend::new(80, 24)) {
                 Ok(t) => t,
                 Err(e) => panic!("{e}"),

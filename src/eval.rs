@@ -1,7 +1,9 @@
 //! Accuracy, per-class accuracy and the confusion matrix over a split, computed in batches.
 //!
-//! [`Tally`] is the one result type: the headless `eval` command and the explorer's
-//! background worker both fill it batch by batch with [`Tally::push`].
+//! [`Tally`] is the one result type and [`evaluate`] the one loop: the headless `eval`
+//! command, the explorer's background worker and the tests all run it.
+
+use std::ops::Range;
 
 use ndarray::{Array2, ArrayView2};
 
@@ -104,10 +106,24 @@ const GROUP_IMAGES: usize = 4096;
 /// Fewest images one thread takes from a group at a time (whole batches).
 const MIN_IMAGES_PER_TAKE: usize = 256;
 
+/// One batch of a pass, as [`evaluate`] hands it on.
+#[derive(Debug)]
+pub struct BatchResult<'a> {
+    /// Dataset indices of the batch's images.
+    pub range: Range<usize>,
+    /// The output layer's values (probabilities or raw scores), one row per image.
+    pub outputs: ArrayView2<'a, f32>,
+    /// The predicted class of each image of the batch.
+    pub predictions: &'a [u8],
+    /// Counts over every batch so far, this one included.
+    pub tally: &'a Tally,
+}
+
 /// Predicts every image of `data` in batches of `batch_size`, returning the tally and one
-/// predicted label per image in dataset order. `on_batch` sees the tally after each batch,
-/// in order, and may return `false` to stop early (the result then covers only the batches
-/// done).
+/// predicted label per image in dataset order. `on_batch` sees each batch in order, with the
+/// tally so far, and may return `false` to stop early (the result then covers only the
+/// batches done). The one evaluation loop: `eval`, the explorer's worker and the tests all
+/// run it.
 ///
 /// Each forward call takes one batch, as in the book; the threads share the pass by taking
 /// whole batches from a group of them, so they meet once per group rather than once per
@@ -121,7 +137,7 @@ pub fn evaluate(
     norm: NormMode,
     batch_size: usize,
     output: OutputLayer,
-    mut on_batch: impl FnMut(&Tally) -> bool,
+    mut on_batch: impl FnMut(&BatchResult<'_>) -> bool,
 ) -> (Tally, Vec<u8>) {
     use rayon::prelude::*;
     let batch_size = batch_size.max(1);
@@ -131,18 +147,25 @@ pub fn evaluate(
     let mut tally = Tally::default();
     let mut all = Vec::with_capacity(data.len());
     for group in ranges.chunks(per_group) {
-        let predicted: Vec<Vec<u8>> = group
+        let done: Vec<(Array2<f32>, Vec<u8>)> = group
             .par_iter()
             .with_min_len(per_take)
             .map(|range| {
                 let outputs = net.forward_pixels(data.images(range.clone()), norm, output);
-                predictions(outputs.view())
+                let predicted = predictions(outputs.view());
+                (outputs, predicted)
             })
             .collect();
-        for (range, preds) in group.iter().zip(predicted) {
-            tally.push(&data.labels()[range.clone()], &preds);
-            all.extend_from_slice(&preds);
-            if !on_batch(&tally) {
+        for (range, (outputs, preds)) in group.iter().zip(&done) {
+            tally.push(&data.labels()[range.clone()], preds);
+            all.extend_from_slice(preds);
+            let batch = BatchResult {
+                range: range.clone(),
+                outputs: outputs.view(),
+                predictions: preds,
+                tally: &tally,
+            };
+            if !on_batch(&batch) {
                 return (tally, all);
             }
         }
@@ -203,8 +226,8 @@ mod tests {
                     NormMode::Div255,
                     batch,
                     OutputLayer::Softmax,
-                    |t| {
-                        seen.push(t.total);
+                    |b| {
+                        seen.push(b.tally.total);
                         true
                     },
                 )

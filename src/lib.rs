@@ -5,7 +5,9 @@
 pub mod app;
 pub mod dataset;
 pub mod eval;
+pub mod glyphs;
 pub mod idx;
+pub mod inspect;
 pub mod kernels;
 pub mod network;
 pub mod normalize;

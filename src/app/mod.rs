@@ -1,5 +1,6 @@
-//! The interactive explorer: the terminal set-up, the run loop, and its parts (state and
-//! update, key map, background worker, view).
+//! The interactive explorer: the run loop, and its parts: the state and its one update step
+//! (`state`, `shared`, `evaluations`, `msg`), keys (`keymap`, `router`), the views (`views`,
+//! drawn through `ui` with `widgets`), the background `worker`, and the `terminal`.
 //!
 //! One channel feeds the loop: terminal input (from a thread blocked in
 //! `crossterm::event::read`), worker reports and signals. The loop applies every pending
@@ -7,25 +8,35 @@
 //! storm never queues up frames; with nothing pending it sleeps in `recv`, drawing nothing.
 //! Worker progress alone redraws at most [`FRAME_INTERVAL`] apart; input redraws at once.
 
-pub mod keys;
+pub mod evaluations;
+mod help;
+pub mod keymap;
+pub mod msg;
+pub mod router;
+pub mod shared;
 pub mod state;
+mod status;
+mod terminal;
 pub mod ui;
+pub mod views;
+pub mod widgets;
 pub mod worker;
 
-use std::io::stdout;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use ratatui::DefaultTerminal;
-use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture};
-use ratatui::crossterm::execute;
+use ratatui::crossterm::event;
 
 use crate::dataset::{Dataset, Split};
 use crate::network::Network;
-use state::{AppState, Cmd, EvalKey, Msg, Palette};
+use evaluations::EvalKey;
+use msg::{Cmd, Msg};
+use shared::Palette;
+use state::AppState;
+use terminal::{TerminalGuard, signals, spawn_input_thread};
 use worker::{Worker, WorkerMsg};
 
 /// Least time between two frames drawn for worker progress alone (about 30 per second).
@@ -43,7 +54,7 @@ pub enum Event {
     Input(event::Event),
     /// Reading terminal input failed; the loop ends with this error.
     InputFailed(String),
-    /// A report from the evaluation worker.
+    /// A report from the worker.
     Worker(WorkerMsg),
     /// SIGTERM, SIGHUP, SIGINT or SIGQUIT arrived: leave cleanly.
     Signal(i32),
@@ -72,11 +83,10 @@ pub fn run(data: Dataset, net: Network, split: Split, start: EvalKey) -> Result<
     );
     let (data, net) = (Arc::new(data), Arc::new(net));
     let (tx, rx) = channel();
-    let mut worker = Worker::spawn(Arc::clone(&data), Arc::clone(&net), {
+    let mut worker = Worker::new({
         let tx = tx.clone();
         move |msg| tx.send(Event::Worker(msg)).is_ok()
-    })
-    .wrap_err("starting the evaluation thread")?;
+    });
     let seed = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
@@ -98,29 +108,8 @@ pub fn run(data: Dataset, net: Network, split: Split, start: EvalKey) -> Result<
 fn apply(cmd: Cmd, worker: &Worker) {
     match cmd {
         Cmd::None => {}
-        Cmd::Evaluate(job) => worker.submit(job),
+        Cmd::Submit(job) => worker.submit(job),
     }
-}
-
-/// Reads terminal events forever and forwards them; ends when the loop is gone.
-fn spawn_input_thread(tx: Sender<Event>) -> std::io::Result<()> {
-    std::thread::Builder::new()
-        .name("input".into())
-        .spawn(move || {
-            loop {
-                let sent = match event::read() {
-                    Ok(ev) => tx.send(Event::Input(ev)),
-                    Err(e) => {
-                        let _ = tx.send(Event::InputFailed(e.to_string()));
-                        return;
-                    }
-                };
-                if sent.is_err() {
-                    return;
-                }
-            }
-        })
-        .map(|_| ())
 }
 
 /// What one event asks of the loop.
@@ -180,8 +169,8 @@ fn event_loop(
                 }
                 Event::Input(input) => {
                     let msg = match input {
-                        event::Event::Key(key) => keys::key_to_msg(state, key),
-                        event::Event::Mouse(mouse) => keys::mouse_to_msg(mouse),
+                        event::Event::Key(key) => router::key_to_msg(state, key),
+                        event::Event::Mouse(mouse) => router::mouse_to_msg(state, mouse),
                         event::Event::Resize(..) => Some(Msg::Resized),
                         _ => None,
                     };
@@ -223,116 +212,5 @@ impl Redraw {
             (Redraw::Soon, _) | (_, Redraw::Soon) => Redraw::Soon,
             _ => Redraw::No,
         }
-    }
-}
-
-/// Set once the terminal is restored. Leaving the alternate screen twice is not harmless:
-/// the second time, terminals restore the cursor saved on entering it, so that whatever is
-/// printed next (a panic report, the shell prompt) lands over earlier output.
-static RESTORED: AtomicBool = AtomicBool::new(false);
-
-/// Owns the terminal while the explorer runs: raw mode, the alternate screen and mouse
-/// capture are undone when it is dropped, and by the panic hook if a panic comes first.
-struct TerminalGuard {
-    terminal: DefaultTerminal,
-}
-
-impl TerminalGuard {
-    fn init() -> Result<Self> {
-        // `try_init` installs ratatui's panic hook (restore, then color-eyre's report) on top
-        // of color-eyre's, which main installed first; ours goes on top of both.
-        let terminal = ratatui::try_init()?;
-        RESTORED.store(false, Ordering::SeqCst);
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            // A worker panic is caught and shown in the UI: the terminal must stay as is.
-            if std::thread::current().name() == Some(worker::THREAD_NAME) {
-                return;
-            }
-            // ratatui's hook (next in the chain) restores the terminal; the guard's drop
-            // during unwinding must not do it again (see `RESTORED`).
-            RESTORED.store(true, Ordering::SeqCst);
-            let _ = execute!(stdout(), DisableMouseCapture);
-            previous(info);
-        }));
-        // From here on, dropping the guard undoes everything, even if the next step fails.
-        let guard = Self { terminal };
-        execute!(stdout(), EnableMouseCapture)?;
-        Ok(guard)
-    }
-
-    fn terminal(&mut self) -> &mut DefaultTerminal {
-        &mut self.terminal
-    }
-}
-
-impl Drop for TerminalGuard {
-    fn drop(&mut self) {
-        if RESTORED.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        // Errors here cannot be acted on: the terminal is being given up either way.
-        let _ = execute!(stdout(), DisableMouseCapture);
-        let _ = self.terminal.show_cursor();
-        ratatui::restore();
-    }
-}
-
-/// SIGTERM, SIGHUP, SIGINT and SIGQUIT become [`Event::Signal`] so that the loop ends the
-/// way `q` does and the terminal is restored.
-#[cfg(unix)]
-mod signals {
-    use std::sync::mpsc::Sender;
-
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-    use signal_hook::iterator::{Handle, Signals};
-
-    use super::Event;
-
-    /// Stops the forwarding thread.
-    pub struct Forwarder(Handle);
-
-    impl Forwarder {
-        /// Unregisters the handlers; the thread then ends.
-        pub fn close(self) {
-            self.0.close();
-        }
-    }
-
-    /// Registers the handlers and starts the thread that forwards signals to `tx`.
-    pub fn spawn(tx: Sender<Event>) -> std::io::Result<Forwarder> {
-        let mut signals = Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])?;
-        let handle = signals.handle();
-        std::thread::Builder::new()
-            .name("signals".into())
-            .spawn(move || {
-                for sig in signals.forever() {
-                    if tx.send(Event::Signal(sig)).is_err() {
-                        return;
-                    }
-                }
-            })?;
-        Ok(Forwarder(handle))
-    }
-}
-
-/// Without unix signals there is nothing to forward.
-#[cfg(not(unix))]
-mod signals {
-    use std::sync::mpsc::Sender;
-
-    use super::Event;
-
-    /// Nothing to stop.
-    pub struct Forwarder;
-
-    impl Forwarder {
-        /// Does nothing.
-        pub fn close(self) {}
-    }
-
-    /// Does nothing.
-    pub fn spawn(_tx: Sender<Event>) -> std::io::Result<Forwarder> {
-        Ok(Forwarder)
     }
 }

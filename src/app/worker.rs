@@ -1,39 +1,87 @@
-//! The background evaluation thread: it evaluates the whole split for one (normalization,
-//! batch size, output layer) job at a time and reports each batch over a channel.
+//! The background work of the explorer: every slow computation is a [`Job`], run off the UI
+//! thread, reporting over a channel.
 //!
-//! Only the latest job matters (as in gitui's `asyncjob`): submitting a job bumps a shared
-//! generation number, the running job sees the change between batches and stops, and jobs
-//! still queued behind the newest are skipped. Every message carries its job's generation so
-//! the UI can drop anything that arrives late. A panic inside a job is caught and reported as
-//! [`WorkerMsg::Failed`]; the thread then waits for the next job. The thread ends when the
-//! [`Worker`] is dropped or when the receiving side of its messages is gone.
+//! Each kind of job has a lane of its own (a thread started on its first job), so a long job
+//! of one kind never holds up another kind, and at most one job of each kind runs. Within a
+//! lane only the latest job matters (as in gitui's `asyncjob`): submitting a job bumps the
+//! lane's generation number, the running job sees the change between units of work (batches)
+//! and stops without sending anything more, and jobs still queued behind the newest are
+//! skipped. Every message carries its job's generation so that the UI can drop anything that
+//! arrives late: a cancelled job can never show its result under another setting. A panic
+//! inside a job is caught and reported as [`WorkerMsg::Failed`]; the lane then waits for the
+//! next job. A lane ends when the [`Worker`] is dropped or when the UI stops listening.
 
 use std::any::Any;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::dataset::Dataset;
-use crate::eval::{Tally, normalized_batch, predictions};
+use crate::eval::{Tally, evaluate};
 use crate::network::{Network, OutputLayer};
 use crate::normalize::NormMode;
 
-/// Name of the worker thread; the app's panic hook recognizes it so that a caught worker
-/// panic does not tear down the terminal.
-pub const THREAD_NAME: &str = "eval-worker";
+/// Prefix of the worker threads' names; the app's panic hook recognizes it so that a caught
+/// job panic does not tear down the terminal.
+pub const THREAD_PREFIX: &str = "worker-";
 
 /// Generation stored on shutdown: no job ever has it, so whatever runs stops.
 const SHUTDOWN: u64 = u64::MAX;
 
-/// What to evaluate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Job {
+/// Which lane a job runs in: at most one job of each kind runs at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// A whole-split evaluation.
+    Evaluate,
+}
+
+impl JobKind {
+    /// The lane's name, for its thread and for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            JobKind::Evaluate => "evaluation",
+        }
+    }
+}
+
+/// Work for the background.
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// Evaluate a network on a whole split.
+    Evaluate(EvalJob),
+}
+
+impl Job {
+    /// The lane the job runs in.
+    pub fn kind(&self) -> JobKind {
+        match self {
+            Job::Evaluate(_) => JobKind::Evaluate,
+        }
+    }
+
+    /// The job's generation, which its messages carry back.
+    pub fn generation(&self) -> u64 {
+        match self {
+            Job::Evaluate(job) => job.generation,
+        }
+    }
+}
+
+/// What to evaluate: a network on a split, with one (normalization, batch size, output layer).
+#[derive(Debug, Clone)]
+pub struct EvalJob {
     /// Identifies the job; messages carry it back.
     pub generation: u64,
+    /// The images and labels.
+    pub data: Arc<Dataset>,
+    /// The network.
+    pub net: Arc<Network>,
     /// Input normalization.
     pub norm: NormMode,
     /// Images per forward pass (at least 1).
@@ -42,7 +90,7 @@ pub struct Job {
     pub output: OutputLayer,
 }
 
-/// One finished batch.
+/// One finished batch of an evaluation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Progress {
     /// The job this batch belongs to.
@@ -60,17 +108,19 @@ pub struct Progress {
 /// What the worker reports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WorkerMsg {
-    /// A batch is done (boxed: a tally is 800 bytes, the other variants a few).
+    /// An evaluation finished a batch (boxed: a tally is 800 bytes, the other variants a few).
     Progress(Box<Progress>),
-    /// Every batch of the job is done.
+    /// Every batch of an evaluation is done.
     Finished {
         /// The job.
         generation: u64,
         /// Time the whole job took.
         elapsed: Duration,
     },
-    /// The job panicked; the worker is still alive.
+    /// A job panicked; its lane is still alive.
     Failed {
+        /// The lane it ran in.
+        kind: JobKind,
         /// The job.
         generation: u64,
         /// The panic message.
@@ -79,6 +129,14 @@ pub enum WorkerMsg {
 }
 
 impl WorkerMsg {
+    /// The lane of the job the message is about.
+    pub fn kind(&self) -> JobKind {
+        match self {
+            WorkerMsg::Progress(_) | WorkerMsg::Finished { .. } => JobKind::Evaluate,
+            WorkerMsg::Failed { kind, .. } => *kind,
+        }
+    }
+
     /// The generation of the job the message is about.
     pub fn generation(&self) -> u64 {
         match self {
@@ -90,57 +148,76 @@ impl WorkerMsg {
     }
 }
 
-/// Handle to the evaluation thread. Dropping it cancels the running job and joins the thread.
+/// Delivers a message to the UI; `false` once the UI is gone.
+type Send = Arc<dyn Fn(WorkerMsg) -> bool + std::marker::Send + Sync>;
+
+/// Handle to the background lanes. Dropping it cancels every running job and joins the
+/// threads.
 pub struct Worker {
+    send: Send,
+    lanes: Mutex<HashMap<JobKind, Lane>>,
+}
+
+/// One kind's thread, its queue and the generation it should be working on.
+struct Lane {
     jobs: Option<Sender<Job>>,
     current: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Worker {
-    /// Starts the thread. `send` delivers a message to the UI and returns `false` once the
-    /// UI is gone, which ends the thread.
-    ///
-    /// # Errors
-    /// The operating system refuses to create the thread.
-    pub fn spawn<F>(data: Arc<Dataset>, net: Arc<Network>, send: F) -> std::io::Result<Self>
+    /// A worker whose lanes report through `send`, which returns `false` once the UI is gone
+    /// (the lane then ends). Threads start with their lane's first job.
+    pub fn new<F>(send: F) -> Self
     where
-        F: FnMut(WorkerMsg) -> bool + Send + 'static,
+        F: Fn(WorkerMsg) -> bool + std::marker::Send + Sync + 'static,
     {
-        let (jobs, rx) = channel();
-        let current = Arc::new(AtomicU64::new(0));
-        let thread = std::thread::Builder::new()
-            .name(THREAD_NAME.into())
-            .spawn({
-                let current = Arc::clone(&current);
-                move || serve(&data, &net, &rx, &current, send)
-            })?;
-        Ok(Self {
-            jobs: Some(jobs),
-            current,
-            thread: Some(thread),
-        })
+        Self {
+            send: Arc::new(send),
+            lanes: Mutex::new(HashMap::new()),
+        }
     }
 
-    /// Replaces whatever runs or waits with `job`: the running job stops after its current
-    /// batch and sends nothing more.
+    /// Replaces whatever runs or waits in `job`'s lane with `job`: the running job stops
+    /// after its current unit of work and sends nothing more.
     pub fn submit(&self, job: Job) {
-        self.current.store(job.generation, Ordering::SeqCst);
-        if let Some(jobs) = &self.jobs {
-            // A send error means the thread has ended (its receiver dropped); the UI then
-            // simply gets no more progress, which it shows as an evaluation that never ends.
+        let kind = job.kind();
+        let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
+        let lane = match lanes.entry(kind) {
+            Entry::Occupied(lane) => lane.into_mut(),
+            Entry::Vacant(slot) => match Lane::spawn(kind, Arc::clone(&self.send)) {
+                Ok(lane) => slot.insert(lane),
+                Err(e) => {
+                    (self.send)(WorkerMsg::Failed {
+                        kind,
+                        generation: job.generation(),
+                        message: format!("could not start the {} thread: {e}", kind.name()),
+                    });
+                    return;
+                }
+            },
+        };
+        lane.current.store(job.generation(), Ordering::SeqCst);
+        if let Some(jobs) = &lane.jobs {
+            // A send error means the lane has ended (the UI stopped listening), and then
+            // nobody waits for the job's messages either.
             let _ = jobs.send(job);
         }
     }
 
-    /// Cancels the running job and waits for the thread to end.
+    /// Cancels every running job and waits for the threads to end.
     pub fn shutdown(&mut self) {
-        self.current.store(SHUTDOWN, Ordering::SeqCst);
-        self.jobs = None;
-        if let Some(thread) = self.thread.take() {
-            // A panic escaping `serve` is impossible (jobs run under catch_unwind), and there
-            // is nothing to do about one while quitting anyway.
-            let _ = thread.join();
+        let lanes = std::mem::take(self.lanes.get_mut().unwrap_or_else(|e| e.into_inner()));
+        for lane in lanes.values() {
+            lane.current.store(SHUTDOWN, Ordering::SeqCst);
+        }
+        for (_, mut lane) in lanes {
+            lane.jobs = None;
+            if let Some(thread) = lane.thread.take() {
+                // A panic escaping `serve` is impossible (jobs run under catch_unwind), and
+                // there is nothing to do about one while quitting anyway.
+                let _ = thread.join();
+            }
         }
     }
 }
@@ -151,27 +228,59 @@ impl Drop for Worker {
     }
 }
 
-/// The thread's body: take the newest job, run it, repeat until the job channel closes or
-/// the UI stops listening.
-fn serve<F>(data: &Dataset, net: &Network, rx: &Receiver<Job>, current: &AtomicU64, mut send: F)
-where
-    F: FnMut(WorkerMsg) -> bool,
-{
+impl Lane {
+    fn spawn(kind: JobKind, send: Send) -> std::io::Result<Self> {
+        let (jobs, rx) = channel();
+        let current = Arc::new(AtomicU64::new(0));
+        let thread = std::thread::Builder::new()
+            .name(format!("{THREAD_PREFIX}{}", kind.name()))
+            .spawn({
+                let current = Arc::clone(&current);
+                move || serve(&rx, &current, &*send)
+            })?;
+        Ok(Self {
+            jobs: Some(jobs),
+            current,
+            thread: Some(thread),
+        })
+    }
+}
+
+/// Tells a job whether it is still wanted.
+pub struct Cancel<'a> {
+    current: &'a AtomicU64,
+    generation: u64,
+}
+
+impl Cancel<'_> {
+    /// True once a newer job (or shutdown) replaced this one.
+    pub fn cancelled(&self) -> bool {
+        self.current.load(Ordering::SeqCst) != self.generation
+    }
+}
+
+/// A lane's body: take the newest job, run it, repeat until the job channel closes or the
+/// UI stops listening.
+fn serve(rx: &Receiver<Job>, current: &AtomicU64, send: &dyn Fn(WorkerMsg) -> bool) {
     while let Ok(mut job) = rx.recv() {
         // Skip to the newest queued job: older ones are already superseded.
         while let Ok(newer) = rx.try_recv() {
             job = newer;
         }
-        if job.generation != current.load(Ordering::SeqCst) {
+        let cancel = Cancel {
+            current,
+            generation: job.generation(),
+        };
+        if cancel.cancelled() {
             continue;
         }
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            run_job(data, net, job, current, &mut send)
-        }));
+        let (kind, generation) = (job.kind(), job.generation());
+        let outcome = catch_unwind(AssertUnwindSafe(|| run(job, &cancel, send)));
         let listening = match outcome {
             Ok(listening) => listening,
             Err(payload) => send(WorkerMsg::Failed {
-                generation: job.generation,
+                kind,
+                generation,
                 message: panic_message(payload.as_ref()),
             }),
         };
@@ -182,29 +291,41 @@ where
 }
 
 /// Runs one job; returns `false` when the UI has stopped listening.
-fn run_job<F>(data: &Dataset, net: &Network, job: Job, current: &AtomicU64, send: &mut F) -> bool
-where
-    F: FnMut(WorkerMsg) -> bool,
-{
+fn run(job: Job, cancel: &Cancel<'_>, send: &dyn Fn(WorkerMsg) -> bool) -> bool {
+    match job {
+        Job::Evaluate(job) => run_evaluation(&job, cancel, send),
+    }
+}
+
+/// Evaluates the whole split, one message per batch, then [`WorkerMsg::Finished`].
+fn run_evaluation(job: &EvalJob, cancel: &Cancel<'_>, send: &dyn Fn(WorkerMsg) -> bool) -> bool {
     let start = Instant::now();
-    for range in data.batches(job.batch_size) {
-        if current.load(Ordering::SeqCst) != job.generation {
-            return true;
-        }
-        let batch = normalized_batch(data, range.clone(), job.norm);
-        let preds = predictions(net.forward(batch.view(), job.output).view());
-        let mut tally = Tally::default();
-        tally.push(&data.labels()[range.clone()], &preds);
-        let sent = send(WorkerMsg::Progress(Box::new(Progress {
-            generation: job.generation,
-            range,
-            predictions: preds,
-            batch: tally,
-            elapsed: start.elapsed(),
-        })));
-        if !sent {
-            return false;
-        }
+    let labels = job.data.labels();
+    let mut listening = true;
+    evaluate(
+        &job.net,
+        &job.data,
+        job.norm,
+        job.batch_size,
+        job.output,
+        |done| {
+            if cancel.cancelled() {
+                return false;
+            }
+            let mut batch = Tally::default();
+            batch.push(&labels[done.range.clone()], done.predictions);
+            listening = send(WorkerMsg::Progress(Box::new(Progress {
+                generation: job.generation,
+                range: done.range.clone(),
+                predictions: done.predictions.to_vec(),
+                batch,
+                elapsed: start.elapsed(),
+            })));
+            listening
+        },
+    );
+    if !listening || cancel.cancelled() {
+        return listening;
     }
     send(WorkerMsg::Finished {
         generation: job.generation,
@@ -213,27 +334,26 @@ where
 }
 
 /// The text of a panic payload (`panic!` gives a `&str` or a `String`).
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+fn panic_message(payload: &(dyn Any + std::marker::Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {
         s.clone()
     } else {
-        "the evaluation panicked".to_string()
+        "the job panicked".to_string()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::evaluate;
     use crate::network::Layer;
     use ndarray::{Array1, Array2};
     use std::sync::mpsc::RecvTimeoutError;
 
     const WAIT: Duration = Duration::from_secs(20);
 
-    /// 200 images of 2x2 pixels with labels 0..9 and a one-layer network (4 -> 10).
+    /// 200 images of 2x2 pixels with labels 0..9 and a one-layer network (`inputs` -> 10).
     fn fixture(inputs: usize) -> (Arc<Dataset>, Arc<Network>) {
         let n = 200;
         let images: Vec<u8> = (0..n * 4).map(|i| ((i * 37) % 256) as u8).collect();
@@ -245,19 +365,21 @@ mod tests {
         (Arc::new(data), Arc::new(net))
     }
 
-    fn spawn(data: Arc<Dataset>, net: Arc<Network>) -> (Worker, Receiver<WorkerMsg>) {
+    fn spawn() -> (Worker, Receiver<WorkerMsg>) {
         let (tx, rx) = channel();
-        let worker = Worker::spawn(data, net, move |m| tx.send(m).is_ok()).unwrap();
+        let worker = Worker::new(move |m| tx.send(m).is_ok());
         (worker, rx)
     }
 
-    fn job(generation: u64, batch_size: usize) -> Job {
-        Job {
+    fn job(fixture: &(Arc<Dataset>, Arc<Network>), generation: u64, batch_size: usize) -> Job {
+        Job::Evaluate(EvalJob {
             generation,
+            data: Arc::clone(&fixture.0),
+            net: Arc::clone(&fixture.1),
             norm: NormMode::Div255,
             batch_size,
             output: OutputLayer::Softmax,
-        }
+        })
     }
 
     /// Collects messages until `generation` finishes or fails.
@@ -276,9 +398,9 @@ mod tests {
 
     #[test]
     fn a_job_reports_every_batch_and_matches_evaluate() {
-        let (data, net) = fixture(4);
-        let (worker, rx) = spawn(Arc::clone(&data), Arc::clone(&net));
-        worker.submit(job(1, 30));
+        let f = fixture(4);
+        let (worker, rx) = spawn();
+        worker.submit(job(&f, 1, 30));
         let msgs = until_end(&rx, 1);
         let mut tally = Tally::default();
         let mut preds = Vec::new();
@@ -295,8 +417,8 @@ mod tests {
         }
         assert_eq!(msgs.len() - 1, 7, "200 images in batches of 30");
         let (expected, expected_preds) = evaluate(
-            &net,
-            &data,
+            &f.1,
+            &f.0,
             NormMode::Div255,
             30,
             OutputLayer::Softmax,
@@ -308,12 +430,12 @@ mod tests {
 
     #[test]
     fn overwrite_only_the_newest_job_finishes() {
-        let (data, net) = fixture(4);
-        let (worker, rx) = spawn(data, net);
+        let f = fixture(4);
+        let (worker, rx) = spawn();
         // Batch size 1 makes job 1 long enough that jobs 2 and 3 replace it mid-way.
-        worker.submit(job(1, 1));
-        worker.submit(job(2, 1));
-        worker.submit(job(3, 50));
+        worker.submit(job(&f, 1, 1));
+        worker.submit(job(&f, 2, 1));
+        worker.submit(job(&f, 3, 50));
         let msgs = until_end(&rx, 3);
         let finished: Vec<u64> = msgs
             .iter()
@@ -332,33 +454,30 @@ mod tests {
         ));
     }
 
-    /// Like `spawn`, but the worker blocks after its first message until the returned
-    /// sender is dropped, so a test can act while a job is certainly half done.
-    fn spawn_gated(
-        data: Arc<Dataset>,
-        net: Arc<Network>,
-    ) -> (Worker, Receiver<WorkerMsg>, Sender<()>) {
+    /// Like `spawn`, but the lane blocks after its first message until the returned sender
+    /// is dropped, so a test can act while a job is certainly half done.
+    fn spawn_gated() -> (Worker, Receiver<WorkerMsg>, Sender<()>) {
         let (tx, rx) = channel();
         let (gate_tx, gate_rx) = channel::<()>();
-        let mut first = true;
-        let worker = Worker::spawn(data, net, move |m| {
+        let gate = Mutex::new(Some(gate_rx));
+        let worker = Worker::new(move |m| {
             let ok = tx.send(m).is_ok();
-            if std::mem::take(&mut first) {
-                let _ = gate_rx.recv();
+            let first = gate.lock().unwrap().take();
+            if let Some(gate) = first {
+                let _ = gate.recv();
             }
             ok
-        })
-        .unwrap();
+        });
         (worker, rx, gate_tx)
     }
 
     #[test]
     fn cancel_stops_the_running_job_between_batches() {
-        let (data, net) = fixture(4);
-        let (worker, rx, gate) = spawn_gated(data, net);
-        worker.submit(job(1, 1));
+        let f = fixture(4);
+        let (worker, rx, gate) = spawn_gated();
+        worker.submit(job(&f, 1, 1));
         assert_eq!(rx.recv_timeout(WAIT).unwrap().generation(), 1);
-        worker.submit(job(2, 50));
+        worker.submit(job(&f, 2, 50));
         drop(gate);
         let msgs = until_end(&rx, 2);
         let of_1 = msgs.iter().filter(|m| m.generation() == 1).count();
@@ -368,9 +487,9 @@ mod tests {
 
     #[test]
     fn shutdown_cancels_and_joins() {
-        let (data, net) = fixture(4);
-        let (mut worker, rx, gate) = spawn_gated(data, net);
-        worker.submit(job(1, 1));
+        let f = fixture(4);
+        let (mut worker, rx, gate) = spawn_gated();
+        worker.submit(job(&f, 1, 1));
         assert_eq!(rx.recv_timeout(WAIT).unwrap().generation(), 1);
         // Open the gate only after shutdown has flagged the job (shutdown then joins).
         let opener = std::thread::spawn(move || {
@@ -384,31 +503,37 @@ mod tests {
     }
 
     #[test]
-    fn a_panic_is_reported_and_the_worker_survives() {
-        // A network expecting 3 inputs panics in the matrix product on 4-pixel images.
-        let (data, bad_net) = fixture(3);
-        let (worker, rx) = spawn(Arc::clone(&data), bad_net);
-        worker.submit(job(1, 50));
+    fn a_panic_is_reported_and_the_lane_survives() {
+        // A network expecting 3 inputs panics in the forward pass on 4-pixel images.
+        let bad = fixture(3);
+        let (worker, rx) = spawn();
+        worker.submit(job(&bad, 1, 50));
         let msgs = until_end(&rx, 1);
-        let Some(WorkerMsg::Failed { message, .. }) = msgs.last() else {
+        let Some(WorkerMsg::Failed { message, kind, .. }) = msgs.last() else {
             panic!("expected a failure, got {msgs:?}")
         };
         assert!(!message.is_empty());
-        // The thread is still serving.
-        worker.submit(job(2, 50));
+        assert_eq!(*kind, JobKind::Evaluate);
+        // The lane is still serving.
+        worker.submit(job(&fixture(4), 2, 50));
         let msgs = until_end(&rx, 2);
-        assert!(matches!(msgs.last(), Some(WorkerMsg::Failed { .. })));
+        assert!(matches!(msgs.last(), Some(WorkerMsg::Finished { .. })));
     }
 
     #[test]
-    fn the_thread_ends_when_the_ui_stops_listening() {
-        let (data, net) = fixture(4);
+    fn the_lane_ends_when_the_ui_stops_listening() {
+        let f = fixture(4);
         let (tx, rx) = channel();
-        let mut worker = Worker::spawn(data, net, move |m| tx.send(m).is_ok()).unwrap();
+        let worker = Worker::new(move |m| tx.send(m).is_ok());
         drop(rx);
-        worker.submit(job(1, 1));
+        worker.submit(job(&f, 1, 1));
         // The first send fails, the thread returns; join must not hang.
-        let thread = worker.thread.take().unwrap();
+        let mut lanes = worker.lanes.lock().unwrap();
+        let thread = lanes
+            .get_mut(&JobKind::Evaluate)
+            .and_then(|lane| lane.thread.take())
+            .unwrap();
+        drop(lanes);
         thread.join().unwrap();
     }
 }

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use color_eyre::eyre::Result;
-use mnist_explorer::app::{self, Exit, state::EvalKey};
+use mnist_explorer::app::{self, Exit, evaluations::EvalKey};
 use mnist_explorer::dataset::Split;
 use mnist_explorer::network::OutputLayer;
 

@@ -5,14 +5,12 @@ use std::io::{IsTerminal, Write as _};
 use std::path::Path;
 
 use color_eyre::eyre::{Result, bail};
-use mnist_explorer::eval::normalized_batch;
-use mnist_explorer::network::{OutputLayer, argmax};
+use mnist_explorer::glyphs::shade;
+use mnist_explorer::inspect::inspect;
 use mnist_explorer::normalize::{NormMode, Norms};
 
 use crate::cli::ShowArgs;
 
-/// Shade characters from background to full ink, for output without colors.
-const SHADES: [char; 5] = [' ', '░', '▒', '▓', '█'];
 /// Width of a probability bar at 100%.
 const BAR_WIDTH: usize = 40;
 
@@ -29,10 +27,8 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
         );
     }
     let pixels = data.image(args.index);
-    let batch = normalized_batch(&data, args.index..args.index + 1, args.norm);
-    let probs = net.forward(batch.view(), OutputLayer::Softmax);
-    let probs = probs.row(0);
-    let predicted = argmax(probs);
+    let report = inspect(&net, pixels, args.norm);
+    let (probs, predicted) = (&report.probs, report.predicted);
     let label = usize::from(data.label(args.index));
 
     let stdout = std::io::stdout();
@@ -70,8 +66,7 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
             p * 100.0
         );
     }
-    let before = Norms::of_pixels(pixels);
-    let after = Norms::of_values(batch.as_slice().unwrap_or(&[]));
+    let (before, after) = (report.raw, report.after);
     let row = |name: &str, n: &Norms| {
         format!(
             "  {name:<7} {:>12.4}  {:>12.4}  {:>12.4}",
@@ -125,7 +120,7 @@ fn draw_half_blocks(s: &mut String, pixels: &[u8], cols: usize) {
 fn draw_shades(s: &mut String, pixels: &[u8], cols: usize) {
     for row in pixels.chunks(cols) {
         for &p in row {
-            let c = SHADES[(usize::from(p) * SHADES.len() / 256).min(SHADES.len() - 1)];
+            let c = shade(p);
             s.push(c);
             s.push(c);
         }

@@ -7,20 +7,20 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::{bar, bold, dim, fg};
-use crate::app::state::AppState;
+use crate::app::shared::Shared;
+use crate::app::widgets::{bar, bold, dim, fg};
 use crate::network::OutputLayer;
 
 /// Draws the panel.
-pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
-    let view = state.image_view();
-    let label = usize::from(state.data.label(state.index()));
-    let (title, values) = match state.output() {
+pub fn draw(shared: &Shared, frame: &mut Frame, area: Rect) {
+    let view = shared.image();
+    let label = usize::from(shared.data.label(shared.index()));
+    let (title, values) = match shared.output() {
         OutputLayer::Softmax => (" softmax output ", &view.probs),
         OutputLayer::Identity => (" identity: raw scores ", &view.scores),
     };
     // Bars span the values' range: 0..1 for probabilities, min..max for raw scores.
-    let (lo, hi) = match state.output() {
+    let (lo, hi) = match shared.output() {
         OutputLayer::Softmax => (0.0, 1.0),
         OutputLayer::Identity => values
             .iter()
@@ -34,8 +34,8 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
     let mark_w = if wide { 13 } else { 3 };
     let bar_w = inner_w
         .saturating_sub(2 + 8 + mark_w)
-        .clamp(1, super::MAX_BAR_WIDTH);
-    let palette = state.palette;
+        .clamp(1, crate::app::widgets::MAX_BAR_WIDTH);
+    let palette = shared.palette;
     let lines: Vec<Line> = values
         .iter()
         .enumerate()
@@ -45,9 +45,9 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
             } else {
                 0.0
             };
-            let value = match state.output() {
+            let value = match shared.output() {
                 OutputLayer::Softmax => format!("{:>6.2}%", v * 100.0),
-                OutputLayer::Identity => format!("{:>7}", super::num(f64::from(v))),
+                OutputLayer::Identity => format!("{:>7}", crate::app::widgets::num(f64::from(v))),
             };
             let (is_pred, is_true) = (class == view.predicted, class == label);
             let bar_style = match (is_pred, is_true) {

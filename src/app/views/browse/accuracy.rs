@@ -8,8 +8,9 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::{bar, bold, dim, fg, pct};
-use crate::app::state::{AppState, EvalStatus, Evaluation};
+use crate::app::evaluations::{EvalStatus, Evaluation};
+use crate::app::shared::Shared;
+use crate::app::widgets::{bar, bold, dim, fg, pct};
 use crate::network::OutputLayer;
 use crate::normalize::NormMode;
 
@@ -17,10 +18,10 @@ use crate::normalize::NormMode;
 const SIDE_BY_SIDE_WIDTH: u16 = 58;
 /// Widest progress column beside the table: per-class bars of the longest length and their
 /// numbers.
-const PROGRESS_MAX_WIDTH: u16 = super::MAX_BAR_WIDTH as u16 + 10;
+const PROGRESS_MAX_WIDTH: u16 = crate::app::widgets::MAX_BAR_WIDTH as u16 + 10;
 
 /// Draws the panel.
-pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
+pub fn draw(shared: &Shared, frame: &mut Frame, area: Rect) {
     let title = if area.width >= 34 {
         " accuracy on the whole split "
     } else {
@@ -40,14 +41,14 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
             Constraint::Fill(1),
         ])
         .areas(inner);
-        let lines = progress_lines(state, left.width, left.height);
+        let lines = progress_lines(shared, left.width, left.height);
         frame.render_widget(Paragraph::new(lines), left);
-        frame.render_widget(Paragraph::new(modes_lines(state, true)), right);
+        frame.render_widget(Paragraph::new(modes_lines(shared, true)), right);
     } else {
-        let modes = modes_lines(state, false);
+        let modes = modes_lines(shared, false);
         // Per-class bars when the table still fits below them (e.g. at 100x30), text at 80x24.
         let room = inner.height.saturating_sub(modes.len() as u16 + 1);
-        let mut lines = progress_lines(state, inner.width, room);
+        let mut lines = progress_lines(shared, inner.width, room);
         lines.push(Line::raw(""));
         lines.extend(modes);
         // No wrapping: every line is sized to fit, and a rare overlong note is cut.
@@ -57,11 +58,11 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
 
 /// The settings line, gauge, accuracy, speed and per-class accuracy of the current run;
 /// per-class accuracy gets one bar per line when `height` allows.
-fn progress_lines(state: &AppState, width: u16, height: u16) -> Vec<Line<'static>> {
-    let eval = state.evaluation();
-    let palette = state.palette;
+fn progress_lines(shared: &Shared, width: u16, height: u16) -> Vec<Line<'static>> {
+    let eval = shared.evaluation();
+    let palette = shared.palette;
     let key = dim(palette);
-    let total = state.data.len();
+    let total = shared.data.len();
     let done = eval.tally.total as usize;
     let w = usize::from(width);
     let settings = if w >= 30 {
@@ -136,7 +137,9 @@ fn progress_lines(state: &AppState, width: u16, height: u16) -> Vec<Line<'static
     let per_class = eval.tally.per_class_accuracy();
     if usize::from(height) >= lines.len() + per_class.len() {
         // Room for one bar per class.
-        let bar_w = w.saturating_sub(10).clamp(1, super::MAX_BAR_WIDTH);
+        let bar_w = w
+            .saturating_sub(10)
+            .clamp(1, crate::app::widgets::MAX_BAR_WIDTH);
         for (class, acc) in per_class.iter().enumerate() {
             lines.push(Line::from(vec![
                 Span::styled(format!("{class} "), key),
@@ -172,28 +175,28 @@ fn progress_lines(state: &AppState, width: u16, height: u16) -> Vec<Line<'static
 }
 
 /// The modes table: each normalization's accuracy, marked when computed with other settings.
-fn modes_lines(state: &AppState, wide: bool) -> Vec<Line<'static>> {
-    let palette = state.palette;
+fn modes_lines(shared: &Shared, wide: bool) -> Vec<Line<'static>> {
+    let palette = shared.palette;
     let key = dim(palette);
     let mut lines = vec![Line::styled("mode     accuracy", key)];
     for mode in NormMode::ALL {
-        let current = mode == state.norm();
+        let current = mode == shared.norm();
         let name_style = if current { bold() } else { Style::default() };
         let mut spans = vec![Span::styled(
             format!("{}{:<7}", if current { "▸" } else { " " }, mode.name()),
             name_style,
         )];
-        let eval = state.evaluation();
-        match state.result_for(mode) {
+        let eval = shared.evaluation();
+        match shared.result_for(mode) {
             Some(done) => {
                 spans.push(Span::styled(
                     format!("{:>8}", pct(done.tally.accuracy())),
                     name_style,
                 ));
-                spans.push(Span::styled(other_settings(state, done, wide), key));
+                spans.push(Span::styled(other_settings(shared, done, wide), key));
             }
             None if current && eval.status == EvalStatus::Running => {
-                let done = eval.tally.total as f64 / state.data.len().max(1) as f64;
+                let done = eval.tally.total as f64 / shared.data.len().max(1) as f64;
                 spans.push(Span::styled(format!("   …{:>3.0}%", done * 100.0), key));
             }
             None => spans.push(Span::styled("       -", key)),
@@ -204,12 +207,12 @@ fn modes_lines(state: &AppState, wide: bool) -> Vec<Line<'static>> {
 }
 
 /// Notes where a cached result's batch size or output layer differ from the current ones.
-fn other_settings(state: &AppState, done: &Evaluation, wide: bool) -> String {
+fn other_settings(shared: &Shared, done: &Evaluation, wide: bool) -> String {
     let mut note = String::new();
-    if done.key.batch_size != state.batch_size() {
+    if done.key.batch_size != shared.batch_size() {
         note.push_str(&format!(" b{}", done.key.batch_size));
     }
-    if done.key.output != state.output() {
+    if done.key.output != shared.output() {
         note.push_str(match (done.key.output, wide) {
             (OutputLayer::Identity, true) => " identity",
             (OutputLayer::Softmax, true) => " softmax",

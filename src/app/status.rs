@@ -1,4 +1,5 @@
-//! The status line: the go-to prompt, a notice, or the main keys.
+//! The status line: the go-to prompt, a notice, or the main keys of the active view (from
+//! its key table and the global one), most useful first; the line is cut at the screen's edge.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -6,24 +7,14 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{bold, dim, fg};
+use crate::app::keymap;
+use crate::app::router::GLOBAL_KEYS;
 use crate::app::state::AppState;
-
-/// The main keys, most useful first (the line is cut at the screen's edge).
-const HINTS: [(&str, &str); 8] = [
-    ("←→", "image"),
-    ("n/N", "norm"),
-    ("b/B", "batch"),
-    ("o", "output"),
-    ("e/E", "errors"),
-    ("g", "go to"),
-    ("?", "help"),
-    ("q", "quit"),
-];
+use crate::app::widgets::{bold, dim, fg};
 
 /// Draws the line.
 pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
-    let palette = state.palette;
+    let palette = state.shared().palette;
     let line = if let Some(typed) = state.goto_input() {
         Line::from(vec![
             Span::styled(" go to image: ", bold()),
@@ -32,7 +23,7 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
             Span::styled(
                 format!(
                     "   (0-{}, Enter go, Esc cancel)",
-                    state.data.len().saturating_sub(1)
+                    state.shared().data.len().saturating_sub(1)
                 ),
                 dim(palette),
             ),
@@ -46,9 +37,9 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
         Line::styled(format!(" {}", notice.text), style)
     } else {
         let mut spans = Vec::new();
-        for (key, what) in HINTS {
-            spans.push(Span::styled(format!(" {key}"), bold()));
-            spans.push(Span::styled(format!(" {what} "), dim(palette)));
+        for hint in keymap::hints(&[state.view().keys(), GLOBAL_KEYS]) {
+            spans.push(Span::styled(format!(" {}", hint.keys), bold()));
+            spans.push(Span::styled(format!(" {} ", hint.word), dim(palette)));
         }
         Line::from(spans)
     };

@@ -6,18 +6,18 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::{bold, dim, num};
-use crate::app::state::AppState;
+use crate::app::shared::Shared;
+use crate::app::widgets::{bold, dim, num};
 use crate::normalize::NormMode;
 
 /// Draws the panel.
-pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
-    let view = state.image_view();
-    let mode = state.norm();
+pub fn draw(shared: &Shared, frame: &mut Frame, area: Rect) {
+    let view = shared.image();
+    let mode = shared.norm();
     let inner_w = usize::from(area.width.saturating_sub(2));
     // Columns: a 5-wide row name, then two right-aligned values sharing what is left.
     let col = ((inner_w.saturating_sub(5)) / 2).clamp(8, 14);
-    let key = dim(state.palette);
+    let key = dim(shared.palette);
     let row = |name: &str, raw: f64, after: f64| {
         Line::from(vec![
             Span::styled(format!("{name:<5}"), key),

@@ -7,25 +7,25 @@ use ratatui::style::Color;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::{bold, dim, fg};
-use crate::app::state::AppState;
+use crate::app::shared::Shared;
+use crate::app::widgets::{bold, dim, fg};
 
 /// Draws the panel.
-pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
-    let view = state.image_view();
-    let label = usize::from(state.data.label(state.index()));
+pub fn draw(shared: &Shared, frame: &mut Frame, area: Rect) {
+    let view = shared.image();
+    let label = usize::from(shared.data.label(shared.index()));
     let predicted = view.predicted;
     let p = |c: usize| view.probs.get(c).copied().unwrap_or(0.0) * 100.0;
     let verdict = if predicted == label {
-        Span::styled("✓ right", fg(state.palette, Color::Green).patch(bold()))
+        Span::styled("✓ right", fg(shared.palette, Color::Green).patch(bold()))
     } else {
-        Span::styled("✗ WRONG", fg(state.palette, Color::Red).patch(bold()))
+        Span::styled("✗ WRONG", fg(shared.palette, Color::Red).patch(bold()))
     };
     // The runner-up shows how close the call was.
     let second = (0..view.probs.len())
         .filter(|&c| c != predicted)
         .max_by(|&a, &b| view.probs[a].total_cmp(&view.probs[b]));
-    let key = dim(state.palette);
+    let key = dim(shared.palette);
     let mut lines = vec![
         Line::from(vec![
             Span::styled("true label   ", key),
@@ -50,11 +50,11 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
     }
     // The background evaluation's prediction for this image, made inside a whole batch: the
     // book's point that batching changes the speed, not the answer.
-    if let Some(&Some(batched)) = state.evaluation().predictions.get(state.index()) {
+    if let Some(&Some(batched)) = shared.evaluation().predictions.get(shared.index()) {
         let agreement = if usize::from(batched) == predicted {
             Span::styled(" (same)", key)
         } else {
-            Span::styled(" (differs)", fg(state.palette, Color::Red).patch(bold()))
+            Span::styled(" (differs)", fg(shared.palette, Color::Red).patch(bold()))
         };
         lines.push(Line::from(vec![
             Span::styled("in a batch   ", key),

@@ -1,0 +1,196 @@
+//! The explorer's whole-split evaluations: the one for the current settings, fed batch by
+//! batch by the worker, and every finished one kept by its settings so that switching back
+//! shows it at once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::app::worker::{EvalJob, WorkerMsg};
+use crate::dataset::Dataset;
+use crate::eval::Tally;
+use crate::network::{Network, OutputLayer};
+use crate::normalize::NormMode;
+
+/// What an evaluation is computed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvalKey {
+    /// Input normalization.
+    pub norm: NormMode,
+    /// Images per forward pass.
+    pub batch_size: usize,
+    /// Output layer.
+    pub output: OutputLayer,
+}
+
+// By hand because `OutputLayer` (an engine type) does not derive `Hash`; consistent with the
+// derived `Eq`, which compares the same three fields.
+impl std::hash::Hash for EvalKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.norm.hash(state);
+        self.batch_size.hash(state);
+        (self.output as u8).hash(state);
+    }
+}
+
+/// Where an evaluation is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EvalStatus {
+    /// Batches are still coming.
+    Running,
+    /// Every image is counted.
+    Finished,
+    /// The worker failed with this message.
+    Failed(String),
+}
+
+/// One evaluation of the whole split, running or done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Its settings.
+    pub key: EvalKey,
+    /// The worker job's generation; messages of any other generation are dropped.
+    pub generation: u64,
+    /// Counts so far (merged batch by batch).
+    pub tally: Tally,
+    /// The predicted class of every image evaluated so far, by dataset index.
+    pub predictions: Vec<Option<u8>>,
+    /// Batches received.
+    pub batches: usize,
+    /// Worker time from the job's start to its latest batch.
+    pub elapsed: Duration,
+    /// Running, finished or failed.
+    pub status: EvalStatus,
+    /// Order in which finished evaluations were completed (for the modes table).
+    pub finished_seq: u64,
+}
+
+impl Evaluation {
+    fn new(key: EvalKey, generation: u64, images: usize) -> Self {
+        Self {
+            key,
+            generation,
+            tally: Tally::default(),
+            predictions: vec![None; images],
+            batches: 0,
+            elapsed: Duration::ZERO,
+            status: EvalStatus::Running,
+            finished_seq: 0,
+        }
+    }
+
+    /// Images per second of worker time, once there is any.
+    pub fn images_per_second(&self) -> Option<f64> {
+        let secs = self.elapsed.as_secs_f64();
+        (self.tally.total > 0 && secs > 0.0).then(|| self.tally.total as f64 / secs)
+    }
+}
+
+/// The current evaluation and the finished ones.
+#[derive(Debug, Clone)]
+pub struct Evaluations {
+    current: Evaluation,
+    finished: HashMap<EvalKey, Evaluation>,
+    finished_count: u64,
+}
+
+impl Evaluations {
+    /// No evaluation yet: a placeholder for `key` that no worker message matches (generation
+    /// 0 is never given to a job).
+    pub fn new(key: EvalKey, images: usize) -> Self {
+        Self {
+            current: Evaluation::new(key, 0, images),
+            finished: HashMap::new(),
+            finished_count: 0,
+        }
+    }
+
+    /// The evaluation for the current settings.
+    pub fn current(&self) -> &Evaluation {
+        &self.current
+    }
+
+    /// Shows the finished evaluation of `key` if there is one (returns `None`), or starts
+    /// a new one as job `generation` and returns the job to submit.
+    pub fn show(
+        &mut self,
+        key: EvalKey,
+        generation: u64,
+        data: &Arc<Dataset>,
+        net: &Arc<Network>,
+    ) -> Option<EvalJob> {
+        if let Some(done) = self.finished.get(&key) {
+            self.current = done.clone();
+            return None;
+        }
+        self.current = Evaluation::new(key, generation, data.len());
+        Some(EvalJob {
+            generation,
+            data: Arc::clone(data),
+            net: Arc::clone(net),
+            norm: key.norm,
+            batch_size: key.batch_size,
+            output: key.output,
+        })
+    }
+
+    /// The finished evaluation of `norm` to show in the modes table: the one with `batch_size`
+    /// and `output` if computed, otherwise the latest one computed.
+    pub fn result_for(
+        &self,
+        norm: NormMode,
+        batch_size: usize,
+        output: OutputLayer,
+    ) -> Option<&Evaluation> {
+        let exact = EvalKey {
+            norm,
+            batch_size,
+            output,
+        };
+        self.finished.get(&exact).or_else(|| {
+            self.finished
+                .values()
+                .filter(|e| e.key.norm == norm)
+                .max_by_key(|e| e.finished_seq)
+        })
+    }
+
+    /// Whether the evaluation of `key` is finished and kept.
+    pub fn is_finished(&self, key: &EvalKey) -> bool {
+        self.finished.contains_key(key)
+    }
+
+    /// Applies a worker report about an evaluation; returns the error message if the job
+    /// failed. Reports of any job but the current one's are dropped.
+    pub fn on_worker(&mut self, report: WorkerMsg) -> Option<String> {
+        let eval = &mut self.current;
+        // Only the job of the settings shown may change what is shown.
+        if report.generation() != eval.generation || eval.status != EvalStatus::Running {
+            return None;
+        }
+        match report {
+            WorkerMsg::Progress(p) => {
+                eval.tally.merge(&p.batch);
+                if let Some(slots) = eval.predictions.get_mut(p.range.clone()) {
+                    for (slot, &pred) in slots.iter_mut().zip(&p.predictions) {
+                        *slot = Some(pred);
+                    }
+                }
+                eval.batches += 1;
+                eval.elapsed = p.elapsed;
+            }
+            WorkerMsg::Finished { elapsed, .. } => {
+                eval.elapsed = elapsed;
+                eval.status = EvalStatus::Finished;
+                self.finished_count += 1;
+                eval.finished_seq = self.finished_count;
+                self.finished.insert(eval.key, eval.clone());
+            }
+            WorkerMsg::Failed { message, .. } => {
+                eval.status = EvalStatus::Failed(message.clone());
+                return Some(message);
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,105 @@
+//! Everything that can happen to the explorer ([`Msg`]) and what an update may ask the run
+//! loop to do ([`Cmd`]). Keys, the mouse and the worker all become messages; the one update
+//! step ([`crate::app::state::AppState::update`]) applies them.
+
+use crate::app::worker::{Job, WorkerMsg};
+
+/// A message for the update step.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    /// Move through the images.
+    Nav(Nav),
+    /// Change a shared setting.
+    Set(Setting),
+    /// The go-to prompt.
+    Goto(Goto),
+    /// Open or close the help overlay.
+    ToggleHelp,
+    /// Esc: close a notice, else leave the view for the one it was opened from, else quit.
+    Back,
+    /// Leave the app.
+    Quit,
+    /// The terminal changed size: nothing to update, but the screen must be drawn again.
+    Resized,
+    /// A report from the worker.
+    Worker(WorkerMsg),
+}
+
+/// Moves through the images of the split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nav {
+    /// Next image (wraps).
+    Next,
+    /// Previous image (wraps).
+    Prev,
+    /// Forward by this many images (stops at the last).
+    Forward(usize),
+    /// Back by this many images (stops at the first).
+    Back(usize),
+    /// First image.
+    First,
+    /// Last image.
+    Last,
+    /// A random image.
+    Random,
+    /// The image with this index.
+    To(usize),
+    /// Next image the evaluation got wrong.
+    NextWrong,
+    /// Previous image the evaluation got wrong.
+    PrevWrong,
+    /// Next image with this true label.
+    NextWithLabel(u8),
+}
+
+/// Changes one of the settings every view shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    /// Next normalization mode.
+    NextNorm,
+    /// Previous normalization mode.
+    PrevNorm,
+    /// Next batch size.
+    NextBatch,
+    /// Previous batch size.
+    PrevBatch,
+    /// Switch the output layer between softmax and identity.
+    ToggleOutput,
+}
+
+/// The go-to prompt: type an index, Enter goes there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Goto {
+    /// Open the prompt.
+    Start,
+    /// A character typed into it.
+    Type(char),
+    /// Delete the last typed character.
+    Backspace,
+    /// Go to the typed index.
+    Confirm,
+    /// Close it without moving.
+    Cancel,
+}
+
+/// What the run loop must do after an update.
+#[derive(Debug, Clone)]
+pub enum Cmd {
+    /// Nothing.
+    None,
+    /// Start this job (it replaces any running job of its kind).
+    Submit(Job),
+}
+
+impl Cmd {
+    /// Whether there is nothing to do.
+    pub fn is_none(&self) -> bool {
+        matches!(self, Cmd::None)
+    }
+}
+
+impl From<Option<Job>> for Cmd {
+    fn from(job: Option<Job>) -> Self {
+        job.map_or(Cmd::None, Cmd::Submit)
+    }
+}

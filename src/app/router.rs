@@ -1,0 +1,189 @@
+//! Keys and the mouse become [`Msg`]s. What comes first: Ctrl-C (always quits), then an open
+//! prompt or overlay, then the global keys (help, quit, back), then the active view's own
+//! keys. The global keys are listed here once, as a key table.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent};
+
+use crate::app::keymap::{self, Binding, Hint};
+use crate::app::msg::{Goto, Msg};
+use crate::app::state::AppState;
+use crate::app::views;
+
+/// Keys that mean the same in every view.
+pub const GLOBAL_KEYS: &[Binding] = &[
+    Binding {
+        keys: &[KeyCode::Char('?')],
+        label: "?",
+        help: "this help",
+        hint: Some(Hint {
+            rank: 90,
+            keys: "?",
+            word: "help",
+        }),
+        action: |_| Some(Msg::ToggleHelp),
+    },
+    Binding {
+        keys: &[KeyCode::Char('q'), KeyCode::Esc],
+        // Ctrl-C is handled before any table, whatever is open.
+        label: "q Esc Ctrl-C",
+        help: "quit (Esc first closes a message)",
+        hint: Some(Hint {
+            rank: 99,
+            keys: "q",
+            word: "quit",
+        }),
+        action: |code| {
+            Some(if code == KeyCode::Esc {
+                Msg::Back
+            } else {
+                Msg::Quit
+            })
+        },
+    },
+];
+
+/// The message for a key press, if the key means anything now.
+pub fn key_to_msg(state: &AppState, key: KeyEvent) -> Option<Msg> {
+    // Release events (reported on some terminals) would act twice.
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    // Ctrl-C arrives as a key in raw mode: it always quits, whatever is open.
+    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        return Some(Msg::Quit);
+    }
+    if state.goto_input().is_some() {
+        let goto = match key.code {
+            KeyCode::Enter => Goto::Confirm,
+            KeyCode::Esc => Goto::Cancel,
+            KeyCode::Backspace => Goto::Backspace,
+            KeyCode::Char(c) if c.is_ascii_digit() => Goto::Type(c),
+            _ => return None,
+        };
+        return Some(Msg::Goto(goto));
+    }
+    if state.help_shown() {
+        // Any key closes the help; `q` still quits.
+        return match key.code {
+            KeyCode::Char('q') => Some(Msg::Quit),
+            _ => Some(Msg::ToggleHelp),
+        };
+    }
+    keymap::lookup(GLOBAL_KEYS, key.code).or_else(|| keymap::lookup(state.view().keys(), key.code))
+}
+
+/// The message for a mouse event, from the active view.
+pub fn mouse_to_msg(state: &AppState, mouse: MouseEvent) -> Option<Msg> {
+    views::mouse_to_msg(state.view(), mouse)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::keymap::tests::{assert_every_key_acts, assert_no_key_twice};
+    use crate::app::msg::Nav;
+    use crate::app::state::test_state;
+    use crate::app::views::ViewId;
+    use crate::dataset::Split;
+    use ndarray::Array2;
+    use ratatui::crossterm::event::{KeyEventState, MouseButton, MouseEventKind};
+
+    fn state() -> AppState {
+        let w = Array2::zeros((4, 10));
+        test_state(vec![0; 40], (0..10).collect(), w, Split::Test, 100, 0).0
+    }
+
+    fn press(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn no_view_takes_a_global_key_and_every_key_acts() {
+        assert_every_key_acts(GLOBAL_KEYS);
+        for view in ViewId::ALL {
+            assert_no_key_twice(&[GLOBAL_KEYS, view.keys()]);
+            assert_every_key_acts(view.keys());
+        }
+    }
+
+    #[test]
+    fn main_keys() {
+        let s = state();
+        let k = |code| key_to_msg(&s, press(code));
+        assert_eq!(k(KeyCode::Right), Some(Msg::Nav(Nav::Next)));
+        assert_eq!(k(KeyCode::Char('h')), Some(Msg::Nav(Nav::Prev)));
+        assert_eq!(k(KeyCode::Char('7')), Some(Msg::Nav(Nav::NextWithLabel(7))));
+        assert_eq!(k(KeyCode::Esc), Some(Msg::Back));
+        assert_eq!(k(KeyCode::Char('q')), Some(Msg::Quit));
+        assert_eq!(k(KeyCode::Char('z')), None);
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(key_to_msg(&s, ctrl_c), Some(Msg::Quit));
+        let release = KeyEvent {
+            kind: KeyEventKind::Release,
+            state: KeyEventState::NONE,
+            ..press(KeyCode::Right)
+        };
+        assert_eq!(key_to_msg(&s, release), None);
+    }
+
+    #[test]
+    fn prompt_and_help_take_the_keys_first() {
+        let mut s = state();
+        s.update(Msg::Goto(Goto::Start));
+        assert_eq!(
+            key_to_msg(&s, press(KeyCode::Char('4'))),
+            Some(Msg::Goto(Goto::Type('4')))
+        );
+        assert_eq!(key_to_msg(&s, press(KeyCode::Char('q'))), None);
+        assert_eq!(
+            key_to_msg(&s, press(KeyCode::Esc)),
+            Some(Msg::Goto(Goto::Cancel))
+        );
+        assert_eq!(
+            key_to_msg(&s, press(KeyCode::Enter)),
+            Some(Msg::Goto(Goto::Confirm))
+        );
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(key_to_msg(&s, ctrl_c), Some(Msg::Quit));
+        s.update(Msg::Goto(Goto::Cancel));
+        s.update(Msg::ToggleHelp);
+        assert_eq!(key_to_msg(&s, press(KeyCode::Esc)), Some(Msg::ToggleHelp));
+        assert_eq!(key_to_msg(&s, press(KeyCode::Char('q'))), Some(Msg::Quit));
+    }
+
+    #[test]
+    fn esc_closes_a_notice_before_it_quits() {
+        let mut s = state();
+        s.update(Msg::Nav(Nav::To(999_999)));
+        assert!(s.notice().is_some_and(|n| n.is_error));
+        let esc = key_to_msg(&s, press(KeyCode::Esc)).unwrap();
+        s.update(esc);
+        assert!(s.notice().is_none() && !s.should_quit());
+        let esc = key_to_msg(&s, press(KeyCode::Esc)).unwrap();
+        s.update(esc);
+        assert!(s.should_quit());
+    }
+
+    #[test]
+    fn the_wheel_moves_through_images() {
+        let s = state();
+        let mouse = |kind| MouseEvent {
+            kind,
+            column: 0,
+            row: 0,
+            modifiers: KeyModifiers::NONE,
+        };
+        assert_eq!(
+            mouse_to_msg(&s, mouse(MouseEventKind::ScrollDown)),
+            Some(Msg::Nav(Nav::Next))
+        );
+        assert_eq!(
+            mouse_to_msg(&s, mouse(MouseEventKind::ScrollUp)),
+            Some(Msg::Nav(Nav::Prev))
+        );
+        assert_eq!(
+            mouse_to_msg(&s, mouse(MouseEventKind::Down(MouseButton::Left))),
+            None
+        );
+    }
+}

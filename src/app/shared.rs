@@ -1,0 +1,353 @@
+//! What every view of the explorer shares: the split and the network, the current image and
+//! what the network makes of it, the settings (normalization, batch size, output layer) and
+//! the whole-split evaluations. Views read it; it changes only through [`Shared::navigate`]
+//! and [`Shared::change`], called from the one update step.
+
+use std::sync::Arc;
+
+use crate::app::evaluations::{EvalKey, Evaluation, Evaluations};
+use crate::app::msg::{Nav, Setting};
+use crate::app::worker::Job;
+use crate::dataset::{Dataset, Split};
+use crate::inspect::{ImageReport, inspect};
+use crate::network::{Network, OutputLayer};
+use crate::normalize::NormMode;
+
+/// The batch sizes `b`/`B` cycle through.
+pub const BATCH_SIZES: [usize; 5] = [1, 10, 100, 1000, 10000];
+
+/// How the digit is painted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Palette {
+    /// 24-bit gray levels (`COLORTERM=truecolor`).
+    TrueColor,
+    /// The 256-color palette's gray ramp.
+    Gray256,
+    /// No colors (`NO_COLOR`, `TERM=dumb`): shade characters ` ░▒▓█`.
+    Plain,
+}
+
+impl Palette {
+    /// The palette the environment asks for: `NO_COLOR` (non-empty) or `TERM=dumb` turn
+    /// colors off; `COLORTERM=truecolor|24bit` allows 24-bit colors; otherwise 256 colors.
+    pub fn from_env(no_color: Option<&str>, term: Option<&str>, colorterm: Option<&str>) -> Self {
+        if no_color.is_some_and(|v| !v.is_empty()) || term.is_none_or(|t| t == "dumb") {
+            Palette::Plain
+        } else if colorterm.is_some_and(|c| c == "truecolor" || c == "24bit") {
+            Palette::TrueColor
+        } else {
+            Palette::Gray256
+        }
+    }
+}
+
+/// A one-line message in the status bar until the next key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// The text.
+    pub text: String,
+    /// Shown as an error.
+    pub is_error: bool,
+}
+
+impl Notice {
+    /// Something went wrong.
+    pub fn error(text: String) -> Self {
+        Self {
+            text,
+            is_error: true,
+        }
+    }
+
+    /// Something worth knowing.
+    pub fn info(text: String) -> Self {
+        Self {
+            text,
+            is_error: false,
+        }
+    }
+}
+
+/// The state every view shares.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    /// The split browsed.
+    pub data: Arc<Dataset>,
+    /// The network.
+    pub net: Arc<Network>,
+    /// Which split `data` is.
+    pub split: Split,
+    /// How to paint.
+    pub palette: Palette,
+    index: usize,
+    norm: NormMode,
+    batch_size: usize,
+    output: OutputLayer,
+    image: ImageReport,
+    evals: Evaluations,
+    next_generation: u64,
+    rng: u64,
+}
+
+impl Shared {
+    /// Image 0 under `key`'s settings, and the job that evaluates them. `seed` drives the
+    /// random image. The dataset must not be empty and the network must fit it.
+    pub fn new(
+        data: Arc<Dataset>,
+        net: Arc<Network>,
+        split: Split,
+        palette: Palette,
+        key: EvalKey,
+        seed: u64,
+    ) -> (Self, Option<Job>) {
+        let image = inspect(&net, data.image(0), key.norm);
+        let evals = Evaluations::new(key, data.len());
+        let mut shared = Self {
+            data,
+            net,
+            split,
+            palette,
+            index: 0,
+            norm: key.norm,
+            batch_size: key.batch_size.max(1),
+            output: key.output,
+            image,
+            evals,
+            next_generation: 1,
+            rng: seed,
+        };
+        let job = shared.evaluate();
+        (shared, job)
+    }
+
+    /// Index of the current image.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The current image's pixels.
+    pub fn pixels(&self) -> &[u8] {
+        self.data.image(self.index)
+    }
+
+    /// The current image's true label.
+    pub fn label(&self) -> usize {
+        usize::from(self.data.label(self.index))
+    }
+
+    /// The current normalization mode.
+    pub fn norm(&self) -> NormMode {
+        self.norm
+    }
+
+    /// The current batch size.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// The current output layer.
+    pub fn output(&self) -> OutputLayer {
+        self.output
+    }
+
+    /// The current image through the network.
+    pub fn image(&self) -> &ImageReport {
+        &self.image
+    }
+
+    /// The evaluation for the current settings.
+    pub fn evaluation(&self) -> &Evaluation {
+        self.evals.current()
+    }
+
+    /// The evaluations, current and finished.
+    pub fn evaluations(&self) -> &Evaluations {
+        &self.evals
+    }
+
+    /// The finished evaluation of `norm` to show in the modes table: the one with the current
+    /// batch size and output layer if computed, otherwise the latest one computed.
+    pub fn result_for(&self, norm: NormMode) -> Option<&Evaluation> {
+        self.evals.result_for(norm, self.batch_size, self.output)
+    }
+
+    /// The current settings.
+    pub fn key(&self) -> EvalKey {
+        EvalKey {
+            norm: self.norm,
+            batch_size: self.batch_size,
+            output: self.output,
+        }
+    }
+
+    /// Moves through the images; a move that cannot be made says why.
+    pub fn navigate(&mut self, nav: Nav) -> Option<Notice> {
+        let len = self.data.len();
+        let last = len.saturating_sub(1);
+        match nav {
+            Nav::Next => self.go_to((self.index + 1) % len.max(1)),
+            Nav::Prev => self.go_to((self.index + len.max(1) - 1) % len.max(1)),
+            Nav::Forward(n) => self.go_to(self.index.saturating_add(n).min(last)),
+            Nav::Back(n) => self.go_to(self.index.saturating_sub(n)),
+            Nav::First => self.go_to(0),
+            Nav::Last => self.go_to(last),
+            Nav::Random => {
+                let i = (splitmix64(&mut self.rng) % len.max(1) as u64) as usize;
+                self.go_to(i);
+            }
+            Nav::To(i) if i < len => self.go_to(i),
+            Nav::To(i) => {
+                return Some(Notice::error(format!(
+                    "no image {i}: indices run 0 to {last}"
+                )));
+            }
+            Nav::NextWrong => return self.find_wrong(true),
+            Nav::PrevWrong => return self.find_wrong(false),
+            Nav::NextWithLabel(label) => return self.find_label(label),
+        }
+        None
+    }
+
+    /// Changes a setting; returns the job that evaluates the new settings unless their
+    /// result is already known.
+    pub fn change(&mut self, setting: Setting) -> Option<Job> {
+        match setting {
+            Setting::NextNorm | Setting::PrevNorm => {
+                self.norm = if setting == Setting::NextNorm {
+                    self.norm.next()
+                } else {
+                    self.norm.prev()
+                };
+                self.image = inspect(&self.net, self.data.image(self.index), self.norm);
+            }
+            Setting::NextBatch => self.batch_size = next_batch_size(self.batch_size),
+            Setting::PrevBatch => self.batch_size = prev_batch_size(self.batch_size),
+            Setting::ToggleOutput => self.output = self.output.toggled(),
+        }
+        self.evaluate()
+    }
+
+    /// Applies a worker report; returns the message of a failed job.
+    pub fn on_worker(&mut self, report: crate::app::worker::WorkerMsg) -> Option<String> {
+        self.evals.on_worker(report)
+    }
+
+    fn go_to(&mut self, index: usize) {
+        if index != self.index && index < self.data.len() {
+            self.index = index;
+            self.image = inspect(&self.net, self.data.image(index), self.norm);
+        }
+    }
+
+    /// Shows the finished evaluation of the current settings, or returns the job that
+    /// computes it.
+    fn evaluate(&mut self) -> Option<Job> {
+        let generation = self.next_generation;
+        let job = self
+            .evals
+            .show(self.key(), generation, &self.data, &self.net)?;
+        self.next_generation += 1;
+        Some(Job::Evaluate(job))
+    }
+
+    /// The next (or previous) image, wrapping around, that satisfies `pred`.
+    fn search(&self, forward: bool, pred: impl Fn(usize) -> bool) -> Option<usize> {
+        let len = self.data.len();
+        (1..len)
+            .map(|step| {
+                if forward {
+                    (self.index + step) % len
+                } else {
+                    (self.index + len - step) % len
+                }
+            })
+            .find(|&i| pred(i))
+    }
+
+    fn find_wrong(&mut self, forward: bool) -> Option<Notice> {
+        let eval = self.evals.current();
+        let labels = self.data.labels();
+        let wrong = |i: usize| eval.predictions[i].is_some_and(|p| p != labels[i]);
+        if let Some(i) = self.search(forward, wrong) {
+            self.go_to(i);
+            return None;
+        }
+        let counted = eval.tally.total;
+        let text = if counted == 0 {
+            "no predictions yet: the evaluation has not reported".to_string()
+        } else if wrong(self.index) {
+            format!("this is the only misclassified image among {counted} evaluated")
+        } else {
+            format!("no misclassified image among {counted} evaluated")
+        };
+        Some(Notice::info(text))
+    }
+
+    fn find_label(&mut self, label: u8) -> Option<Notice> {
+        let labels = self.data.labels();
+        match self.search(true, |i| labels[i] == label) {
+            Some(i) => {
+                self.go_to(i);
+                None
+            }
+            None => Some(Notice::info(format!("no other image labelled {label}"))),
+        }
+    }
+}
+
+/// The next batch size of [`BATCH_SIZES`] (wrapping), from any current size.
+fn next_batch_size(current: usize) -> usize {
+    BATCH_SIZES
+        .iter()
+        .copied()
+        .find(|&b| b > current)
+        .unwrap_or(BATCH_SIZES[0])
+}
+
+/// The previous batch size of [`BATCH_SIZES`] (wrapping), from any current size.
+fn prev_batch_size(current: usize) -> usize {
+    BATCH_SIZES
+        .iter()
+        .rev()
+        .copied()
+        .find(|&b| b < current)
+        .unwrap_or(BATCH_SIZES[BATCH_SIZES.len() - 1])
+}
+
+/// SplitMix64: a tiny, good-enough generator for picking a random image.
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_sizes_cycle_both_ways() {
+        assert_eq!(next_batch_size(10000), 1);
+        assert_eq!(prev_batch_size(1), 10000);
+        assert_eq!(next_batch_size(100), 1000);
+        assert_eq!(prev_batch_size(100), 10);
+        assert_eq!(next_batch_size(32), 100, "an off-list size joins the cycle");
+    }
+
+    #[test]
+    fn palette_follows_the_environment() {
+        let p = Palette::from_env;
+        assert_eq!(
+            p(Some("1"), Some("xterm"), Some("truecolor")),
+            Palette::Plain
+        );
+        assert_eq!(
+            p(Some(""), Some("xterm"), Some("truecolor")),
+            Palette::TrueColor
+        );
+        assert_eq!(p(None, Some("dumb"), None), Palette::Plain);
+        assert_eq!(p(None, Some("xterm-256color"), None), Palette::Gray256);
+    }
+}

@@ -1,0 +1,385 @@
+//! The browse view, the explorer's first screen: one test image, what the network makes of
+//! it, its norms, and the accuracy over the whole split. Its keys move through the images and
+//! change the shared settings.
+//!
+//! Compact layout (80x24, the digit at zoom 1):
+//! ```text
+//! ┌ image ──────┐┌ output ──┐┌ accuracy ──┐
+//! │ 28x14 cells ││ 10 bars  ││ gauge      │
+//! │             │├ norms ───┤│ per class  │
+//! ├ prediction ─┤│          ││ modes      │
+//! └─────────────┘└──────────┘└────────────┘
+//!  status line with the main keys
+//! ```
+//! With room (e.g. 120x40) the digit is zoomed and the panels on the right stack:
+//! ```text
+//! ┌ image (zoom 2) ┐┌ output ─────────────┐
+//! │                │├ norms ──────────────┤
+//! ├ prediction ────┤├ accuracy ───────────┤
+//! ```
+
+mod accuracy;
+mod image;
+mod norms;
+mod output;
+mod prediction;
+
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, MouseEvent, MouseEventKind};
+use ratatui::layout::Rect;
+
+use crate::app::keymap::{Binding, Hint, Note};
+use crate::app::msg::{Goto, Msg, Nav, Setting};
+use crate::app::shared::Shared;
+
+/// How far PgUp/PgDn move.
+pub const PAGE: usize = 100;
+
+/// The browse view's keys.
+pub const KEYS: &[Binding] = &[
+    Binding {
+        keys: &[
+            KeyCode::Left,
+            KeyCode::Right,
+            KeyCode::Char('h'),
+            KeyCode::Char('l'),
+        ],
+        label: "← → h l",
+        help: "previous / next image",
+        hint: Some(Hint {
+            rank: 0,
+            keys: "←→",
+            word: "image",
+        }),
+        action: |code| {
+            Some(Msg::Nav(match code {
+                KeyCode::Left | KeyCode::Char('h') => Nav::Prev,
+                _ => Nav::Next,
+            }))
+        },
+    },
+    Binding {
+        keys: &[KeyCode::PageUp, KeyCode::PageDown],
+        label: "PgUp PgDn",
+        help: "back / forward 100 images",
+        hint: None,
+        action: |code| {
+            Some(Msg::Nav(if code == KeyCode::PageUp {
+                Nav::Back(PAGE)
+            } else {
+                Nav::Forward(PAGE)
+            }))
+        },
+    },
+    Binding {
+        keys: &[KeyCode::Home, KeyCode::End],
+        label: "Home End",
+        help: "first / last image",
+        hint: None,
+        action: |code| {
+            Some(Msg::Nav(if code == KeyCode::Home {
+                Nav::First
+            } else {
+                Nav::Last
+            }))
+        },
+    },
+    Binding {
+        keys: &[KeyCode::Char('g')],
+        label: "g",
+        help: "go to an index: type it, Enter (Esc cancels)",
+        hint: Some(Hint {
+            rank: 50,
+            keys: "g",
+            word: "go to",
+        }),
+        action: |_| Some(Msg::Goto(Goto::Start)),
+    },
+    Binding {
+        keys: &[KeyCode::Char('r')],
+        label: "r",
+        help: "a random image",
+        hint: None,
+        action: |_| Some(Msg::Nav(Nav::Random)),
+    },
+    Binding {
+        keys: &[
+            KeyCode::Char('0'),
+            KeyCode::Char('1'),
+            KeyCode::Char('2'),
+            KeyCode::Char('3'),
+            KeyCode::Char('4'),
+            KeyCode::Char('5'),
+            KeyCode::Char('6'),
+            KeyCode::Char('7'),
+            KeyCode::Char('8'),
+            KeyCode::Char('9'),
+        ],
+        label: "0 … 9",
+        help: "next image with that true label",
+        hint: None,
+        action: |code| match code {
+            KeyCode::Char(c @ '0'..='9') => Some(Msg::Nav(Nav::NextWithLabel(c as u8 - b'0'))),
+            _ => None,
+        },
+    },
+    Binding {
+        keys: &[KeyCode::Char('e'), KeyCode::Char('E')],
+        label: "e E",
+        help: "next / previous misclassified image",
+        hint: Some(Hint {
+            rank: 40,
+            keys: "e/E",
+            word: "errors",
+        }),
+        action: |code| {
+            Some(Msg::Nav(if code == KeyCode::Char('e') {
+                Nav::NextWrong
+            } else {
+                Nav::PrevWrong
+            }))
+        },
+    },
+    Binding {
+        keys: &[KeyCode::Char('n'), KeyCode::Char('N')],
+        label: "n N",
+        help: "next / previous normalization mode",
+        hint: Some(Hint {
+            rank: 10,
+            keys: "n/N",
+            word: "norm",
+        }),
+        action: |code| {
+            Some(Msg::Set(if code == KeyCode::Char('n') {
+                Setting::NextNorm
+            } else {
+                Setting::PrevNorm
+            }))
+        },
+    },
+    Binding {
+        keys: &[KeyCode::Char('b'), KeyCode::Char('B')],
+        label: "b B",
+        help: "next / previous batch size (1 … 10000)",
+        hint: Some(Hint {
+            rank: 20,
+            keys: "b/B",
+            word: "batch",
+        }),
+        action: |code| {
+            Some(Msg::Set(if code == KeyCode::Char('b') {
+                Setting::NextBatch
+            } else {
+                Setting::PrevBatch
+            }))
+        },
+    },
+    Binding {
+        keys: &[KeyCode::Char('o')],
+        label: "o",
+        help: "output layer: softmax ↔ identity (raw scores)",
+        hint: Some(Hint {
+            rank: 30,
+            keys: "o",
+            word: "output",
+        }),
+        action: |_| Some(Msg::Set(Setting::ToggleOutput)),
+    },
+];
+
+/// Help lines for what is not a key.
+pub const MOUSE: &[Note] = &[
+    Note {
+        label: "mouse wheel",
+        help: "previous / next image",
+    },
+    // The app captures the mouse for the wheel, which hides the terminal's own selection.
+    Note {
+        label: "Shift+drag",
+        help: "select text (in most terminals)",
+    },
+];
+
+/// Remarks at the foot of the help.
+pub const NOTES: &[Note] = &[Note {
+    label: "",
+    help: "e/E use the background evaluation's predictions",
+}];
+
+/// The message for a mouse event: the wheel moves through the images.
+pub fn mouse_to_msg(mouse: MouseEvent) -> Option<Msg> {
+    match mouse.kind {
+        MouseEventKind::ScrollDown => Some(Msg::Nav(Nav::Next)),
+        MouseEventKind::ScrollUp => Some(Msg::Nav(Nav::Prev)),
+        _ => None,
+    }
+}
+
+/// Narrowest terminal the layout fits.
+const MIN_WIDTH: u16 = 80;
+/// Shortest terminal the layout fits (the status line included).
+const MIN_HEIGHT: u16 = 24;
+/// Largest digit zoom used.
+const MAX_ZOOM: u16 = 4;
+/// The prediction panel under the digit.
+const PREDICTION_HEIGHT: u16 = 7;
+/// The output panel: ten bars and a border.
+const OUTPUT_HEIGHT: u16 = 12;
+/// The norms panel: mode, header, five rows and a border.
+const NORMS_HEIGHT: u16 = 9;
+/// Least height of the accuracy panel when the right side is stacked.
+const ACCURACY_STACKED_HEIGHT: u16 = 16;
+/// Least width beside the digit: two columns of panels.
+const RIGHT_MIN_WIDTH: u16 = 50;
+/// Least width beside the digit for stacking the panels instead.
+const RIGHT_STACKED_WIDTH: u16 = 56;
+
+/// Where each panel goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Areas {
+    digit: Rect,
+    zoom: u16,
+    prediction: Rect,
+    output: Rect,
+    norms: Rect,
+    accuracy: Rect,
+}
+
+/// Draws the view into `body` (the screen but the status line), which must be at least
+/// [`needed`] (less the status line).
+pub fn draw(shared: &Shared, frame: &mut Frame, body: Rect) {
+    let (rows, cols) = image_size(shared);
+    let Some(areas) = layout(body, rows, cols) else {
+        return;
+    };
+    image::draw(shared, frame, areas.digit, areas.zoom);
+    prediction::draw(shared, frame, areas.prediction);
+    output::draw(shared, frame, areas.output);
+    norms::draw(shared, frame, areas.norms);
+    accuracy::draw(shared, frame, areas.accuracy);
+}
+
+/// The smallest terminal (status line included) the view fits.
+pub fn needed(shared: &Shared) -> (u16, u16) {
+    let (rows, cols) = image_size(shared);
+    needed_for(rows, cols)
+}
+
+/// The smallest terminal (status line included) the layout fits for `rows x cols` images.
+fn needed_for(rows: u16, cols: u16) -> (u16, u16) {
+    let (w, h) = digit_size(rows, cols, 1);
+    let width = MIN_WIDTH.max(w.saturating_add(RIGHT_MIN_WIDTH));
+    let height = MIN_HEIGHT
+        .max(h.saturating_add(PREDICTION_HEIGHT + 1))
+        .max(OUTPUT_HEIGHT + NORMS_HEIGHT + 1);
+    (width, height)
+}
+
+fn image_size(shared: &Shared) -> (u16, u16) {
+    let clamp = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
+    (clamp(shared.data.rows()), clamp(shared.data.cols()))
+}
+
+/// The digit panel's size at `zoom`: `cols*zoom` cells wide, two pixel rows per cell.
+fn digit_size(rows: u16, cols: u16, zoom: u16) -> (u16, u16) {
+    let w = cols.saturating_mul(zoom).saturating_add(2);
+    let h = rows.saturating_mul(zoom).div_ceil(2).saturating_add(2);
+    (w, h)
+}
+
+/// Splits the body (the screen but the status line), or `None` when it is too small.
+fn layout(body: Rect, rows: u16, cols: u16) -> Option<Areas> {
+    let (need_w, need_h) = needed_for(rows, cols);
+    if body.width < need_w || body.height.saturating_add(1) < need_h {
+        return None;
+    }
+    let body_h = body.height;
+    // The largest zoom that leaves room for the panels beside and below the digit.
+    let zoom = (1..=MAX_ZOOM)
+        .rev()
+        .find(|&z| {
+            let (w, h) = digit_size(rows, cols, z);
+            body.width.saturating_sub(w) >= RIGHT_MIN_WIDTH
+                && h.saturating_add(PREDICTION_HEIGHT) <= body_h
+        })
+        .unwrap_or(1);
+    let (digit_w, digit_h) = digit_size(rows, cols, zoom);
+    let (x, y) = (body.x, body.y);
+    let digit = Rect::new(x, y, digit_w, digit_h);
+    let prediction = Rect::new(x, y + digit_h, digit_w, body_h - digit_h);
+    let right_x = x + digit_w;
+    let right_w = body.width - digit_w;
+    let stacked = right_w >= RIGHT_STACKED_WIDTH
+        && body_h >= OUTPUT_HEIGHT + NORMS_HEIGHT + ACCURACY_STACKED_HEIGHT;
+    let (output, norms, accuracy) = if stacked {
+        (
+            Rect::new(right_x, y, right_w, OUTPUT_HEIGHT),
+            Rect::new(right_x, y + OUTPUT_HEIGHT, right_w, NORMS_HEIGHT),
+            Rect::new(
+                right_x,
+                y + OUTPUT_HEIGHT + NORMS_HEIGHT,
+                right_w,
+                body_h - OUTPUT_HEIGHT - NORMS_HEIGHT,
+            ),
+        )
+    } else {
+        let mid_w = right_w / 2;
+        (
+            Rect::new(right_x, y, mid_w, OUTPUT_HEIGHT),
+            Rect::new(right_x, y + OUTPUT_HEIGHT, mid_w, body_h - OUTPUT_HEIGHT),
+            Rect::new(right_x + mid_w, y, right_w - mid_w, body_h),
+        )
+    };
+    Some(Areas {
+        digit,
+        zoom,
+        prediction,
+        output,
+        norms,
+        accuracy,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The body of a `w` x `h` screen: all but the status line.
+    fn body(w: u16, h: u16) -> Rect {
+        Rect::new(0, 0, w, h - 1)
+    }
+
+    #[test]
+    fn layout_fits_the_classic_size_and_zooms_when_roomy() {
+        let a = layout(body(80, 24), 28, 28).unwrap();
+        assert_eq!(a.zoom, 1);
+        assert_eq!((a.digit.width, a.digit.height), (30, 16));
+        let b = layout(body(120, 40), 28, 28).unwrap();
+        assert_eq!(b.zoom, 2);
+        assert_eq!(
+            b.output.width, 62,
+            "stacked panels take the whole right side"
+        );
+        assert!(layout(body(79, 24), 28, 28).is_none());
+        assert!(layout(body(80, 23), 28, 28).is_none());
+    }
+
+    #[test]
+    fn no_panel_leaves_the_screen() {
+        for (w, h) in [
+            (80, 24),
+            (81, 25),
+            (100, 30),
+            (120, 40),
+            (250, 80),
+            (300, 24),
+        ] {
+            let area = body(w, h);
+            let a = layout(area, 28, 28).unwrap();
+            for r in [a.digit, a.prediction, a.output, a.norms, a.accuracy] {
+                assert_eq!(area.intersection(r), r, "{w}x{h}: {r:?}");
+                assert!(r.width > 0 && r.height > 0, "{w}x{h}: {r:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The explorer's views: one module per screen, each with its key table, its mouse handling,
+//! the room it needs and its drawing. [`ViewId`] names them and dispatches to them.
+//!
+//! A view whose keys act on the shared state (the image, the settings) maps them to the
+//! shared messages ([`crate::app::msg::Nav`], [`crate::app::msg::Setting`]); a view with
+//! state of its own adds a variant to [`crate::app::msg::Msg`] for its messages, keeps its
+//! state beside [`crate::app::shared::Shared`] in [`crate::app::state::AppState`], and
+//! applies them in an `update` of its own, called from the one update step.
+
+pub mod browse;
+
+use ratatui::Frame;
+use ratatui::crossterm::event::MouseEvent;
+use ratatui::layout::Rect;
+
+use crate::app::keymap::{Binding, Note};
+use crate::app::msg::Msg;
+use crate::app::shared::Shared;
+
+/// A screen of the explorer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewId {
+    /// One image, its output, norms and the accuracy over the split.
+    Browse,
+}
+
+impl ViewId {
+    /// Every view.
+    pub const ALL: [ViewId; 1] = [ViewId::Browse];
+
+    /// The view's own keys (the global ones come first, see [`crate::app::router`]).
+    pub fn keys(self) -> &'static [Binding] {
+        match self {
+            ViewId::Browse => browse::KEYS,
+        }
+    }
+
+    /// Help lines for what the mouse does in the view.
+    pub fn mouse_help(self) -> &'static [Note] {
+        match self {
+            ViewId::Browse => browse::MOUSE,
+        }
+    }
+
+    /// Remarks at the foot of the view's help.
+    pub fn notes(self) -> &'static [Note] {
+        match self {
+            ViewId::Browse => browse::NOTES,
+        }
+    }
+
+    /// The smallest terminal (status line included) the view fits.
+    pub fn needed(self, shared: &Shared) -> (u16, u16) {
+        match self {
+            ViewId::Browse => browse::needed(shared),
+        }
+    }
+
+    /// Draws the view into `body`, the screen but the status line.
+    pub fn draw(self, shared: &Shared, frame: &mut Frame, body: Rect) {
+        match self {
+            ViewId::Browse => browse::draw(shared, frame, body),
+        }
+    }
+}
+
+/// The message for a mouse event in `view`.
+pub fn mouse_to_msg(view: ViewId, mouse: MouseEvent) -> Option<Msg> {
+    match view {
+        ViewId::Browse => browse::mouse_to_msg(mouse),
+    }
+}

@@ -1,0 +1,95 @@
+//! Drawing pieces any view may use: styles that respect the palette, bars in eighths of a
+//! cell, short numbers, and the digit itself ([`digit::Digit`]).
+
+pub mod digit;
+
+use ratatui::style::{Color, Modifier, Style};
+
+use crate::app::shared::Palette;
+
+/// Longest bar of a class (output, per-class accuracy): on a wide terminal, longer bars put
+/// a class's digit and its number so far apart that the eye loses the row.
+pub const MAX_BAR_WIDTH: usize = 60;
+
+/// A foreground color, or no color at all under [`Palette::Plain`].
+pub fn fg(palette: Palette, color: Color) -> Style {
+    match palette {
+        Palette::Plain => Style::default(),
+        _ => Style::default().fg(color),
+    }
+}
+
+/// Bold, which is not a color and stays under `NO_COLOR`.
+pub fn bold() -> Style {
+    Style::default().add_modifier(Modifier::BOLD)
+}
+
+/// Dimmed text for labels and hints.
+pub fn dim(palette: Palette) -> Style {
+    fg(palette, Color::DarkGray)
+}
+
+/// A horizontal bar of `width` cells filled to `fraction` (0..=1), in eighths of a cell.
+pub fn bar(fraction: f64, width: usize) -> String {
+    const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+    let fraction = if fraction.is_finite() {
+        fraction.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let eighths = (fraction * width as f64 * 8.0).round() as usize;
+    let (full, part) = (eighths / 8, eighths % 8);
+    let mut s = "█".repeat(full.min(width));
+    if full < width {
+        s.push(EIGHTHS[part]);
+        s.extend(std::iter::repeat_n(' ', width - full - 1));
+    }
+    s
+}
+
+/// A number in at most about eight characters: fixed point sized to its magnitude.
+pub fn num(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if !(1e-3..1e6).contains(&a) {
+        format!("{v:.2e}")
+    } else if a >= 1e4 {
+        format!("{v:.0}")
+    } else if a >= 100.0 {
+        format!("{v:.1}")
+    } else if a >= 1.0 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// A percentage with two decimals, for accuracies.
+pub fn pct(fraction: f64) -> String {
+    format!("{:.2}%", fraction * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_have_the_requested_width() {
+        for f in [0.0, 0.01, 0.5, 0.999, 1.0, f64::NAN, 2.0] {
+            assert_eq!(bar(f, 10).chars().count(), 10, "{f}");
+        }
+        assert_eq!(bar(1.0, 3), "███");
+        assert_eq!(bar(0.5, 2), "█ ");
+    }
+
+    #[test]
+    fn numbers_stay_short() {
+        assert_eq!(num(199920.0), "199920");
+        assert_eq!(num(255.0), "255.0");
+        assert_eq!(num(0.1307), "0.1307");
+        assert_eq!(num(-0.4242), "-0.4242");
+        assert_eq!(num(0.0), "0");
+        assert_eq!(num(0.000_12), "1.20e-4");
+    }
+}

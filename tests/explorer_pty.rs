@@ -26,6 +26,8 @@ struct Session {
     child: Box<dyn Child + Send + Sync>,
     /// The last bytes seen, so that a query split across two reads is still recognized.
     tail: Vec<u8>,
+    /// Every byte the program wrote.
+    raw: Vec<u8>,
     closed: bool,
     started: Instant,
 }
@@ -75,6 +77,7 @@ impl Session {
             master: pair.master,
             child,
             tail: Vec::new(),
+            raw: Vec::new(),
             closed: false,
             started,
         }
@@ -85,6 +88,7 @@ impl Session {
         match self.output.recv_timeout(wait) {
             Ok(bytes) => {
                 self.parser.process(&bytes);
+                self.raw.extend_from_slice(&bytes);
                 // Answer a cursor-position query as a terminal would.
                 let mut seen = std::mem::take(&mut self.tail);
                 seen.extend_from_slice(&bytes);
@@ -300,6 +304,25 @@ fn without_a_terminal_it_points_at_eval_and_show() {
     );
 }
 
+#[test]
+fn a_dumb_terminal_is_refused_without_escape_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = weights_in(dir.path());
+    // `env` sets TERM for the explorer after the session set its own.
+    let mut cmd = CommandBuilder::new("env");
+    cmd.arg("TERM=dumb");
+    cmd.arg(BIN);
+    cmd.arg("--weights");
+    cmd.arg(&weights);
+    let mut s = Session::start(cmd, 80, 24);
+    let status = s.wait_exit();
+    assert_eq!(status.exit_code(), 1, "{status:?}");
+    let text = String::from_utf8_lossy(&s.raw).into_owned();
+    assert!(text.contains("TERM=dumb"), "{text}");
+    assert!(text.contains("mnist-explorer eval"), "{text}");
+    assert!(!s.raw.contains(&0x1b), "escape codes sent: {text:?}");
+}
+
 /// Where [`launch_with_sigwinch_blocked`] finds the explorer and its arguments.
 #[cfg(target_os = "linux")]
 const LAUNCH_BIN: &str = "MNX_TEST_LAUNCH_BIN";
@@ -380,4 +403,92 @@ fn a_resize_whose_signal_never_arrives_is_drawn_anyway() {
     let status = s.wait_exit();
     assert!(status.success(), "exit status {status:?}");
     s.assert_restored();
+}
+
+/// The explorer under an interactive bash, as a user runs it, so that Ctrl-Z and `fg` go
+/// through a real shell's job control (a process group without a shell's job control ignores
+/// stop signals).
+#[cfg(target_os = "linux")]
+fn explorer_under_bash(weights: &Path) -> Session {
+    let mut cmd = CommandBuilder::new("bash");
+    cmd.args(["--norc", "--noprofile", "-i"]);
+    cmd.env("PS1", "shell$ ");
+    let mut s = Session::start(cmd, 100, 30);
+    s.wait_for_text("shell$ ");
+    let data = common::data_dir();
+    s.send(&format!(
+        "'{BIN}' --data-dir '{}' --weights '{}'\r",
+        data.display(),
+        weights.display()
+    ));
+    s.wait_for_text("image 0 / 10000");
+    s
+}
+
+/// The explorer's process id: the only child of the shell running it.
+#[cfg(target_os = "linux")]
+fn explorer_pid(shell: &Session) -> String {
+    let bash = shell.child.process_id().unwrap();
+    let children = std::fs::read_to_string(format!("/proc/{bash}/task/{bash}/children")).unwrap();
+    children.split_whitespace().next().unwrap().to_string()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_z_hands_the_terminal_back_and_fg_takes_it_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = weights_in(dir.path());
+    let mut s = explorer_under_bash(&weights);
+
+    // The shell's screen keeps what it showed before, so each wait counts the lines it
+    // expects rather than looking for a word that may still be there from last time.
+    let stops = |n: usize| move |t: &str| t.matches("Stopped").count() == n;
+    let prompts = |n: usize| move |t: &str| t.matches("shell$").count() == n;
+
+    // Ctrl-Z is a key in raw mode: the explorer must stop itself, terminal restored.
+    s.send("\x1a");
+    s.wait_for("the shell to report the stop", stops(1));
+    s.wait_for("the shell's prompt", prompts(2));
+    s.assert_restored();
+    s.send("fg\r");
+    s.wait_for("the explorer back on its screen", |t| {
+        t.contains("image 0 / 10000") && !t.contains("Stopped")
+    });
+    assert!(
+        s.parser.screen().alternate_screen(),
+        "not on the alternate screen"
+    );
+    assert_ne!(
+        s.parser.screen().mouse_protocol_mode(),
+        vt100::MouseProtocolMode::None,
+        "mouse capture is off after fg"
+    );
+    // Raw mode again: an arrow acts at once (in canonical mode it would wait for Enter and
+    // echo as ^[[C).
+    s.send("\x1b[C");
+    s.wait_for_text("image 1 / 10000");
+
+    // SIGTSTP from elsewhere does the same.
+    let pid = explorer_pid(&s);
+    let stopped = std::process::Command::new("kill")
+        .args(["-TSTP", &pid])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    s.wait_for("the shell to report the second stop", stops(2));
+    s.wait_for("the shell's prompt", prompts(3));
+    s.assert_restored();
+    s.send("fg\r");
+    s.wait_for("the explorer back after SIGTSTP", |t| {
+        t.contains("image 1 / 10000") && !t.contains("Stopped")
+    });
+    s.send("l");
+    s.wait_for_text("image 2 / 10000");
+
+    s.send("q");
+    s.wait_for("the shell's prompt after quitting", prompts(4));
+    s.assert_restored();
+    s.send("exit\r");
+    let status = s.wait_exit();
+    assert!(status.success(), "the shell's exit status {status:?}");
 }

@@ -92,7 +92,7 @@ fn render(state: &AppState, width: u16, height: u16) -> Terminal<TestBackend> {
 fn job_of(cmd: Cmd) -> EvalJob {
     match cmd {
         Cmd::Submit(Job::Evaluate(job)) => job,
-        Cmd::None => panic!("expected a new evaluation"),
+        other => panic!("expected a new evaluation, got {other:?}"),
     }
 }
 

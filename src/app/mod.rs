@@ -27,7 +27,6 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
-use ratatui::DefaultTerminal;
 use ratatui::crossterm::event;
 
 use crate::dataset::{Dataset, Split};
@@ -58,6 +57,11 @@ pub enum Event {
     Worker(WorkerMsg),
     /// SIGTERM, SIGHUP, SIGINT or SIGQUIT arrived: leave cleanly.
     Signal(i32),
+    /// SIGTSTP arrived: give the terminal back and stop, as Ctrl-Z does.
+    Suspend,
+    /// SIGCONT arrived: the process was stopped and is running again; take the terminal
+    /// again and redraw everything.
+    Continue,
 }
 
 /// How the explorer ended.
@@ -95,8 +99,8 @@ pub fn run(data: Dataset, net: Network, split: Split, start: EvalKey) -> Result<
 
     let mut guard = TerminalGuard::init().wrap_err("setting up the terminal")?;
     spawn_input_thread(tx).wrap_err("starting the input thread")?;
-    apply(cmd, &worker);
-    let result = event_loop(guard.terminal(), &mut state, &rx, &worker);
+    apply(cmd, &worker, &mut guard)?;
+    let result = event_loop(&mut guard, &mut state, &rx, &worker);
     // The worker stops before the terminal is handed back.
     worker.shutdown();
     drop(guard);
@@ -104,11 +108,18 @@ pub fn run(data: Dataset, net: Network, split: Split, start: EvalKey) -> Result<
     result
 }
 
-/// Carries out what an update asked for.
-fn apply(cmd: Cmd, worker: &Worker) {
+/// Carries out what an update asked for; true when the screen must be drawn anew.
+fn apply(cmd: Cmd, worker: &Worker, guard: &mut TerminalGuard) -> Result<bool> {
     match cmd {
-        Cmd::None => {}
-        Cmd::Submit(job) => worker.submit(job),
+        Cmd::None => Ok(false),
+        Cmd::Submit(job) => {
+            worker.submit(job);
+            Ok(false)
+        }
+        Cmd::Suspend => {
+            guard.suspend().wrap_err("suspending")?;
+            Ok(true)
+        }
     }
 }
 
@@ -124,13 +135,14 @@ enum Redraw {
 }
 
 fn event_loop(
-    terminal: &mut DefaultTerminal,
+    guard: &mut TerminalGuard,
     state: &mut AppState,
     rx: &Receiver<Event>,
     worker: &Worker,
 ) -> Result<Exit> {
     // The area of the last frame drawn: what the user saw when pressing a key.
-    let mut shown = terminal
+    let mut shown = guard
+        .terminal()
         .draw(|frame| ui::draw(state, frame))
         .wrap_err("drawing")?
         .area;
@@ -142,9 +154,12 @@ fn event_loop(
             match rx.recv_timeout(SIZE_CHECK_INTERVAL) {
                 Ok(ev) => Some(ev),
                 Err(RecvTimeoutError::Timeout) => {
-                    let size = terminal.size().wrap_err("reading the terminal's size")?;
+                    let size = guard
+                        .terminal()
+                        .size()
+                        .wrap_err("reading the terminal's size")?;
                     if (size.width, size.height) != (shown.width, shown.height) {
-                        apply(state.update(Msg::Resized), worker);
+                        apply(state.update(Msg::Resized), worker, guard)?;
                         pending = Redraw::Now;
                     }
                     None
@@ -162,10 +177,18 @@ fn event_loop(
         for ev in first.into_iter().chain(queued).take(MAX_EVENTS_PER_FRAME) {
             match ev {
                 Event::Signal(sig) => return Ok(Exit::Signal(sig)),
+                Event::Suspend => {
+                    apply(Cmd::Suspend, worker, guard)?;
+                    pending = Redraw::Now;
+                }
+                Event::Continue => {
+                    guard.resume().wrap_err("taking the terminal again")?;
+                    pending = Redraw::Now;
+                }
                 Event::InputFailed(e) => return Err(eyre!("reading terminal input: {e}")),
                 Event::Worker(report) => {
-                    apply(state.update(Msg::Worker(report)), worker);
-                    pending = pending.max_with(Redraw::Soon);
+                    let redraw = apply(state.update(Msg::Worker(report)), worker, guard)?;
+                    pending = pending.max_with(if redraw { Redraw::Now } else { Redraw::Soon });
                 }
                 Event::Input(input) => {
                     let msg = match input {
@@ -177,10 +200,11 @@ fn event_loop(
                     // With only the size notice on screen, keys pressed blind must not move
                     // the user somewhere unseen: just quitting and resizing act.
                     let acts = |msg: &Msg| {
-                        matches!(msg, Msg::Quit | Msg::Resized) || ui::fits(state, shown)
+                        matches!(msg, Msg::Quit | Msg::Suspend | Msg::Resized)
+                            || ui::fits(state, shown)
                     };
                     if let Some(msg) = msg.filter(acts) {
-                        apply(state.update(msg), worker);
+                        apply(state.update(msg), worker, guard)?;
                         pending = Redraw::Now;
                     }
                 }
@@ -195,7 +219,8 @@ fn event_loop(
             Redraw::Now => true,
         };
         if due {
-            shown = terminal
+            shown = guard
+                .terminal()
                 .draw(|frame| ui::draw(state, frame))
                 .wrap_err("drawing")?
                 .area;

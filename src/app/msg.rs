@@ -19,6 +19,8 @@ pub enum Msg {
     Back,
     /// Leave the app.
     Quit,
+    /// Ctrl-Z: hand the terminal back to the shell and stop until continued (`fg`).
+    Suspend,
     /// The terminal changed size: nothing to update, but the screen must be drawn again.
     Resized,
     /// A report from the worker.
@@ -89,6 +91,8 @@ pub enum Cmd {
     None,
     /// Start this job (it replaces any running job of its kind).
     Submit(Job),
+    /// Give the terminal back, stop the process, and take the terminal again once continued.
+    Suspend,
 }
 
 impl Cmd {

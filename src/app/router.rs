@@ -1,4 +1,5 @@
-//! Keys and the mouse become [`Msg`]s. What comes first: Ctrl-C (always quits), then an open
+//! Keys and the mouse become [`Msg`]s. What comes first: Ctrl-C (quits) and Ctrl-Z (suspends),
+//! whatever is open, then an open
 //! prompt or overlay, then the global keys (help, quit, back), then the active view's own
 //! keys. The global keys are listed here once, as a key table.
 
@@ -48,9 +49,14 @@ pub fn key_to_msg(state: &AppState, key: KeyEvent) -> Option<Msg> {
     if key.kind == KeyEventKind::Release {
         return None;
     }
-    // Ctrl-C arrives as a key in raw mode: it always quits, whatever is open.
-    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-        return Some(Msg::Quit);
+    // Ctrl-C and Ctrl-Z arrive as keys in raw mode (no signal): they act whatever is open,
+    // as they would in a shell.
+    if key.modifiers.contains(KeyModifiers::CONTROL) {
+        match key.code {
+            KeyCode::Char('c') => return Some(Msg::Quit),
+            KeyCode::Char('z') => return Some(Msg::Suspend),
+            _ => {}
+        }
     }
     if state.goto_input().is_some() {
         let goto = match key.code {
@@ -118,6 +124,8 @@ mod tests {
         assert_eq!(k(KeyCode::Char('z')), None);
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(key_to_msg(&s, ctrl_c), Some(Msg::Quit));
+        let ctrl_z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL);
+        assert_eq!(key_to_msg(&s, ctrl_z), Some(Msg::Suspend));
         let release = KeyEvent {
             kind: KeyEventKind::Release,
             state: KeyEventState::NONE,

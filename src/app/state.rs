@@ -107,6 +107,7 @@ impl AppState {
                 }
             }
             Msg::Quit => self.should_quit = true,
+            Msg::Suspend => return Cmd::Suspend,
             Msg::Worker(report) => {
                 let kind = report.kind();
                 if let Some(message) = self.shared.on_worker(report) {
@@ -205,7 +206,7 @@ mod tests {
     fn job_of(cmd: Cmd) -> EvalJob {
         match cmd {
             Cmd::Submit(Job::Evaluate(job)) => job,
-            Cmd::None => panic!("expected an evaluation to start"),
+            other => panic!("expected an evaluation to start, got {other:?}"),
         }
     }
 
@@ -469,6 +470,13 @@ mod tests {
         assert!(!set(&mut s, Setting::NextNorm).is_none());
         s.update(Msg::Quit);
         assert!(s.should_quit());
+    }
+
+    #[test]
+    fn ctrl_z_asks_the_loop_to_suspend() {
+        let (mut s, _) = state();
+        assert!(matches!(s.update(Msg::Suspend), Cmd::Suspend));
+        assert!(!s.should_quit());
     }
 
     #[test]

@@ -12,6 +12,9 @@ use color_eyre::eyre::Result;
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture};
 use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
 
 use super::Event;
 
@@ -83,6 +86,60 @@ impl TerminalGuard {
     pub fn terminal(&mut self) -> &mut DefaultTerminal {
         &mut self.terminal
     }
+
+    /// Ctrl-Z: hands the terminal back as it was found and stops the process, as a shell's
+    /// job control expects; returns once the process is continued (`fg`), with the terminal
+    /// taken over again and cleared for a full redraw.
+    ///
+    /// # Errors
+    /// The terminal cannot be given back or taken again.
+    pub fn suspend(&mut self) -> Result<()> {
+        execute!(stdout(), DisableMouseCapture, LeaveAlternateScreen)?;
+        self.terminal.show_cursor()?;
+        disable_raw_mode()?;
+        stop_until_continued()?;
+        self.resume()
+    }
+
+    /// Takes the terminal again after the process was stopped and continued (by [`suspend`]
+    /// or by a SIGSTOP from elsewhere, after which the shell may have changed the terminal's
+    /// modes): raw mode, the alternate screen and the mouse, cleared for a full redraw.
+    /// Harmless when nothing was lost.
+    ///
+    /// [`suspend`]: Self::suspend
+    ///
+    /// # Errors
+    /// The terminal cannot be set up.
+    pub fn resume(&mut self) -> Result<()> {
+        // crossterm skips enabling raw mode when it believes it is on already; after a stop,
+        // the shell may have put the terminal back in cooked mode behind its back.
+        disable_raw_mode()?;
+        enable_raw_mode()?;
+        execute!(
+            stdout(),
+            EnterAlternateScreen,
+            EnableMouseCapture,
+            Clear(ClearType::All)
+        )?;
+        self.terminal.hide_cursor()?;
+        // `Terminal::clear` would do, but it asks the terminal where the cursor is, and the
+        // answer races the input thread's reads (seen timing out after `fg`). An empty frame
+        // makes ratatui forget the last one, so the next draw paints every cell.
+        self.terminal.draw(|_| {})?;
+        Ok(())
+    }
+}
+
+/// Stops the process the way SIGTSTP's default action would; returns when it is continued.
+#[cfg(unix)]
+fn stop_until_continued() -> std::io::Result<()> {
+    signal_hook::low_level::emulate_default_handler(signal_hook::consts::SIGTSTP)
+}
+
+/// Without job control there is nothing to stop.
+#[cfg(not(unix))]
+fn stop_until_continued() -> std::io::Result<()> {
+    Ok(())
 }
 
 impl Drop for TerminalGuard {
@@ -98,12 +155,13 @@ impl Drop for TerminalGuard {
 }
 
 /// SIGTERM, SIGHUP, SIGINT and SIGQUIT become [`Event::Signal`] so that the loop ends the
-/// way `q` does and the terminal is restored.
+/// way `q` does and the terminal is restored; SIGTSTP (`kill -TSTP`, or Ctrl-Z outside raw
+/// mode) becomes [`Event::Suspend`], and SIGCONT [`Event::Continue`].
 #[cfg(unix)]
 pub mod signals {
     use std::sync::mpsc::Sender;
 
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP};
     use signal_hook::iterator::{Handle, Signals};
 
     use super::Event;
@@ -120,13 +178,18 @@ pub mod signals {
 
     /// Registers the handlers and starts the thread that forwards signals to `tx`.
     pub fn spawn(tx: Sender<Event>) -> std::io::Result<Forwarder> {
-        let mut signals = Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])?;
+        let mut signals = Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGTSTP, SIGCONT])?;
         let handle = signals.handle();
         std::thread::Builder::new()
             .name("signals".into())
             .spawn(move || {
                 for sig in signals.forever() {
-                    if tx.send(Event::Signal(sig)).is_err() {
+                    let event = match sig {
+                        SIGTSTP => Event::Suspend,
+                        SIGCONT => Event::Continue,
+                        sig => Event::Signal(sig),
+                    };
+                    if tx.send(event).is_err() {
                         return;
                     }
                 }

@@ -10,19 +10,26 @@ use mnist_explorer::network::OutputLayer;
 
 use crate::cli::ExploreArgs;
 
-/// Why the explorer will not start without a terminal, and what to use instead.
-const NOT_A_TERMINAL: &str = "mnist-explorer: the interactive explorer needs a terminal, and \
-standard output is not one.
-Without a terminal, use `mnist-explorer eval` for the accuracy over a split, or \
-`mnist-explorer show INDEX` for one image (see `mnist-explorer --help`).";
+/// What to use instead of the explorer where it cannot run.
+const INSTEAD: &str = "Without a terminal, use `mnist-explorer eval` for the accuracy over a split, \
+or `mnist-explorer show INDEX` for one image (see `mnist-explorer --help`).";
 
 /// Loads the split and the weights and runs the explorer until the user quits.
 pub fn run(data_dir: &Path, weights: &Path, args: &ExploreArgs) -> Result<()> {
     let split = args.split.unwrap_or(Split::Test);
     // Checked first, and reported in plain text rather than through color-eyre (which colors
     // its report unconditionally), so that a pipe or a log gets no escape code at all.
-    if !std::io::stdout().is_terminal() {
-        eprintln!("{NOT_A_TERMINAL}");
+    let unusable = if !std::io::stdout().is_terminal() {
+        Some("a terminal, and standard output is not one")
+    } else if std::env::var_os("TERM").is_some_and(|t| t == "dumb") {
+        // A dumb terminal cannot move the cursor: the explorer's screen would arrive as
+        // escape codes and garbage.
+        Some("a terminal that can move the cursor, and TERM=dumb says this one cannot")
+    } else {
+        None
+    };
+    if let Some(what) = unusable {
+        eprintln!("mnist-explorer: the interactive explorer needs {what}.\n{INSTEAD}");
         std::process::exit(1);
     }
     let (data, net) = super::load(data_dir, weights, split)?;

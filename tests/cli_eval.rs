@@ -3,6 +3,7 @@
 mod common;
 
 use common::{run, stdout, write_centroid_weights};
+use mnist_explorer::glyphs::shade;
 use serde_json::Value;
 
 fn eval_json(weights: &str, extra: &[&str]) -> Value {
@@ -135,7 +136,18 @@ fn show_prints_the_digit_label_prediction_and_norms() {
     // The first test image is a 7; the centroid classifier gets it right.
     assert!(text.contains("label 7"), "{text}");
     assert!(text.contains("prediction 7"), "{text}");
-    assert!(text.contains('█') || text.contains('▓'), "{text}");
+    // The digit, two characters per pixel, shaded as the explorer shades it (trailing blanks
+    // trimmed).
+    let image = common::test_split().image(0).to_vec();
+    let expected: Vec<String> = image
+        .chunks(28)
+        .map(|row| {
+            let line: String = row.iter().flat_map(|&p| [shade(p), shade(p)]).collect();
+            line.trim_end().to_string()
+        })
+        .collect();
+    let drawn: Vec<&str> = text.lines().take(28).collect();
+    assert_eq!(drawn, expected, "{text}");
     assert!(
         !text.contains('\x1b'),
         "plain characters when not a terminal"
@@ -163,7 +175,12 @@ fn show_prints_the_digit_label_prediction_and_norms() {
         .filter(|l| l.trim_end().ends_with('%') || l.contains("% <-"))
         .count();
     assert_eq!(softmax_lines, 10, "{text}");
-    assert!(text.contains("l2 ") || text.contains("div255"), "{text}");
+    // The default mode's row names it and its formula.
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("div255") && l.ends_with("(x / 255)")),
+        "{text}"
+    );
     let out = run(&[
         "--weights",
         weights.to_str().unwrap(),

@@ -15,6 +15,7 @@ use mnist_explorer::app::msg::{Cmd, Goto, Msg, Nav, Setting};
 use mnist_explorer::app::shared::Palette;
 use mnist_explorer::app::state::AppState;
 use mnist_explorer::app::ui;
+use mnist_explorer::app::widgets::MAX_BAR_WIDTH;
 use mnist_explorer::app::worker::{EvalJob, Job, Progress, WorkerMsg};
 use mnist_explorer::dataset::Split;
 use mnist_explorer::eval::{Tally, evaluate};
@@ -22,6 +23,7 @@ use mnist_explorer::network::OutputLayer;
 use mnist_explorer::normalize::NormMode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::style::Color;
 
 /// A state on the shipped test split with the centroid network; returns the first job.
 fn start(palette: Palette) -> (AppState, EvalJob) {
@@ -89,6 +91,41 @@ fn render(state: &AppState, width: u16, height: u16) -> Terminal<TestBackend> {
     terminal
 }
 
+/// The screen's rows as text.
+fn rows(terminal: &Terminal<TestBackend>) -> Vec<String> {
+    let buf = terminal.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+        .collect()
+}
+
+/// Whether some row of the screen contains `needle`.
+fn shows(terminal: &Terminal<TestBackend>, needle: &str) -> bool {
+    rows(terminal).iter().any(|r| r.contains(needle))
+}
+
+/// The longest run of full blocks in `row`: the longest bar drawn on it.
+fn longest_bar(row: &str) -> usize {
+    row.split(|c| c != '█')
+        .map(|run| run.chars().count())
+        .max()
+        .unwrap_or(0)
+}
+
+/// The accuracy of `norm` on the whole test set, as the explorer prints it.
+fn accuracy_text(state: &AppState, norm: NormMode) -> String {
+    let shared = state.shared();
+    let (tally, _) = evaluate(
+        &shared.net,
+        &shared.data,
+        norm,
+        1000,
+        OutputLayer::Softmax,
+        |_| true,
+    );
+    format!("{:.2}%", tally.accuracy() * 100.0)
+}
+
 fn job_of(cmd: Cmd) -> EvalJob {
     match cmd {
         Cmd::Submit(Job::Evaluate(job)) => job,
@@ -102,6 +139,9 @@ fn compact_80x24_after_a_finished_evaluation() {
     feed(&mut state, job, None);
     let terminal = render(&state, 80, 24);
     insta::assert_snapshot!(terminal.backend());
+    let done = format!("accuracy {} done", accuracy_text(&state, NormMode::Div255));
+    assert!(shows(&terminal, &done), "{done}");
+    assert!(shows(&terminal, "10000/10000"));
 }
 
 #[test]
@@ -113,6 +153,12 @@ fn wide_120x40_identity_output_half_evaluated_on_a_misclassified_image() {
     feed(&mut state, job, Some(4));
     let terminal = render(&state, 120, 40);
     insta::assert_snapshot!(terminal.backend());
+    assert!(shows(&terminal, "identity: raw scores"));
+    assert!(
+        shows(&terminal, "✗ WRONG"),
+        "e lands on a misclassified image"
+    );
+    assert!(shows(&terminal, "4000/10000"), "four batches of 1000 fed");
 }
 
 #[test]
@@ -128,6 +174,10 @@ fn modes_table_after_switching_modes_and_back() {
     assert!(state.update(Msg::Set(Setting::NextNorm)).is_none());
     let terminal = render(&state, 80, 24);
     insta::assert_snapshot!(terminal.backend());
+    for norm in [NormMode::Div255, NormMode::Raw] {
+        let row = format!("{:<7}{:>8}", norm.name(), accuracy_text(&state, norm));
+        assert!(shows(&terminal, &row), "the table shows {row}");
+    }
 }
 
 #[test]
@@ -136,6 +186,16 @@ fn help_overlay_at_80x24() {
     state.update(Msg::ToggleHelp);
     let terminal = render(&state, 80, 24);
     insta::assert_snapshot!(terminal.backend());
+    // The help is the key tables: every binding's keys and words are on it.
+    let view = state.view();
+    for b in view
+        .keys()
+        .iter()
+        .chain(mnist_explorer::app::router::GLOBAL_KEYS)
+    {
+        let row = format!("{:<13}{}", b.label, b.help);
+        assert!(shows(&terminal, &row), "help lacks `{row}`");
+    }
 }
 
 #[test]
@@ -146,6 +206,24 @@ fn goto_prompt_and_colored_digit_at_80x24() {
     state.update(Msg::Goto(Goto::Type('2')));
     let terminal = render(&state, 80, 24);
     insta::assert_snapshot!(terminal.backend());
+    assert!(shows(&terminal, "go to image: 42"));
+    // Each cell of the digit (inside the panel's border) carries two pixels in gray.
+    let pixels = state.shared().pixels();
+    let buf = terminal.backend().buffer();
+    for y in 0..14u16 {
+        for x in 0..28u16 {
+            let cell = &buf[(1 + x, 1 + y)];
+            let gray = |r: u16| {
+                let v = pixels[usize::from(r) * 28 + usize::from(x)];
+                Color::Rgb(v, v, v)
+            };
+            assert_eq!(
+                (cell.symbol(), cell.fg, cell.bg),
+                ("▀", gray(2 * y), gray(2 * y + 1)),
+                "cell {x},{y}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -153,6 +231,10 @@ fn too_small_says_what_it_needs() {
     let (state, _) = start(Palette::Plain);
     let terminal = render(&state, 60, 20);
     insta::assert_snapshot!(terminal.backend());
+    assert!(shows(
+        &terminal,
+        "terminal too small: need 80x24, have 60x20"
+    ));
     // Any size at all draws without panicking, down to nothing.
     for (w, h) in [(0, 0), (1, 1), (79, 24), (80, 23), (200, 10), (10, 200)] {
         render(&state, w, h);
@@ -164,6 +246,7 @@ fn too_small_and_narrow_still_shows_both_sizes() {
     let (state, _) = start(Palette::Plain);
     let terminal = render(&state, 30, 10);
     insta::assert_snapshot!(terminal.backend());
+    assert!(shows(&terminal, "need 80x24") && shows(&terminal, "have 30x10"));
 }
 
 #[test]
@@ -180,6 +263,7 @@ fn compact_80x24_zscore_formula_is_not_cut() {
     feed(&mut state, job, Some(3));
     let terminal = render(&state, 80, 24);
     insta::assert_snapshot!(terminal.backend());
+    assert!(shows(&terminal, "(x/255-0.1307)/0.3081"));
 }
 
 #[test]
@@ -188,6 +272,21 @@ fn medium_100x30_has_per_class_bars() {
     feed(&mut state, job, None);
     let terminal = render(&state, 100, 30);
     insta::assert_snapshot!(terminal.backend());
+    let (tally, _) = evaluate(
+        &state.shared().net,
+        &state.shared().data,
+        NormMode::Div255,
+        1000,
+        OutputLayer::Softmax,
+        |_| true,
+    );
+    for (class, acc) in tally.per_class_accuracy().iter().enumerate() {
+        let acc = format!("{:>6.2}", acc.unwrap() * 100.0);
+        let row = rows(&terminal)
+            .into_iter()
+            .find(|r| r.contains(&format!("│{class} █")) && r.contains(&acc));
+        assert!(row.is_some(), "no bar for class {class} at {acc}");
+    }
 }
 
 #[test]
@@ -196,6 +295,12 @@ fn roomy_200x50_bars_stop_growing() {
     feed(&mut state, job, None);
     let terminal = render(&state, 200, 50);
     insta::assert_snapshot!(terminal.backend());
+    let longest = rows(&terminal).iter().map(|r| longest_bar(r)).max();
+    assert_eq!(
+        longest,
+        Some(MAX_BAR_WIDTH),
+        "the full bar of a 100% class is as long as bars get, and no longer"
+    );
 }
 
 #[test]

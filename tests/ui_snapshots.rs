@@ -14,9 +14,10 @@ use mnist_explorer::app::evaluations::EvalKey;
 use mnist_explorer::app::msg::{Cmd, Goto, Msg, Nav, Setting};
 use mnist_explorer::app::shared::Palette;
 use mnist_explorer::app::state::AppState;
-use mnist_explorer::app::ui;
+use mnist_explorer::app::views::browse;
 use mnist_explorer::app::widgets::MAX_BAR_WIDTH;
 use mnist_explorer::app::worker::{EvalJob, Job, Progress, WorkerMsg};
+use mnist_explorer::app::{help, ui};
 use mnist_explorer::dataset::Split;
 use mnist_explorer::eval::{Tally, evaluate};
 use mnist_explorer::network::OutputLayer;
@@ -153,7 +154,7 @@ fn wide_120x40_identity_output_half_evaluated_on_a_misclassified_image() {
     feed(&mut state, job, Some(4));
     let terminal = render(&state, 120, 40);
     insta::assert_snapshot!(terminal.backend());
-    assert!(shows(&terminal, "identity: raw scores"));
+    assert!(shows(&terminal, "identity output: raw scores"));
     assert!(
         shows(&terminal, "✗ WRONG"),
         "e lands on a misclassified image"
@@ -186,6 +187,34 @@ fn help_overlay_at_80x24() {
     state.update(Msg::ToggleHelp);
     let terminal = render(&state, 80, 24);
     insta::assert_snapshot!(terminal.backend());
+    let total = help::rows(state.view()).len();
+    assert!(
+        shows(&terminal, &format!("1–22 of {total}")),
+        "the footer says how much is shown"
+    );
+    assert!(shows(&terminal, "what you see"), "the guide comes first");
+}
+
+#[test]
+fn the_help_scrolls_to_its_last_row_at_80x24() {
+    let (mut state, _) = start(Palette::Plain);
+    state.update(Msg::ToggleHelp);
+    for _ in 0..5 {
+        state.update(Msg::ScrollHelp(10));
+    }
+    let terminal = render(&state, 80, 24);
+    let Some(help::Row::Entry(label, what)) = help::rows(state.view()).last().copied() else {
+        panic!("the help ends with an entry")
+    };
+    assert!(shows(&terminal, &format!("{label:<13}{what}")));
+    assert!(shows(&terminal, "of 32"), "{:?}", rows(&terminal));
+}
+
+#[test]
+fn the_whole_help_is_the_key_tables_at_80x50() {
+    let (mut state, _) = start(Palette::Plain);
+    state.update(Msg::ToggleHelp);
+    let terminal = render(&state, 80, 50);
     // The help is the key tables: every binding's keys and words are on it.
     let view = state.view();
     for b in view
@@ -196,6 +225,13 @@ fn help_overlay_at_80x24() {
         let row = format!("{:<13}{}", b.label, b.help);
         assert!(shows(&terminal, &row), "help lacks `{row}`");
     }
+    for note in view.guide().iter().chain(view.marks()) {
+        assert!(shows(&terminal, note.help), "help lacks `{}`", note.help);
+    }
+    assert!(
+        shows(&terminal, "any key closes"),
+        "all of it fits: no scrolling"
+    );
 }
 
 #[test]
@@ -331,4 +367,84 @@ fn a_batch_prediction_that_differs_from_the_single_image_one_is_flagged() {
         line.contains(&format!("in a batch   {} (differs)", preds[0])),
         "{line}"
     );
+}
+
+#[test]
+fn zscore_input_view_shows_the_negative_background_at_80x24() {
+    let (mut state, job) = start(Palette::Plain);
+    feed(&mut state, job, None);
+    state.update(Msg::Set(Setting::PrevNorm));
+    state.update(Msg::Set(Setting::PrevNorm));
+    assert_eq!(state.shared().norm(), NormMode::Zscore);
+    state.update(Msg::Browse(browse::Msg::ToggleInputView));
+    let terminal = render(&state, 80, 24);
+    insta::assert_snapshot!(terminal.backend());
+    // Every background pixel is -0.42 under z-score: the corner of the digit is a dot.
+    assert_eq!(terminal.backend().buffer()[(1, 1)].symbol(), "·");
+    assert!(
+        shows(&terminal, "zscore -0.4241 … 2.822"),
+        "{:?}",
+        rows(&terminal)
+    );
+    assert!(
+        shows(&terminal, "pending"),
+        "the pass has not run under zscore yet"
+    );
+}
+
+#[test]
+fn log_scale_shows_what_a_confident_softmax_hides_at_120x40() {
+    let (mut state, job) = start(Palette::Plain);
+    feed(&mut state, job, None);
+    let linear = render(&state, 120, 40);
+    state.update(Msg::Browse(browse::Msg::ToggleLogScale));
+    let log = render(&state, 120, 40);
+    insta::assert_snapshot!(log.backend());
+    assert!(shows(&log, "softmax, log scale: 1e-8 … 1"));
+    // Image 0 is a confident 7: on a linear scale the nine others have no bar at all.
+    let body = ratatui::layout::Rect::new(0, 0, 120, 39);
+    let (_, output) = browse::panels(state.shared(), body)
+        .into_iter()
+        .find(|(name, _)| *name == "output")
+        .unwrap();
+    let bars = |t: &Terminal<TestBackend>| {
+        let buf = t.backend().buffer();
+        // The cell after "7 " on each class's row, inside the border.
+        (0..10)
+            .filter(|&class| buf[(output.x + 3, output.y + 1 + class)].symbol() != " ")
+            .count()
+    };
+    assert_eq!(bars(&linear), 1, "{:?}", rows(&linear));
+    // On the log scale every class a decade above the 1e-8 floor has one (an eighth of the
+    // width at least), and none below the floor.
+    let probs = &state.shared().image().probs;
+    let above = |floor: f32| probs.iter().filter(|&&p| p >= floor).count();
+    assert!(
+        above(1e-7) >= 4,
+        "the fixture has small probabilities to show"
+    );
+    let drawn = bars(&log);
+    assert!(
+        (above(1e-7)..=above(1e-8)).contains(&drawn),
+        "{drawn}: {:?}",
+        rows(&log)
+    );
+}
+
+#[test]
+fn roomy_200x60_leaves_no_panel_half_blank() {
+    let (mut state, job) = start(Palette::Plain);
+    feed(&mut state, job, None);
+    let terminal = render(&state, 200, 60);
+    insta::assert_snapshot!(terminal.backend());
+    let buf = terminal.backend().buffer();
+    let body = ratatui::layout::Rect::new(0, 0, 200, 59);
+    for (name, area) in browse::panels(state.shared(), body) {
+        let inner = (area.y + 1..area.y + area.height - 1).filter(|&y| {
+            (area.x + 1..area.x + area.width - 1).all(|x| buf[(x, y)].symbol() == " ")
+        });
+        let blank = inner.count();
+        let rows = usize::from(area.height - 2);
+        assert!(blank * 2 <= rows, "{name}: {blank} of {rows} rows blank");
+    }
 }

@@ -61,8 +61,9 @@ pub struct Evaluation {
     pub elapsed: Duration,
     /// Running, finished or failed.
     pub status: EvalStatus,
-    /// Order in which finished evaluations were completed (for the modes table).
-    pub finished_seq: u64,
+    /// When this evaluation was last finished or shown again, in a count of such events:
+    /// the modes table falls back on the one of a mode the user saw last.
+    pub seen_seq: u64,
 }
 
 impl Evaluation {
@@ -75,7 +76,7 @@ impl Evaluation {
             batches: 0,
             elapsed: Duration::ZERO,
             status: EvalStatus::Running,
-            finished_seq: 0,
+            seen_seq: 0,
         }
     }
 
@@ -91,7 +92,7 @@ impl Evaluation {
 pub struct Evaluations {
     current: Evaluation,
     finished: HashMap<EvalKey, Evaluation>,
-    finished_count: u64,
+    seen_count: u64,
 }
 
 impl Evaluations {
@@ -101,7 +102,7 @@ impl Evaluations {
         Self {
             current: Evaluation::new(key, 0, images),
             finished: HashMap::new(),
-            finished_count: 0,
+            seen_count: 0,
         }
     }
 
@@ -119,7 +120,9 @@ impl Evaluations {
         data: &Arc<Dataset>,
         net: &Arc<Network>,
     ) -> Option<EvalJob> {
-        if let Some(done) = self.finished.get(&key) {
+        if let Some(done) = self.finished.get_mut(&key) {
+            self.seen_count += 1;
+            done.seen_seq = self.seen_count;
             self.current = done.clone();
             return None;
         }
@@ -135,24 +138,25 @@ impl Evaluations {
     }
 
     /// The finished evaluation of `norm` to show in the modes table: the one with `batch_size`
-    /// and `output` if computed, otherwise the latest one computed.
+    /// and `output` if computed, else one with `batch_size` (the other output layer predicts
+    /// the same), else the one of that mode seen last. Its `key` says what it was computed
+    /// with, which the table must show whenever it differs from the current settings.
     pub fn result_for(
         &self,
         norm: NormMode,
         batch_size: usize,
         output: OutputLayer,
     ) -> Option<&Evaluation> {
+        let of_mode = || self.finished.values().filter(move |e| e.key.norm == norm);
         let exact = EvalKey {
             norm,
             batch_size,
             output,
         };
-        self.finished.get(&exact).or_else(|| {
-            self.finished
-                .values()
-                .filter(|e| e.key.norm == norm)
-                .max_by_key(|e| e.finished_seq)
-        })
+        self.finished
+            .get(&exact)
+            .or_else(|| of_mode().find(|e| e.key.batch_size == batch_size))
+            .or_else(|| of_mode().max_by_key(|e| e.seen_seq))
     }
 
     /// Whether the evaluation of `key` is finished and kept.
@@ -182,8 +186,8 @@ impl Evaluations {
             WorkerMsg::Finished { elapsed, .. } => {
                 eval.elapsed = elapsed;
                 eval.status = EvalStatus::Finished;
-                self.finished_count += 1;
-                eval.finished_seq = self.finished_count;
+                self.seen_count += 1;
+                eval.seen_seq = self.seen_count;
                 self.finished.insert(eval.key, eval.clone());
             }
             WorkerMsg::Failed { message, .. } => {

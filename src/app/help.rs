@@ -1,57 +1,83 @@
-//! The help overlay, over the middle of the screen: the active view's keys and mouse, then
-//! the global keys, then the view's remarks, all from the same tables the keys are read with.
+//! The help overlay, over the middle of the screen: a short guide to the active view (what
+//! each panel shows), its keys and the global ones, then what its marks mean, all from the
+//! tables the view and the router use. Where it does not fit, it scrolls.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
+use crate::app::keymap::{Binding, Note};
 use crate::app::router::GLOBAL_KEYS;
 use crate::app::state::AppState;
-use crate::app::widgets::bold;
+use crate::app::views::ViewId;
+use crate::app::widgets::{bold, dim};
 
-/// Width of the keys' column.
+/// Width of the first column.
 const KEY_COLUMN: usize = 13;
+/// Widest the overlay gets.
+const MAX_WIDTH: u16 = 76;
 
-/// The help's rows: (keys, what they do).
-pub fn rows(state: &AppState) -> Vec<(&'static str, &'static str)> {
-    let view = state.view();
-    let keys = |table: &'static [crate::app::keymap::Binding]| {
-        table.iter().map(|b| (b.label, b.help)).collect::<Vec<_>>()
-    };
-    let notes = |notes: &'static [crate::app::keymap::Note]| {
-        notes.iter().map(|n| (n.label, n.help)).collect::<Vec<_>>()
-    };
-    let mut rows = keys(view.keys());
+/// One row of the help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Row {
+    /// A section's heading.
+    Heading(&'static str),
+    /// Keys (or a panel, or a mark) and what they do.
+    Entry(&'static str, &'static str),
+}
+
+/// The help's rows for `view`.
+pub fn rows(view: ViewId) -> Vec<Row> {
+    let keys = |table: &'static [Binding]| table.iter().map(|b| Row::Entry(b.label, b.help));
+    let notes = |notes: &'static [Note]| notes.iter().map(|n| Row::Entry(n.label, n.help));
+    let mut rows = vec![Row::Heading("what you see")];
+    rows.extend(notes(view.guide()));
+    rows.push(Row::Heading("keys"));
+    rows.extend(keys(view.keys()));
     rows.extend(notes(view.mouse_help()));
     rows.extend(keys(GLOBAL_KEYS));
-    rows.extend(notes(view.notes()));
+    rows.push(Row::Heading("marks"));
+    rows.extend(notes(view.marks()));
     rows
 }
 
-/// Draws the overlay centered in `area`.
+/// Draws the overlay centered in `area`, scrolled down by the state's offset.
 pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
-    let rows = rows(state);
-    let width = 64.min(area.width);
-    let height = (rows.len() as u16 + 3).min(area.height);
+    let rows = rows(state.view());
+    let width = MAX_WIDTH.min(area.width);
+    let height = (rows.len() as u16 + 2).min(area.height);
+    let visible = usize::from(height.saturating_sub(2));
+    let offset = state.help_offset().min(rows.len().saturating_sub(visible));
     let popup = Rect::new(
         area.x + (area.width - width) / 2,
         area.y + (area.height - height) / 2,
         width,
         height,
     );
+    let key = dim(state.shared().palette);
     let lines: Vec<Line> = rows
         .iter()
-        .map(|(key, what)| {
-            Line::from(vec![
-                Span::styled(format!(" {key:<KEY_COLUMN$}"), bold()),
+        .skip(offset)
+        .map(|row| match row {
+            Row::Heading(text) => Line::styled(format!(" {text}"), key),
+            Row::Entry(label, what) => Line::from(vec![
+                Span::styled(format!(" {label:<KEY_COLUMN$}"), bold()),
                 Span::raw(*what),
-            ])
+            ]),
         })
         .collect();
-    let block = Block::bordered()
-        .title(" keys ")
-        .title_bottom(" any key closes · q quits ");
+    let footer = if rows.len() > visible {
+        let last = (offset + visible).min(rows.len());
+        format!(
+            " ↑↓ PgUp PgDn: {}–{last} of {} · other keys close ",
+            offset + 1,
+            rows.len()
+        )
+    } else {
+        " any key closes · q quits ".to_string()
+    };
+    let block = Block::bordered().title(" help ").title_bottom(footer);
     frame.render_widget(Clear, popup);
     frame.render_widget(Paragraph::new(lines).block(block), popup);
 }

@@ -9,7 +9,7 @@
 //! Worker progress alone redraws at most [`FRAME_INTERVAL`] apart; input redraws at once.
 
 pub mod evaluations;
-mod help;
+pub mod help;
 pub mod keymap;
 pub mod msg;
 pub mod router;

@@ -2,6 +2,7 @@
 //! loop to do ([`Cmd`]). Keys, the mouse and the worker all become messages; the one update
 //! step ([`crate::app::state::AppState::update`]) applies them.
 
+use crate::app::views::browse;
 use crate::app::worker::{Job, WorkerMsg};
 
 /// A message for the update step.
@@ -13,8 +14,12 @@ pub enum Msg {
     Set(Setting),
     /// The go-to prompt.
     Goto(Goto),
+    /// The browse view's own toggles.
+    Browse(browse::Msg),
     /// Open or close the help overlay.
     ToggleHelp,
+    /// Scroll the help overlay by this many rows (negative: up).
+    ScrollHelp(isize),
     /// Esc: close a notice, else leave the view for the one it was opened from, else quit.
     Back,
     /// Leave the app.

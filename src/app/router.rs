@@ -10,6 +10,9 @@ use crate::app::msg::{Goto, Msg};
 use crate::app::state::AppState;
 use crate::app::views;
 
+/// Rows PgUp/PgDn move the help by.
+const HELP_PAGE: isize = 10;
+
 /// Keys that mean the same in every view.
 pub const GLOBAL_KEYS: &[Binding] = &[
     Binding {
@@ -17,7 +20,7 @@ pub const GLOBAL_KEYS: &[Binding] = &[
         label: "?",
         help: "this help",
         hint: Some(Hint {
-            rank: 90,
+            rank: 60,
             keys: "?",
             word: "help",
         }),
@@ -29,7 +32,7 @@ pub const GLOBAL_KEYS: &[Binding] = &[
         label: "q Esc Ctrl-C",
         help: "quit (Esc first closes a message)",
         hint: Some(Hint {
-            rank: 99,
+            rank: 61,
             keys: "q",
             word: "quit",
         }),
@@ -69,11 +72,15 @@ pub fn key_to_msg(state: &AppState, key: KeyEvent) -> Option<Msg> {
         return Some(Msg::Goto(goto));
     }
     if state.help_shown() {
-        // Any key closes the help; `q` still quits.
-        return match key.code {
-            KeyCode::Char('q') => Some(Msg::Quit),
-            _ => Some(Msg::ToggleHelp),
-        };
+        // The arrows scroll the help, `q` still quits, any other key closes it.
+        return Some(match key.code {
+            KeyCode::Char('q') => Msg::Quit,
+            KeyCode::Up | KeyCode::Char('k') => Msg::ScrollHelp(-1),
+            KeyCode::Down | KeyCode::Char('j') => Msg::ScrollHelp(1),
+            KeyCode::PageUp => Msg::ScrollHelp(-HELP_PAGE),
+            KeyCode::PageDown | KeyCode::Char(' ') => Msg::ScrollHelp(HELP_PAGE),
+            _ => Msg::ToggleHelp,
+        });
     }
     keymap::lookup(GLOBAL_KEYS, key.code).or_else(|| keymap::lookup(state.view().keys(), key.code))
 }

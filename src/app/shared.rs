@@ -180,34 +180,46 @@ impl Shared {
         }
     }
 
-    /// Moves through the images; a move that cannot be made says why.
+    /// Moves through the images; a move that cannot be made says why, and one that wraps
+    /// around an end of the split says so. Every relative move wraps: ←/→, PgUp/PgDn and the
+    /// searches (e/E, a label) alike.
     pub fn navigate(&mut self, nav: Nav) -> Option<Notice> {
-        let len = self.data.len();
-        let last = len.saturating_sub(1);
+        let len = self.data.len().max(1);
+        let last = len - 1;
         match nav {
-            Nav::Next => self.go_to((self.index + 1) % len.max(1)),
-            Nav::Prev => self.go_to((self.index + len.max(1) - 1) % len.max(1)),
-            Nav::Forward(n) => self.go_to(self.index.saturating_add(n).min(last)),
-            Nav::Back(n) => self.go_to(self.index.saturating_sub(n)),
+            Nav::Next => self.step(1, true),
+            Nav::Prev => self.step(1, false),
+            Nav::Forward(n) => self.step(n, true),
+            Nav::Back(n) => self.step(n, false),
             Nav::First => self.go_to(0),
             Nav::Last => self.go_to(last),
             Nav::Random => {
-                let i = (splitmix64(&mut self.rng) % len.max(1) as u64) as usize;
+                let i = (splitmix64(&mut self.rng) % len as u64) as usize;
                 self.go_to(i);
+                None
             }
             Nav::To(i) if i < len => self.go_to(i),
-            Nav::To(i) => {
-                return Some(Notice::error(format!(
-                    "no image {i}: indices run 0 to {last}"
-                )));
-            }
-            Nav::NextWrong => return self.find_wrong(true),
-            Nav::PrevWrong => return self.find_wrong(false),
-            Nav::NextWithLabel(label) => return self.find_label(label),
+            Nav::To(i) => Some(Notice::error(format!(
+                "no image {i}: indices run 0 to {last}"
+            ))),
+            Nav::NextWrong => self.find_wrong(true),
+            Nav::PrevWrong => self.find_wrong(false),
+            Nav::NextWithLabel(label) => self.find_label(label),
         }
-        None
     }
 
+    /// Moves `by` images forward or back, wrapping around the ends with a notice.
+    fn step(&mut self, by: usize, forward: bool) -> Option<Notice> {
+        let len = self.data.len().max(1);
+        let (to, wrapped) = if forward {
+            let to = self.index.saturating_add(by);
+            (to % len, to >= len)
+        } else {
+            ((self.index + len - by % len) % len, by > self.index)
+        };
+        self.go_to(to);
+        wrapped.then(|| Notice::info(wrap_notice(forward, to)))
+    }
     /// Changes a setting; returns the job that evaluates the new settings unless their
     /// result is already known.
     pub fn change(&mut self, setting: Setting) -> Option<Job> {
@@ -232,11 +244,12 @@ impl Shared {
         self.evals.on_worker(report)
     }
 
-    fn go_to(&mut self, index: usize) {
+    fn go_to(&mut self, index: usize) -> Option<Notice> {
         if index != self.index && index < self.data.len() {
             self.index = index;
             self.image = inspect(&self.net, self.data.image(index), self.norm);
         }
+        None
     }
 
     /// Shows the finished evaluation of the current settings, or returns the job that
@@ -250,27 +263,33 @@ impl Shared {
         Some(Job::Evaluate(job))
     }
 
-    /// The next (or previous) image, wrapping around, that satisfies `pred`.
-    fn search(&self, forward: bool, pred: impl Fn(usize) -> bool) -> Option<usize> {
+    /// The next (or previous) image, wrapping around, that satisfies `pred`, and whether the
+    /// search went past an end of the split to find it.
+    fn search(&self, forward: bool, pred: impl Fn(usize) -> bool) -> Option<(usize, bool)> {
         let len = self.data.len();
         (1..len)
             .map(|step| {
                 if forward {
-                    (self.index + step) % len
+                    ((self.index + step) % len, self.index + step >= len)
                 } else {
-                    (self.index + len - step) % len
+                    ((self.index + len - step) % len, step > self.index)
                 }
             })
-            .find(|&i| pred(i))
+            .find(|&(i, _)| pred(i))
+    }
+
+    /// Goes to what a search found, saying so when it wrapped around.
+    fn found(&mut self, (index, wrapped): (usize, bool), forward: bool) -> Option<Notice> {
+        self.go_to(index);
+        wrapped.then(|| Notice::info(wrap_notice(forward, index)))
     }
 
     fn find_wrong(&mut self, forward: bool) -> Option<Notice> {
         let eval = self.evals.current();
         let labels = self.data.labels();
         let wrong = |i: usize| eval.predictions[i].is_some_and(|p| p != labels[i]);
-        if let Some(i) = self.search(forward, wrong) {
-            self.go_to(i);
-            return None;
+        if let Some(found) = self.search(forward, wrong) {
+            return self.found(found, forward);
         }
         let counted = eval.tally.total;
         let text = if counted == 0 {
@@ -286,12 +305,18 @@ impl Shared {
     fn find_label(&mut self, label: u8) -> Option<Notice> {
         let labels = self.data.labels();
         match self.search(true, |i| labels[i] == label) {
-            Some(i) => {
-                self.go_to(i);
-                None
-            }
+            Some(found) => self.found(found, true),
             None => Some(Notice::info(format!("no other image labelled {label}"))),
         }
+    }
+}
+
+/// What a move that went around an end of the split says.
+fn wrap_notice(forward: bool, to: usize) -> String {
+    if forward {
+        format!("wrapped past the last image to image {to}")
+    } else {
+        format!("wrapped past the first image to image {to}")
     }
 }
 

@@ -9,9 +9,10 @@
 use std::sync::Arc;
 
 use crate::app::evaluations::EvalKey;
+use crate::app::help;
 use crate::app::msg::{Cmd, Goto, Msg, Nav};
 use crate::app::shared::{Notice, Palette, Shared};
-use crate::app::views::ViewId;
+use crate::app::views::{ViewId, browse};
 use crate::app::worker::JobKind;
 use crate::dataset::{Dataset, Split};
 use crate::network::Network;
@@ -25,7 +26,9 @@ pub struct AppState {
     shared: Shared,
     /// Open views, the active one last; never empty.
     views: Vec<ViewId>,
-    help: bool,
+    browse: browse::State,
+    /// The help overlay, when open, and how far it is scrolled.
+    help: Option<usize>,
     goto: Option<String>,
     notice: Option<Notice>,
     should_quit: bool,
@@ -48,7 +51,8 @@ impl AppState {
         let state = Self {
             shared,
             views: vec![ViewId::Browse],
-            help: false,
+            browse: browse::State::default(),
+            help: None,
             goto: None,
             notice: None,
             should_quit: false,
@@ -59,6 +63,11 @@ impl AppState {
     /// What every view shares.
     pub fn shared(&self) -> &Shared {
         &self.shared
+    }
+
+    /// The browse view's own state.
+    pub fn browse(&self) -> &browse::State {
+        &self.browse
     }
 
     /// The active view.
@@ -73,7 +82,12 @@ impl AppState {
 
     /// Whether the help overlay is shown.
     pub fn help_shown(&self) -> bool {
-        self.help
+        self.help.is_some()
+    }
+
+    /// How many rows the help is scrolled down.
+    pub fn help_offset(&self) -> usize {
+        self.help.unwrap_or(0)
     }
 
     /// The status-bar message, if any.
@@ -95,7 +109,14 @@ impl AppState {
             Msg::Nav(nav) => self.notice = self.shared.navigate(nav),
             Msg::Set(setting) => return self.shared.change(setting).into(),
             Msg::Goto(goto) => self.goto(goto),
-            Msg::ToggleHelp => self.help = !self.help,
+            Msg::Browse(msg) => self.browse.update(msg),
+            Msg::ToggleHelp => self.help = self.help.xor(Some(0)),
+            Msg::ScrollHelp(by) => {
+                let last = help::rows(self.view()).len().saturating_sub(1);
+                if let Some(offset) = &mut self.help {
+                    *offset = offset.saturating_add_signed(by).min(last);
+                }
+            }
             Msg::Resized => {}
             Msg::Back => {
                 if had_notice {
@@ -192,6 +213,7 @@ mod tests {
     use crate::network::{OutputLayer, argmax};
     use crate::normalize::{NormMode, Norms};
     use ndarray::Array2;
+    use std::collections::HashMap;
     use std::time::Duration;
 
     /// 30 images of 2x2 pixels, labels `i % 10`, and a one-layer network.
@@ -261,27 +283,38 @@ mod tests {
     }
 
     #[test]
-    fn navigation_keys_move_and_wrap_or_stop() {
+    fn every_relative_move_wraps_and_says_so() {
         let (mut s, _) = state();
         let at = |s: &AppState| s.shared.index();
+        let wrapped = |s: &AppState| s.notice().is_some_and(|n| n.text.starts_with("wrapped"));
         nav(&mut s, Nav::Prev);
         assert_eq!(at(&s), 29, "previous from the first wraps");
+        assert!(wrapped(&s));
         nav(&mut s, Nav::Next);
         assert_eq!(at(&s), 0);
+        assert!(wrapped(&s), "next from the last wraps");
+        nav(&mut s, Nav::Next);
+        assert!(!wrapped(&s), "an ordinary step says nothing");
         nav(&mut s, Nav::Forward(100));
-        assert_eq!(at(&s), 29, "a page stops at the last image");
+        assert_eq!(at(&s), 11, "a page wraps like a step: 1 + 100 is 11 of 30");
+        assert!(wrapped(&s));
         nav(&mut s, Nav::Back(5));
-        assert_eq!(at(&s), 24);
+        assert_eq!((at(&s), wrapped(&s)), (6, false));
         nav(&mut s, Nav::Back(100));
-        assert_eq!(at(&s), 0);
+        assert_eq!((at(&s), wrapped(&s)), (26, true));
         nav(&mut s, Nav::Last);
         assert_eq!(at(&s), 29);
         nav(&mut s, Nav::First);
         assert_eq!(at(&s), 0);
         nav(&mut s, Nav::NextWithLabel(3));
-        assert_eq!(at(&s), 3);
+        assert_eq!((at(&s), wrapped(&s)), (3, false));
+        nav(&mut s, Nav::Last);
         nav(&mut s, Nav::NextWithLabel(3));
-        assert_eq!(at(&s), 13);
+        assert_eq!(
+            (at(&s), wrapped(&s)),
+            (3, true),
+            "a search wraps too, and says so"
+        );
         for _ in 0..20 {
             nav(&mut s, Nav::Random);
             assert!(at(&s) < 30);
@@ -402,7 +435,9 @@ mod tests {
         let m = progress(&s, g2, 0, &[9; 10]);
         s.update(m);
         assert!(set(&mut s, Setting::PrevNorm).is_none());
-        assert_eq!(*s.shared.evaluation(), done);
+        let shown = s.shared.evaluation();
+        assert_eq!((shown.key, &shown.tally), (done.key, &done.tally));
+        assert_eq!(shown.predictions, done.predictions);
         assert!(s.shared.result_for(NormMode::L1).is_none());
         // Batch size and output are part of the key.
         assert!(!set(&mut s, Setting::NextBatch).is_none());
@@ -418,6 +453,70 @@ mod tests {
         assert!(!set(&mut s, Setting::ToggleOutput).is_none());
         assert_eq!(s.shared.output(), OutputLayer::Identity);
         assert!(BATCH_SIZES.contains(&s.shared.batch_size()));
+    }
+
+    #[test]
+    fn the_modes_table_names_the_settings_of_the_number_it_shows() {
+        // n, then B five times (each pass finishing, with a stale batch of the pass before
+        // arriving in between), then N and o: what the user last saw for l1 was batch 10.
+        let (mut s, cmd) = state();
+        complete(&mut s, job_of(cmd).generation, |i| (i % 10) as u8);
+        let mut previous = job_of(set(&mut s, Setting::NextNorm)).generation;
+        complete(&mut s, previous, |_| 0);
+        let mut accuracy_at = HashMap::new();
+        for (k, batch) in [1, 10000, 1000, 100, 10].into_iter().enumerate() {
+            let job = match set(&mut s, Setting::PrevBatch) {
+                Cmd::Submit(Job::Evaluate(job)) => job,
+                _ => {
+                    // Batch 10 was computed before: shown from the cache, no job.
+                    assert_eq!(batch, 10);
+                    continue;
+                }
+            };
+            assert_eq!((job.norm, job.batch_size), (NormMode::L1, batch));
+            // A late batch of the replaced pass arrives interleaved with the new one's.
+            let stale = progress(&s, previous, 0, &[1; 10]);
+            s.update(stale);
+            let right = k % 3 + 1;
+            complete(&mut s, job.generation, |i| {
+                if i < right * 10 { (i % 10) as u8 } else { 9 }
+            });
+            accuracy_at.insert(batch, s.shared.evaluation().tally.accuracy());
+            previous = job.generation;
+        }
+        assert_eq!(s.shared.batch_size(), 10);
+        assert!(
+            set(&mut s, Setting::PrevNorm).is_none(),
+            "div255 at 10 is cached"
+        );
+        assert!(!set(&mut s, Setting::ToggleOutput).is_none());
+        let shown = s.shared.result_for(NormMode::L1).unwrap();
+        // Batch 10 is the current batch size: that result wins, whatever finished last.
+        assert_eq!(shown.key.batch_size, 10);
+        assert_eq!(shown.key.output, OutputLayer::Softmax);
+        assert_eq!(shown.tally.total, 30);
+        // Elsewhere the table falls back on the result of that mode seen last, and its
+        // key is the settings it was computed with.
+        for batch in [1, 10000, 1000, 100] {
+            let key = EvalKey {
+                norm: NormMode::L1,
+                batch_size: batch,
+                output: OutputLayer::Softmax,
+            };
+            let done = s
+                .shared
+                .evaluations()
+                .result_for(key.norm, 7, OutputLayer::Identity);
+            assert_eq!(done.map(|e| e.key.batch_size), Some(10), "seen last");
+            assert!(s.shared.evaluations().is_finished(&key));
+            let exact = s
+                .shared
+                .evaluations()
+                .result_for(NormMode::L1, batch, OutputLayer::Softmax)
+                .unwrap();
+            assert_eq!(exact.key, key);
+            assert_eq!(exact.tally.accuracy(), accuracy_at[&batch], "batch {batch}");
+        }
     }
 
     #[test]
@@ -444,6 +543,10 @@ mod tests {
         assert_eq!(s.shared.index(), 21);
         nav(&mut s, Nav::NextWrong);
         assert_eq!(s.shared.index(), 4, "wraps around");
+        assert!(
+            s.notice()
+                .is_some_and(|n| n.text.contains("past the last image"))
+        );
         nav(&mut s, Nav::PrevWrong);
         assert_eq!(s.shared.index(), 21);
     }

@@ -20,7 +20,7 @@ pub fn draw(state: &AppState, frame: &mut Frame) {
     }
     let [body, status_line] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
-    view.draw(state.shared(), frame, body);
+    view.draw(state, frame, body);
     status::draw(state, frame, status_line);
     if state.help_shown() {
         help::draw(state, frame, area);

@@ -16,6 +16,7 @@ use ratatui::layout::Rect;
 use crate::app::keymap::{Binding, Note};
 use crate::app::msg::Msg;
 use crate::app::shared::Shared;
+use crate::app::state::AppState;
 
 /// A screen of the explorer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,10 +43,17 @@ impl ViewId {
         }
     }
 
-    /// Remarks at the foot of the view's help.
-    pub fn notes(self) -> &'static [Note] {
+    /// What each of the view's panels shows, for the help.
+    pub fn guide(self) -> &'static [Note] {
         match self {
-            ViewId::Browse => browse::NOTES,
+            ViewId::Browse => browse::GUIDE,
+        }
+    }
+
+    /// What the view's marks and colors mean, for the help.
+    pub fn marks(self) -> &'static [Note] {
+        match self {
+            ViewId::Browse => browse::MARKS,
         }
     }
 
@@ -57,9 +65,9 @@ impl ViewId {
     }
 
     /// Draws the view into `body`, the screen but the status line.
-    pub fn draw(self, shared: &Shared, frame: &mut Frame, body: Rect) {
+    pub fn draw(self, state: &AppState, frame: &mut Frame, body: Rect) {
         match self {
-            ViewId::Browse => browse::draw(shared, frame, body),
+            ViewId::Browse => browse::draw(state.shared(), state.browse(), frame, body),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! A digit as upper-half blocks in gray levels (two pixel rows per cell, top pixel as
-//! foreground, bottom as background), or as shade characters without colors.
+//! foreground, bottom as background), or as shade characters without colors: [`Digit`] for
+//! pixels, [`InputDigit`] for the network's input, whose values may be negative.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -7,7 +8,7 @@ use ratatui::style::Color;
 use ratatui::widgets::Widget;
 
 use crate::app::shared::Palette;
-use crate::glyphs::shade;
+use crate::glyphs::{shade, signed_shade};
 
 /// One image, `zoom` cells per pixel across and `zoom` half-cells per pixel down.
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +59,94 @@ impl Widget for Digit<'_> {
                 }
             }
         }
+    }
+}
+
+/// The network's input for one image: values of any sign and size. Positive values are drawn
+/// in gray as pixels are, relative to the largest one; negative ones in blue (dots without
+/// colors), relative to the most negative one, so that a negative background (z-score's
+/// -0.42) shows as clearly as the ink; zero is black.
+#[derive(Debug, Clone, Copy)]
+pub struct InputDigit<'a> {
+    /// The values, row-major.
+    pub values: &'a [f32],
+    /// Values per row.
+    pub cols: usize,
+    /// Cells per value across (and half-cells down).
+    pub zoom: usize,
+    /// How to paint.
+    pub palette: Palette,
+}
+
+impl InputDigit<'_> {
+    /// The magnitudes that map to full blue and full white: the most negative value and the
+    /// largest positive one (1 where there is none).
+    pub fn scales(&self) -> (f32, f32) {
+        let (neg, pos) = self
+            .values
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold((0.0f32, 0.0f32), |(n, p), &v| (n.max(-v), p.max(v)));
+        let or_one = |m: f32| if m > 0.0 { m } else { 1.0 };
+        (or_one(neg), or_one(pos))
+    }
+}
+
+impl Widget for InputDigit<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let rows = self.values.len() / self.cols.max(1);
+        let zoom = self.zoom.max(1);
+        let (neg, pos) = self.scales();
+        // Value at half-row `h` and cell column `x` relative to its sign's scale, 0 outside
+        // the image.
+        let value = |h: usize, x: usize| -> f32 {
+            let (r, c) = (h / zoom, x / zoom);
+            let v = if r < rows && c < self.cols {
+                self.values[r * self.cols + c]
+            } else {
+                0.0
+            };
+            if v < 0.0 { v / neg } else { v / pos }
+        };
+        for y in 0..area.height {
+            for x in 0..area.width {
+                let (top, bottom) = (
+                    value(2 * usize::from(y), usize::from(x)),
+                    value(2 * usize::from(y) + 1, usize::from(x)),
+                );
+                let Some(cell) = buf.cell_mut((area.x + x, area.y + y)) else {
+                    continue;
+                };
+                match self.palette {
+                    Palette::Plain => {
+                        cell.set_char(signed_shade((top + bottom) / 2.0));
+                    }
+                    palette => {
+                        cell.set_char('▀')
+                            .set_fg(diverging(palette, top))
+                            .set_bg(diverging(palette, bottom));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The color of `t` in -1..=1: gray for positive values, blue for negative ones.
+pub fn diverging(palette: Palette, t: f32) -> Color {
+    let t = if t.is_finite() {
+        t.clamp(-1.0, 1.0)
+    } else {
+        0.0
+    };
+    let level = (t.abs() * 255.0).round() as u8;
+    if t >= 0.0 {
+        return gray(palette, level);
+    }
+    match palette {
+        Palette::TrueColor | Palette::Plain => Color::Rgb(0, level / 3, level),
+        // The 256-color cube's pure blues: 16 (black), 17 .. 21 (0,0,95 .. 0,0,255).
+        Palette::Gray256 => Color::Indexed(16 + ((u16::from(level) * 5 + 127) / 255) as u8),
     }
 }
 
@@ -121,6 +210,53 @@ mod tests {
         .render(buf.area, &mut buf);
         assert_eq!(buf[(0, 0)].symbol(), "█");
         assert_eq!(buf[(1, 0)].symbol(), " ");
+    }
+
+    #[test]
+    fn the_input_is_drawn_relative_to_its_largest_magnitude_with_its_sign() {
+        // One column, four rows: -2, 1, 0, 2 (scales 2 and 2).
+        let values = [-2.0, 1.0, 0.0, 2.0];
+        let digit = InputDigit {
+            values: &values,
+            cols: 1,
+            zoom: 1,
+            palette: Palette::TrueColor,
+        };
+        assert_eq!(digit.scales(), (2.0, 2.0));
+        let mut buf = Buffer::empty(Rect::new(0, 0, 1, 2));
+        digit.render(buf.area, &mut buf);
+        assert_eq!(buf[(0, 0)].fg, Color::Rgb(0, 85, 255), "-1: full blue");
+        assert_eq!(buf[(0, 0)].bg, Color::Rgb(128, 128, 128), "0.5: mid gray");
+        assert_eq!(buf[(0, 1)].fg, Color::Rgb(0, 0, 0));
+        assert_eq!(buf[(0, 1)].bg, Color::Rgb(255, 255, 255));
+        let mut plain = Buffer::empty(Rect::new(0, 0, 1, 2));
+        InputDigit {
+            palette: Palette::Plain,
+            ..digit
+        }
+        .render(plain.area, &mut plain);
+        // Averages of the two rows: -0.25 and 0.5.
+        assert_eq!(plain[(0, 0)].symbol(), "·");
+        assert_eq!(plain[(0, 1)].symbol(), "▒");
+        let zeros = [0.0; 4];
+        assert_eq!(
+            InputDigit {
+                values: &zeros,
+                ..digit
+            }
+            .scales(),
+            (1.0, 1.0)
+        );
+        // A small negative background is as visible as the ink, whatever the ink's size.
+        let zscore_like = [-0.42, -0.42, 2.8, 2.8];
+        let mut buf = Buffer::empty(Rect::new(0, 0, 1, 2));
+        InputDigit {
+            values: &zscore_like,
+            ..digit
+        }
+        .render(buf.area, &mut buf);
+        assert_eq!(buf[(0, 0)].fg, Color::Rgb(0, 85, 255));
+        assert_eq!(buf[(0, 1)].fg, Color::Rgb(255, 255, 255));
     }
 
     #[test]

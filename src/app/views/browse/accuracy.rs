@@ -30,7 +30,11 @@ pub fn draw(shared: &Shared, frame: &mut Frame, area: Rect) {
     let block = Block::bordered().title(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    if inner.width >= SIDE_BY_SIDE_WIDTH {
+    let (wide_table, narrow_table) = (modes_lines(shared, true), modes_lines(shared, false));
+    // Tall enough for everything one above the other (e.g. 200x60): the table goes under the
+    // per-class bars rather than beside them, so that the panel's height is used.
+    let stacked = usize::from(inner.height) >= PROGRESS_LINES + 10 + 1 + wide_table.len();
+    if inner.width >= SIDE_BY_SIDE_WIDTH && !stacked {
         // The gap keeps the gauge's count from reading on into the table's first mode; the
         // progress column stops growing with the bars, so the table stays near it.
         let left_w = inner.width.saturating_sub(2 + 34).min(PROGRESS_MAX_WIDTH);
@@ -43,18 +47,27 @@ pub fn draw(shared: &Shared, frame: &mut Frame, area: Rect) {
         .areas(inner);
         let lines = progress_lines(shared, left.width, left.height);
         frame.render_widget(Paragraph::new(lines), left);
-        frame.render_widget(Paragraph::new(modes_lines(shared, true)), right);
+        frame.render_widget(Paragraph::new(wide_table), right);
     } else {
-        let modes = modes_lines(shared, false);
+        let modes = if inner.width >= 34 {
+            wide_table
+        } else {
+            narrow_table
+        };
         // Per-class bars when the table still fits below them (e.g. at 100x30), text at 80x24.
         let room = inner.height.saturating_sub(modes.len() as u16 + 1);
-        let mut lines = progress_lines(shared, inner.width, room);
+        let width = inner.width.min(PROGRESS_MAX_WIDTH);
+        let mut lines = progress_lines(shared, width, room);
         lines.push(Line::raw(""));
         lines.extend(modes);
         // No wrapping: every line is sized to fit, and a rare overlong note is cut.
         frame.render_widget(Paragraph::new(lines), inner);
     }
 }
+
+/// Lines of [`progress_lines`] above the per-class accuracy: settings, gauge, accuracy,
+/// speed and the per-class heading.
+const PROGRESS_LINES: usize = 5;
 
 /// The settings line, gauge, accuracy, speed and per-class accuracy of the current run;
 /// per-class accuracy gets one bar per line when `height` allows.
@@ -174,7 +187,8 @@ fn progress_lines(shared: &Shared, width: u16, height: u16) -> Vec<Line<'static>
     lines
 }
 
-/// The modes table: each normalization's accuracy, marked when computed with other settings.
+/// The modes table: each normalization's accuracy, marked when computed with other settings,
+/// and a line saying what the marks mean (all of them in the `?` help).
 fn modes_lines(shared: &Shared, wide: bool) -> Vec<Line<'static>> {
     let palette = shared.palette;
     let key = dim(palette);
@@ -203,6 +217,14 @@ fn modes_lines(shared: &Shared, wide: bool) -> Vec<Line<'static>> {
         }
         lines.push(Line::from(spans));
     }
+    lines.push(Line::styled(
+        if wide {
+            "(▸ now · - not run · bN: batch N)"
+        } else {
+            "(▸ now, - not run yet)"
+        },
+        key,
+    ));
     lines
 }
 

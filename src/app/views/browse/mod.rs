@@ -29,13 +29,41 @@ use ratatui::crossterm::event::{KeyCode, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 
 use crate::app::keymap::{Binding, Hint, Note};
-use crate::app::msg::{Goto, Msg, Nav, Setting};
+use crate::app::msg::{self, Goto, Nav, Setting};
 use crate::app::shared::Shared;
+
+/// The browse view's own state: how it shows what the shared state holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct State {
+    /// Draw the network's input (after normalization) instead of the pixels.
+    pub input_view: bool,
+    /// Bars of the softmax on a log scale, so that 99.999% and 0.001% both show.
+    pub log_scale: bool,
+}
+
+/// The browse view's own messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Msg {
+    /// Pixels or the network's input in the image panel.
+    ToggleInputView,
+    /// Linear or log scale for the softmax bars.
+    ToggleLogScale,
+}
+
+impl State {
+    /// Applies one of the view's messages.
+    pub fn update(&mut self, msg: Msg) {
+        match msg {
+            Msg::ToggleInputView => self.input_view = !self.input_view,
+            Msg::ToggleLogScale => self.log_scale = !self.log_scale,
+        }
+    }
+}
 
 /// How far PgUp/PgDn move.
 pub const PAGE: usize = 100;
 
-/// The browse view's keys.
+/// The browse view's keys (the app's messages are `msg::Msg` here: `Msg` is this view's own).
 pub const KEYS: &[Binding] = &[
     Binding {
         keys: &[
@@ -52,7 +80,7 @@ pub const KEYS: &[Binding] = &[
             word: "image",
         }),
         action: |code| {
-            Some(Msg::Nav(match code {
+            Some(msg::Msg::Nav(match code {
                 KeyCode::Left | KeyCode::Char('h') => Nav::Prev,
                 _ => Nav::Next,
             }))
@@ -64,7 +92,7 @@ pub const KEYS: &[Binding] = &[
         help: "back / forward 100 images",
         hint: None,
         action: |code| {
-            Some(Msg::Nav(if code == KeyCode::PageUp {
+            Some(msg::Msg::Nav(if code == KeyCode::PageUp {
                 Nav::Back(PAGE)
             } else {
                 Nav::Forward(PAGE)
@@ -77,7 +105,7 @@ pub const KEYS: &[Binding] = &[
         help: "first / last image",
         hint: None,
         action: |code| {
-            Some(Msg::Nav(if code == KeyCode::Home {
+            Some(msg::Msg::Nav(if code == KeyCode::Home {
                 Nav::First
             } else {
                 Nav::Last
@@ -89,18 +117,18 @@ pub const KEYS: &[Binding] = &[
         label: "g",
         help: "go to an index: type it, Enter (Esc cancels)",
         hint: Some(Hint {
-            rank: 50,
+            rank: 70,
             keys: "g",
             word: "go to",
         }),
-        action: |_| Some(Msg::Goto(Goto::Start)),
+        action: |_| Some(msg::Msg::Goto(Goto::Start)),
     },
     Binding {
         keys: &[KeyCode::Char('r')],
         label: "r",
         help: "a random image",
         hint: None,
-        action: |_| Some(Msg::Nav(Nav::Random)),
+        action: |_| Some(msg::Msg::Nav(Nav::Random)),
     },
     Binding {
         keys: &[
@@ -119,21 +147,21 @@ pub const KEYS: &[Binding] = &[
         help: "next image with that true label",
         hint: None,
         action: |code| match code {
-            KeyCode::Char(c @ '0'..='9') => Some(Msg::Nav(Nav::NextWithLabel(c as u8 - b'0'))),
+            KeyCode::Char(c @ '0'..='9') => Some(msg::Msg::Nav(Nav::NextWithLabel(c as u8 - b'0'))),
             _ => None,
         },
     },
     Binding {
         keys: &[KeyCode::Char('e'), KeyCode::Char('E')],
         label: "e E",
-        help: "next / previous misclassified image",
+        help: "next / previous misclassified image (background pass)",
         hint: Some(Hint {
             rank: 40,
             keys: "e/E",
             word: "errors",
         }),
         action: |code| {
-            Some(Msg::Nav(if code == KeyCode::Char('e') {
+            Some(msg::Msg::Nav(if code == KeyCode::Char('e') {
                 Nav::NextWrong
             } else {
                 Nav::PrevWrong
@@ -150,7 +178,7 @@ pub const KEYS: &[Binding] = &[
             word: "norm",
         }),
         action: |code| {
-            Some(Msg::Set(if code == KeyCode::Char('n') {
+            Some(msg::Msg::Set(if code == KeyCode::Char('n') {
                 Setting::NextNorm
             } else {
                 Setting::PrevNorm
@@ -167,7 +195,7 @@ pub const KEYS: &[Binding] = &[
             word: "batch",
         }),
         action: |code| {
-            Some(Msg::Set(if code == KeyCode::Char('b') {
+            Some(msg::Msg::Set(if code == KeyCode::Char('b') {
                 Setting::NextBatch
             } else {
                 Setting::PrevBatch
@@ -183,7 +211,25 @@ pub const KEYS: &[Binding] = &[
             keys: "o",
             word: "output",
         }),
-        action: |_| Some(Msg::Set(Setting::ToggleOutput)),
+        action: |_| Some(msg::Msg::Set(Setting::ToggleOutput)),
+    },
+    Binding {
+        keys: &[KeyCode::Char('v')],
+        label: "v",
+        help: "image panel: the pixels ↔ what the network receives",
+        hint: Some(Hint {
+            rank: 15,
+            keys: "v",
+            word: "input",
+        }),
+        action: |_| Some(msg::Msg::Browse(Msg::ToggleInputView)),
+    },
+    Binding {
+        keys: &[KeyCode::Char('L')],
+        label: "L",
+        help: "softmax bars on a log scale (1e-8 … 1) ↔ linear",
+        hint: None,
+        action: |_| Some(msg::Msg::Browse(Msg::ToggleLogScale)),
     },
 ];
 
@@ -200,17 +246,71 @@ pub const MOUSE: &[Note] = &[
     },
 ];
 
-/// Remarks at the foot of the help.
-pub const NOTES: &[Note] = &[Note {
-    label: "",
-    help: "e/E use the background evaluation's predictions",
-}];
+/// What each panel shows, for the help.
+pub const GUIDE: &[Note] = &[
+    Note {
+        label: "image",
+        help: "the digit; v: what the network receives, after the mode",
+    },
+    Note {
+        label: "output",
+        help: "ten scores, made probabilities by the softmax (o: raw)",
+    },
+    Note {
+        label: "prediction",
+        help: "the class with the largest output, how sure, the runner-up",
+    },
+    Note {
+        label: "input norms",
+        help: "L1, L2, max, mean and std of the input, raw and after",
+    },
+    Note {
+        label: "accuracy",
+        help: "the whole split, in the background, batch by batch",
+    },
+];
+
+/// What the marks on the screen mean, for the help.
+pub const MARKS: &[Note] = &[
+    Note {
+        label: "◀ / P T PT",
+        help: "the predicted class, the true one, both (right)",
+    },
+    Note {
+        label: "in a batch",
+        help: "the background pass's prediction for this image",
+    },
+    Note {
+        label: "pending",
+        help: "the background pass has not reached this image yet",
+    },
+    Note {
+        label: "▸",
+        help: "the current mode, in the modes table",
+    },
+    Note {
+        label: "-  … 45%",
+        help: "not computed yet · being computed",
+    },
+    Note {
+        label: "b10 id sm",
+        help: "computed at batch 10, with identity, softmax",
+    },
+    Note {
+        label: "│ = 0",
+        help: "identity scores grow left (< 0) or right (> 0)",
+    },
+    Note {
+        label: "blue, ·",
+        help: "negative input values (v; e.g. the background under zscore)",
+    },
+];
 
 /// The message for a mouse event: the wheel moves through the images.
-pub fn mouse_to_msg(mouse: MouseEvent) -> Option<Msg> {
+pub fn mouse_to_msg(mouse: MouseEvent) -> Option<msg::Msg> {
     match mouse.kind {
-        MouseEventKind::ScrollDown => Some(Msg::Nav(Nav::Next)),
-        MouseEventKind::ScrollUp => Some(Msg::Nav(Nav::Prev)),
+        MouseEventKind::ScrollDown => Some(msg::Msg::Nav(Nav::Next)),
+        MouseEventKind::ScrollUp => Some(msg::Msg::Nav(Nav::Prev)),
         _ => None,
     }
 }
@@ -247,16 +347,31 @@ struct Areas {
 
 /// Draws the view into `body` (the screen but the status line), which must be at least
 /// [`needed`] (less the status line).
-pub fn draw(shared: &Shared, frame: &mut Frame, body: Rect) {
+pub fn draw(shared: &Shared, view: &State, frame: &mut Frame, body: Rect) {
     let (rows, cols) = image_size(shared);
     let Some(areas) = layout(body, rows, cols) else {
         return;
     };
-    image::draw(shared, frame, areas.digit, areas.zoom);
+    image::draw(shared, view, frame, areas.digit, areas.zoom);
     prediction::draw(shared, frame, areas.prediction);
-    output::draw(shared, frame, areas.output);
+    output::draw(shared, view, frame, areas.output);
     norms::draw(shared, frame, areas.norms);
     accuracy::draw(shared, frame, areas.accuracy);
+}
+
+/// Each panel's name and place in `body`, for tests that check how the room is used.
+#[doc(hidden)]
+pub fn panels(shared: &Shared, body: Rect) -> Vec<(&'static str, Rect)> {
+    let (rows, cols) = image_size(shared);
+    layout(body, rows, cols).map_or_else(Vec::new, |a| {
+        vec![
+            ("image", a.digit),
+            ("prediction", a.prediction),
+            ("output", a.output),
+            ("norms", a.norms),
+            ("accuracy", a.accuracy),
+        ]
+    })
 }
 
 /// The smallest terminal (status line included) the view fits.

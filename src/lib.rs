@@ -7,6 +7,7 @@ pub mod dataset;
 pub mod eval;
 pub mod idx;
 pub mod kernels;
+pub mod layer;
 pub mod network;
 pub mod normalize;
 pub mod train;

@@ -12,7 +12,8 @@ use std::time::Duration;
 use crate::app::worker::{Job, WorkerMsg};
 use crate::dataset::{Dataset, Split};
 use crate::eval::{Tally, normalized_batch};
-use crate::network::{Network, OutputLayer, argmax};
+use crate::layer::{OutputLayer, argmax};
+use crate::network::Network;
 use crate::normalize::{NormMode, Norms};
 
 /// The batch sizes `b`/`B` cycle through.
@@ -613,7 +614,7 @@ pub(crate) fn test_state(
     seed: u64,
 ) -> (AppState, Cmd) {
     let data = Dataset::from_parts(images, labels, 2, 2).unwrap();
-    let net = Network::new(vec![crate::network::Layer {
+    let net = Network::new(vec![crate::layer::Layer {
         w,
         b: ndarray::Array1::zeros(10),
     }])

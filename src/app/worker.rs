@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use crate::dataset::Dataset;
 use crate::eval::{Tally, normalized_batch, predictions};
-use crate::network::{Network, OutputLayer};
+use crate::layer::OutputLayer;
+use crate::network::Network;
 use crate::normalize::NormMode;
 
 /// Name of the worker thread; the app's panic hook recognizes it so that a caught worker
@@ -227,7 +228,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 mod tests {
     use super::*;
     use crate::eval::evaluate;
-    use crate::network::Layer;
+    use crate::layer::Layer;
     use ndarray::{Array1, Array2};
     use std::sync::mpsc::RecvTimeoutError;
 

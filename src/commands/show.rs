@@ -6,7 +6,7 @@ use std::path::Path;
 
 use color_eyre::eyre::{Result, bail};
 use mnist_explorer::eval::normalized_batch;
-use mnist_explorer::network::{OutputLayer, argmax};
+use mnist_explorer::layer::{OutputLayer, argmax};
 use mnist_explorer::normalize::{NormMode, Norms};
 
 use crate::cli::ShowArgs;

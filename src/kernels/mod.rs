@@ -20,7 +20,7 @@ use std::cell::RefCell;
 
 use vector::{Portable, Vector};
 
-use crate::network::{Layer, OutputLayer};
+use crate::layer::{Layer, OutputLayer};
 use crate::normalize::NormMode;
 
 /// Floats per AVX2 or portable vector (the training kernels' width).
@@ -1012,10 +1012,10 @@ unsafe fn accumulate<const T: usize, V: Vector>(acc: &mut [V; T], xv: f32, row: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::Network;
+    use crate::layer::forward_reference;
     use ndarray::{Array1, Array2};
 
-    fn random_network(sizes: &[usize], seed: u64) -> Network {
+    fn random_network(sizes: &[usize], seed: u64) -> Vec<Layer> {
         let mut state = seed;
         let mut next = move || {
             state ^= state << 13;
@@ -1023,14 +1023,13 @@ mod tests {
             state ^= state << 17;
             (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
         };
-        let layers = sizes
+        sizes
             .windows(2)
             .map(|w| Layer {
                 w: Array2::from_shape_fn((w[0], w[1]), |_| next() * 0.3),
                 b: Array1::from_shape_fn(w[1], |_| next() * 0.1),
             })
-            .collect();
-        Network::new(layers).unwrap()
+            .collect()
     }
 
     fn sparse_inputs(rows: usize, cols: usize) -> Vec<f32> {
@@ -1057,11 +1056,11 @@ mod tests {
         let net = random_network(sizes, 42 + sizes.len() as u64);
         let x = sparse_inputs(rows, sizes[0]);
         let xa = Array2::from_shape_vec((rows, sizes[0]), x.clone()).unwrap();
-        let packed = Packed::new(net.layers(), path);
+        let packed = Packed::new(&net, path);
         assert_eq!(packed.path(), path);
         for output in [OutputLayer::Softmax, OutputLayer::Identity] {
-            let want = net.forward_reference(xa.view(), output);
-            let mut got = vec![0.0; rows * net.output_size()];
+            let want = forward_reference(&net, xa.view(), output);
+            let mut got = vec![0.0; rows * sizes[sizes.len() - 1]];
             packed.forward(Input::Values(&x), output, &mut got);
             for (g, w) in got.iter().zip(want.iter()) {
                 assert!(
@@ -1167,7 +1166,7 @@ mod tests {
             out
         };
         for path in supported_paths() {
-            let packed = Packed::new(net.layers(), path);
+            let packed = Packed::new(&net, path);
             // 100 on 2 threads: uneven halves; 1000 on 3: several levels of halving.
             for (threads, rows) in [(2, 100), (3, 37), (3, 1000), (4, 1000)] {
                 let want = run(&packed, 1, rows);
@@ -1208,9 +1207,9 @@ mod tests {
             let mut x = vec![0.0; pixels.len()];
             mode.apply_batch(&pixels, n_in, &mut x);
             let xa = Array2::from_shape_vec((rows, n_in), x).unwrap();
-            let want = net.forward_reference(xa.view(), OutputLayer::Softmax);
+            let want = forward_reference(&net, xa.view(), OutputLayer::Softmax);
             for path in supported_paths() {
-                let packed = Packed::new(net.layers(), path);
+                let packed = Packed::new(&net, path);
                 let mut got = vec![0.0; rows * 10];
                 let input = Input::Pixels(&pixels, mode);
                 packed.forward(input, OutputLayer::Softmax, &mut got);
@@ -1233,7 +1232,7 @@ mod tests {
         let net = random_network(&[16, 12, 10], 7);
         let pixels: Vec<u8> = (0..16 * 40).map(|i| ((i * 53) % 256) as u8).collect();
         for path in supported_paths() {
-            let packed = Packed::new(net.layers(), path);
+            let packed = Packed::new(&net, path);
             for mode in NormMode::ALL {
                 let mut x = vec![0.0; pixels.len()];
                 mode.apply_batch(&pixels, 16, &mut x);

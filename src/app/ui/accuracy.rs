@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::{bar, bold, dim, fg, pct};
 use crate::app::state::{AppState, EvalStatus, Evaluation};
-use crate::network::OutputLayer;
+use crate::layer::OutputLayer;
 use crate::normalize::NormMode;
 
 /// Inner width from which the modes table goes beside the progress instead of below it.

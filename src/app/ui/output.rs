@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::{bar, bold, dim, fg};
 use crate::app::state::AppState;
-use crate::network::OutputLayer;
+use crate::layer::OutputLayer;
 
 /// Draws the panel.
 pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {

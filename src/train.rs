@@ -29,10 +29,8 @@ mod tiles;
 
 use crate::dataset::Dataset;
 use crate::eval::evaluate;
-#[cfg(target_arch = "x86_64")]
-use crate::kernels::vector::{Avx, Avx512};
-use crate::kernels::vector::{Portable, Vector};
-use crate::kernels::{LANES, Path};
+use crate::kernels::Path;
+use crate::kernels::simd::{Kernel, LANES, Simd, Vector};
 use crate::layer::{Layer, OutputLayer};
 use crate::network::{Network, WeightsFault};
 use crate::normalize::NormMode;
@@ -818,7 +816,7 @@ pub struct Trainer {
     lr: f32,
     steps: u64,
     max_batch: usize,
-    kernel: Path,
+    kernel: Simd,
     threads: usize,
     /// Every layer's activations and deltas for a batch, one matrix after the other, then
     /// each row's loss and whether its prediction was right (two floats per row).
@@ -885,7 +883,7 @@ impl Trainer {
             lr,
             steps: 0,
             max_batch,
-            kernel: Path::current(),
+            kernel: Simd::current(),
             threads: 1,
             batch: Buf::zeros(at + 2 * max_batch),
             stats_at: at,
@@ -915,16 +913,16 @@ impl Trainer {
 
     /// The code path in use.
     pub fn kernel(&self) -> Path {
-        self.kernel
+        self.kernel.path()
     }
 
     /// Chooses the code path; returns false (and keeps the current one) if the CPU lacks it.
     pub fn set_kernel(&mut self, kernel: Path) -> bool {
-        let ok = kernel.supported();
-        if ok {
-            self.kernel = kernel;
+        let simd = kernel.simd();
+        if let Some(simd) = simd {
+            self.kernel = simd;
         }
-        ok
+        simd.is_some()
     }
 
     /// Tasks each phase of a step is split into (the pool's threads, unless set).
@@ -1145,7 +1143,7 @@ fn take_front<'a>(rest: &mut &'a mut [f32], len: usize) -> &'a mut [f32] {
 /// What every row task of a step shares.
 #[derive(Clone, Copy)]
 struct RowJobs<'a> {
-    kernel: Path,
+    kernel: Simd,
     layers: &'a [LayerState],
     data: &'a SparseImages,
     images: &'a [usize],
@@ -1183,27 +1181,16 @@ struct RowsJob<'a> {
 }
 
 fn rows_task(job: RowsJob<'_>) {
-    // SAFETY: `kernel` is only a path the CPU supports (`Path::current` / `set_kernel`
-    // check `supported`).
-    #[cfg(target_arch = "x86_64")]
-    match job.jobs.kernel {
-        Path::Avx512 => return unsafe { rows_task_avx512(job) },
-        Path::Avx2Fma => return unsafe { rows_task_avx2(job) },
-        Path::Portable => {}
+    job.jobs.kernel.run(job);
+}
+
+impl Kernel for RowsJob<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<W: Vector, V: Vector>(self) {
+        rows_task_impl::<W, V>(self);
     }
-    rows_task_impl::<Portable, Portable>(job);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
-fn rows_task_avx512(job: RowsJob<'_>) {
-    rows_task_impl::<Avx512, Avx>(job);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn rows_task_avx2(job: RowsJob<'_>) {
-    rows_task_impl::<Avx, Avx>(job);
 }
 
 /// Rows `r0..r0 + n` of the batch matrix of `stride` floats per row starting at `at`.
@@ -1392,7 +1379,7 @@ fn rows_task_impl<W: Vector, V: Vector>(job: RowsJob<'_>) {
 /// What every gradient task of a step shares.
 #[derive(Clone, Copy)]
 struct GradJobs<'a> {
-    kernel: Path,
+    kernel: Simd,
     batch: &'a [f32],
     m: usize,
     /// The step's images, for the input layer's gradient.
@@ -1509,26 +1496,16 @@ struct GradJob<'a> {
 }
 
 fn grad_task(job: GradJob<'_>) {
-    // SAFETY: as in `rows_task`.
-    #[cfg(target_arch = "x86_64")]
-    match job.jobs.kernel {
-        Path::Avx512 => return unsafe { grad_task_avx512(job) },
-        Path::Avx2Fma => return unsafe { grad_task_avx2(job) },
-        Path::Portable => {}
+    job.jobs.kernel.run(job);
+}
+
+impl Kernel for GradJob<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<W: Vector, V: Vector>(self) {
+        grad_task_impl::<W, V>(self);
     }
-    grad_task_impl::<Portable, Portable>(job);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
-fn grad_task_avx512(job: GradJob<'_>) {
-    grad_task_impl::<Avx512, Avx>(job);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn grad_task_avx2(job: GradJob<'_>) {
-    grad_task_impl::<Avx, Avx>(job);
 }
 
 /// The constant input of a bias.

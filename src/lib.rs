@@ -10,4 +10,5 @@ pub mod kernels;
 pub mod layer;
 pub mod network;
 pub mod normalize;
+pub mod rng;
 pub mod train;

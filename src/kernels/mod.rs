@@ -7,7 +7,7 @@
 //! block so that slice of W stays in L1 (`sparse.rs`); later layers take 4 or 8 images per
 //! tile so that each weight load serves several FMAs (`dense.rs`).
 //!
-//! The same generic body is compiled once per code path by [`simd`], the only door into the
+//! The same generic body is compiled once per code path by `simd`, the only door into the
 //! SIMD code, which the trainer uses too. The rows of W are padded to the chosen path's vector
 //! width, so a [`Packed`] is built for one path (`packed.rs`).
 

@@ -145,7 +145,7 @@ impl Vector for Avx512 {
     }
 }
 
-/// `s` (the sigmoid of `x`), 0 where `x` is below [`math::SIGMOID_FLOOR`].
+/// `s` (the sigmoid of `x`), 0 where `x` is below [`SIGMOID_FLOOR`](super::math::SIGMOID_FLOOR).
 #[inline(always)]
 unsafe fn floored(x: __m512, s: __m512) -> __m512 {
     // SAFETY: the caller has AVX-512F.

@@ -71,7 +71,7 @@ pub(super) fn scaled(byte: u8, divisor: f32) -> f32 {
 macro_rules! with_values {
     ($image:expr, |$pixels:ident, $values:ident| $body:expr) => {
         match $image {
-            $crate::train::Image::Scaled {
+            $crate::train::store::Image::Scaled {
                 pixels: $pixels,
                 bytes,
                 divisor,
@@ -81,7 +81,7 @@ macro_rules! with_values {
                     .map(move |&b| $crate::train::store::scaled(b, divisor));
                 $body
             }
-            $crate::train::Image::Floats {
+            $crate::train::store::Image::Floats {
                 pixels: $pixels,
                 values,
             } => {

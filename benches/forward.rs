@@ -8,7 +8,8 @@ use std::path::Path;
 use criterion::{Criterion, criterion_group, criterion_main};
 use mnist_explorer::dataset::{Dataset, Split};
 use mnist_explorer::eval::{evaluate, normalized_batch};
-use mnist_explorer::network::{Layer, Network, OutputLayer};
+use mnist_explorer::layer::{Layer, OutputLayer};
+use mnist_explorer::network::Network;
 use mnist_explorer::normalize::NormMode;
 use ndarray::{Array1, Array2};
 

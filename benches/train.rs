@@ -11,7 +11,8 @@ use mnist_explorer::dataset::{Dataset, Split};
 use mnist_explorer::kernels::Path as Kernel;
 use mnist_explorer::network::Network;
 use mnist_explorer::normalize::NormMode;
-use mnist_explorer::train::{Optimizer, SparseImages, SplitMix64, Trainer, glorot_uniform};
+use mnist_explorer::rng::SplitMix64;
+use mnist_explorer::train::{Optimizer, SparseImages, Trainer, glorot_uniform};
 
 const BATCH: usize = 100;
 

@@ -6,7 +6,7 @@ use clap::builder::{EnumValueParser, TypedValueParser};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use mnist_explorer::dataset::Split;
-use mnist_explorer::network::OutputLayer;
+use mnist_explorer::layer::OutputLayer;
 use mnist_explorer::normalize::NormMode;
 use mnist_explorer::train::{Optimizer, Schedule};
 

@@ -8,7 +8,8 @@ use std::ops::Range;
 use ndarray::{Array2, ArrayView2};
 
 use crate::dataset::{Dataset, NUM_CLASSES};
-use crate::network::{Network, OutputLayer, argmax};
+use crate::layer::{OutputLayer, argmax};
+use crate::network::Network;
 use crate::normalize::NormMode;
 
 /// Running counts of an evaluation: how many images, how many right, and who was taken for whom.
@@ -205,7 +206,7 @@ mod tests {
         let b = ndarray::Array1::from_shape_fn(10, |c| c as f32 * 0.1);
         (
             data,
-            Network::new(vec![crate::network::Layer { w, b }]).unwrap(),
+            Network::new(vec![crate::layer::Layer { w, b }]).unwrap(),
         )
     }
 

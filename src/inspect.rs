@@ -4,7 +4,8 @@
 
 use ndarray::{ArrayView1, Axis};
 
-use crate::network::{Network, OutputLayer, argmax};
+use crate::layer::{OutputLayer, argmax};
+use crate::network::Network;
 use crate::normalize::{NormMode, Norms};
 
 /// One image through the network under one normalization mode.
@@ -66,7 +67,7 @@ fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::Layer;
+    use crate::layer::Layer;
     use ndarray::{Array1, Array2};
 
     /// A one-layer 4 -> 3 network.

@@ -9,6 +9,8 @@ pub mod glyphs;
 pub mod idx;
 pub mod inspect;
 pub mod kernels;
+pub mod layer;
 pub mod network;
 pub mod normalize;
+pub mod rng;
 pub mod train;

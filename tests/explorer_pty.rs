@@ -9,7 +9,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
 use mnist_explorer::eval::evaluate;
-use mnist_explorer::network::OutputLayer;
+use mnist_explorer::layer::OutputLayer;
 use mnist_explorer::normalize::NormMode;
 use portable_pty::{Child, CommandBuilder, ExitStatus, MasterPty, PtySize, native_pty_system};
 

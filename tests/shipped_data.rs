@@ -5,7 +5,8 @@ mod common;
 
 use mnist_explorer::dataset::{Dataset, Split};
 use mnist_explorer::eval::evaluate;
-use mnist_explorer::network::{Network, OutputLayer};
+use mnist_explorer::layer::OutputLayer;
+use mnist_explorer::network::Network;
 use mnist_explorer::normalize::NormMode;
 use mnist_explorer::normalize::{ZSCORE_MEAN, ZSCORE_STD};
 

@@ -20,7 +20,7 @@ use mnist_explorer::app::worker::{EvalJob, Job, Progress, WorkerMsg};
 use mnist_explorer::app::{help, ui};
 use mnist_explorer::dataset::Split;
 use mnist_explorer::eval::{Tally, evaluate};
-use mnist_explorer::network::OutputLayer;
+use mnist_explorer::layer::OutputLayer;
 use mnist_explorer::normalize::NormMode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -9,7 +9,8 @@ use std::time::Duration;
 use crate::app::worker::{EvalJob, WorkerMsg};
 use crate::dataset::Dataset;
 use crate::eval::Tally;
-use crate::network::{Network, OutputLayer};
+use crate::layer::OutputLayer;
+use crate::network::Network;
 use crate::normalize::NormMode;
 
 /// What an evaluation is computed with.

@@ -10,8 +10,10 @@ use crate::app::msg::{Nav, Setting};
 use crate::app::worker::Job;
 use crate::dataset::{Dataset, Split};
 use crate::inspect::{ImageReport, inspect};
-use crate::network::{Network, OutputLayer};
+use crate::layer::OutputLayer;
+use crate::network::Network;
 use crate::normalize::NormMode;
+use crate::rng::SplitMix64;
 
 /// The batch sizes `b`/`B` cycle through.
 pub const BATCH_SIZES: [usize; 5] = [1, 10, 100, 1000, 10000];
@@ -86,7 +88,7 @@ pub struct Shared {
     image: ImageReport,
     evals: Evaluations,
     next_generation: u64,
-    rng: u64,
+    rng: SplitMix64,
 }
 
 impl Shared {
@@ -114,7 +116,7 @@ impl Shared {
             image,
             evals,
             next_generation: 1,
-            rng: seed,
+            rng: SplitMix64::new(seed),
         };
         let job = shared.evaluate();
         (shared, job)
@@ -194,7 +196,7 @@ impl Shared {
             Nav::First => self.go_to(0),
             Nav::Last => self.go_to(last),
             Nav::Random => {
-                let i = (splitmix64(&mut self.rng) % len as u64) as usize;
+                let i = (self.rng.next_u64() % len as u64) as usize;
                 self.go_to(i);
                 None
             }
@@ -337,15 +339,6 @@ fn prev_batch_size(current: usize) -> usize {
         .copied()
         .find(|&b| b < current)
         .unwrap_or(BATCH_SIZES[BATCH_SIZES.len() - 1])
-}
-
-/// SplitMix64: a tiny, good-enough generator for picking a random image.
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

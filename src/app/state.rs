@@ -179,10 +179,10 @@ pub(crate) fn test_state(
     batch_size: usize,
     seed: u64,
 ) -> (AppState, Cmd) {
-    use crate::network::OutputLayer;
+    use crate::layer::OutputLayer;
     use crate::normalize::NormMode;
     let data = Dataset::from_parts(images, labels, 2, 2).unwrap();
-    let net = Network::new(vec![crate::network::Layer {
+    let net = Network::new(vec![crate::layer::Layer {
         w,
         b: ndarray::Array1::zeros(10),
     }])
@@ -210,7 +210,7 @@ mod tests {
     use crate::app::shared::BATCH_SIZES;
     use crate::app::worker::{EvalJob, Job, Progress, WorkerMsg};
     use crate::eval::Tally;
-    use crate::network::{OutputLayer, argmax};
+    use crate::layer::{OutputLayer, argmax};
     use crate::normalize::{NormMode, Norms};
     use ndarray::Array2;
     use std::collections::HashMap;

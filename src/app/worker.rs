@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 
 use crate::dataset::Dataset;
 use crate::eval::{Tally, evaluate};
-use crate::network::{Network, OutputLayer};
+use crate::layer::OutputLayer;
+use crate::network::Network;
 use crate::normalize::NormMode;
 
 /// Prefix of the worker threads' names; the app's panic hook recognizes it so that a caught
@@ -347,7 +348,7 @@ fn panic_message(payload: &(dyn Any + std::marker::Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::Layer;
+    use crate::layer::Layer;
     use ndarray::{Array1, Array2};
     use std::sync::mpsc::RecvTimeoutError;
 

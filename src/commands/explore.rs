@@ -6,7 +6,7 @@ use std::path::Path;
 use color_eyre::eyre::Result;
 use mnist_explorer::app::{self, Exit, evaluations::EvalKey};
 use mnist_explorer::dataset::Split;
-use mnist_explorer::network::OutputLayer;
+use mnist_explorer::layer::OutputLayer;
 
 use crate::cli::ExploreArgs;
 

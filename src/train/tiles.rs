@@ -8,10 +8,8 @@
 //! increasing order, whatever the tile shape: the way the rows are cut into tiles (and so
 //! into threads, or vectors of 8 or 16 floats) never changes a result.
 
-#[cfg(target_arch = "x86_64")]
-use crate::kernels::vector::{Avx, Avx512};
-use crate::kernels::vector::{Portable, Vector};
-use crate::kernels::{LANES, Path, in_register};
+use crate::kernels::simd::{Kernel, LANES, Simd, Vector};
+use crate::kernels::sparse::in_register;
 
 /// Eight floats aligned to 32 bytes: the unit of [`Buf`].
 #[derive(Clone, Copy, Default, Debug)]
@@ -169,24 +167,16 @@ pub(super) struct Product {
 }
 
 impl Product {
-    /// [`Product::run`] on `kernel`'s code path, compiled as a function of its own. Inlined
+    /// [`Product::run`] on `simd`'s code path, compiled as a function of its own. Inlined
     /// into a row task's long body, the tiles' loops stored every accumulator to the stack
     /// after each multiply-add (the register allocator split them around the epilogues): 24
     /// stores beside 24 multiply-adds, so such a loop ran at the rate of the one store port
     /// rather than of the two FMA units.
     ///
     /// # Safety
-    /// As for [`Product::run`], with `kernel` a path the CPU supports.
-    pub(super) unsafe fn run_on(&self, kernel: Path) {
-        // SAFETY: forwarded from the caller.
-        #[cfg(target_arch = "x86_64")]
-        match kernel {
-            Path::Avx512 => return unsafe { run_avx512(self) },
-            Path::Avx2Fma => return unsafe { run_avx2(self) },
-            Path::Portable => {}
-        }
-        // SAFETY: forwarded from the caller.
-        unsafe { run_portable(self) }
+    /// As for [`Product::run`] (the path's vectors are ones the CPU supports).
+    pub(super) unsafe fn run_on(&self, simd: Simd) {
+        simd.run_apart(Vouched(self));
     }
 
     /// Runs the product, tile by tile: columns in blocks of up to 4 vectors, rows in groups
@@ -323,26 +313,19 @@ impl Product {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[inline(never)]
-#[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
-unsafe fn run_avx512(p: &Product) {
-    // SAFETY: forwarded from `Product::run_on`.
-    unsafe { p.run::<Avx512, Avx>() }
-}
+/// A [`Product`] whose pointers the caller of [`Product::run_on`] vouched for, as a
+/// [`Kernel`]; only `run_on` makes one.
+struct Vouched<'a>(&'a Product);
 
-#[cfg(target_arch = "x86_64")]
-#[inline(never)]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn run_avx2(p: &Product) {
-    // SAFETY: forwarded from `Product::run_on`.
-    unsafe { p.run::<Avx, Avx>() }
-}
+impl Kernel for Vouched<'_> {
+    type Output = ();
 
-#[inline(never)]
-unsafe fn run_portable(p: &Product) {
-    // SAFETY: forwarded from `Product::run_on`.
-    unsafe { p.run::<Portable, Portable>() }
+    #[inline(always)]
+    fn run<W: Vector, V: Vector>(self) {
+        // SAFETY: the pointers are vouched for (`run_on`'s caller), and the dispatch hands
+        // out only vector types this CPU supports.
+        unsafe { self.0.run::<W, V>() }
+    }
 }
 
 /// `out = init + sum over entries e of val[e] * B[idx[e]]` over `vectors` columns of

@@ -9,7 +9,8 @@ use std::process::{Command, Output};
 use flate2::{Compression, write::GzEncoder};
 use mnist_explorer::dataset::{Dataset, NUM_CLASSES, Split};
 use mnist_explorer::idx::encode;
-use mnist_explorer::network::{Layer, Network};
+use mnist_explorer::layer::Layer;
+use mnist_explorer::network::Network;
 use ndarray::{Array1, Array2};
 
 /// The shipped data folder.

@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Paragraph};
 use crate::app::evaluations::{EvalStatus, Evaluation};
 use crate::app::shared::Shared;
 use crate::app::widgets::{bar, bold, dim, fg, pct};
-use crate::network::OutputLayer;
+use crate::layer::OutputLayer;
 use crate::normalize::NormMode;
 
 /// Inner width from which the modes table goes beside the progress instead of below it.

@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Paragraph};
 use super::State;
 use crate::app::shared::{Palette, Shared};
 use crate::app::widgets::{MAX_BAR_WIDTH, bar, bold, dim, fg, num};
-use crate::network::OutputLayer;
+use crate::layer::OutputLayer;
 
 /// Smallest probability the log scale shows: 1e-8, eight decades below certainty.
 const LOG_DECADES: f64 = 8.0;

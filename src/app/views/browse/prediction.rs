@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use crate::app::evaluations::EvalStatus;
 use crate::app::shared::Shared;
 use crate::app::widgets::{bold, dim, fg, num};
-use crate::network::OutputLayer;
+use crate::layer::OutputLayer;
 
 /// What the lines mean, shown when the panel has rows to spare.
 const EXPLAINED: [&str; 3] = [

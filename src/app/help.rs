@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use crate::app::keymap::{Binding, Note};
-use crate::app::router::GLOBAL_KEYS;
+use crate::app::router::{GLOBAL_KEYS, open_keys};
 use crate::app::state::AppState;
 use crate::app::views::ViewId;
 use crate::app::widgets::{bold, dim};
@@ -36,6 +36,11 @@ pub fn rows(view: ViewId) -> Vec<Row> {
     rows.push(Row::Heading("keys"));
     rows.extend(keys(view.keys()));
     rows.extend(notes(view.mouse_help()));
+    rows.extend(
+        open_keys(view)
+            .into_iter()
+            .map(|b| Row::Entry(b.label, b.help)),
+    );
     rows.extend(keys(GLOBAL_KEYS));
     rows.push(Row::Heading("marks"));
     rows.extend(notes(view.marks()));

@@ -2,7 +2,7 @@
 //! loop to do ([`Cmd`]). Keys, the mouse and the worker all become messages; the one update
 //! step ([`crate::app::state::AppState::update`]) applies them.
 
-use crate::app::views::browse;
+use crate::app::views::{ViewId, browse};
 use crate::app::worker::{Job, WorkerMsg};
 
 /// A message for the update step.
@@ -22,6 +22,8 @@ pub enum Msg {
     ScrollHelp(isize),
     /// Esc: close a notice, else leave the view for the one it was opened from, else quit.
     Back,
+    /// Open a view (or, if it is the active one, go back from it).
+    Open(ViewId),
     /// Leave the app.
     Quit,
     /// Ctrl-Z: hand the terminal back to the shell and stop until continued (`fg`).

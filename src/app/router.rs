@@ -8,10 +8,14 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, M
 use crate::app::keymap::{self, Binding, Hint};
 use crate::app::msg::{Goto, Msg};
 use crate::app::state::AppState;
-use crate::app::views;
+use crate::app::views::{self, ViewId};
 
 /// Rows PgUp/PgDn move the help by.
 const HELP_PAGE: isize = 10;
+
+/// Keys that open the views, in every view that does not use the key itself. A view opens
+/// over the current one; its key again (or Esc) goes back.
+pub const VIEW_KEYS: &[Binding] = &[];
 
 /// Keys that mean the same in every view.
 pub const GLOBAL_KEYS: &[Binding] = &[
@@ -45,6 +49,17 @@ pub const GLOBAL_KEYS: &[Binding] = &[
         },
     },
 ];
+
+/// The keys of [`VIEW_KEYS`] that open another view from `view`: all but those `view` takes
+/// for itself.
+pub fn open_keys(view: ViewId) -> Vec<&'static Binding> {
+    let own = |b: &Binding| {
+        b.keys
+            .iter()
+            .any(|k| view.keys().iter().any(|v| v.keys.contains(k)))
+    };
+    VIEW_KEYS.iter().filter(|b| !own(b)).collect()
+}
 
 /// The message for a key press, if the key means anything now.
 pub fn key_to_msg(state: &AppState, key: KeyEvent) -> Option<Msg> {
@@ -96,7 +111,6 @@ mod tests {
     use crate::app::keymap::tests::{assert_every_key_acts, assert_no_key_twice};
     use crate::app::msg::Nav;
     use crate::app::state::test_state;
-    use crate::app::views::ViewId;
     use crate::dataset::Split;
     use ndarray::Array2;
     use ratatui::crossterm::event::{KeyEventState, MouseButton, MouseEventKind};
@@ -113,6 +127,8 @@ mod tests {
     #[test]
     fn no_view_takes_a_global_key_and_every_key_acts() {
         assert_every_key_acts(GLOBAL_KEYS);
+        assert_every_key_acts(VIEW_KEYS);
+        assert_no_key_twice(&[GLOBAL_KEYS, VIEW_KEYS]);
         for view in ViewId::ALL {
             assert_no_key_twice(&[GLOBAL_KEYS, view.keys()]);
             assert_every_key_acts(view.keys());

@@ -127,6 +127,7 @@ impl AppState {
                     self.should_quit = true;
                 }
             }
+            Msg::Open(view) => self.open(view),
             Msg::Quit => self.should_quit = true,
             Msg::Suspend => return Cmd::Suspend,
             Msg::Worker(report) => {
@@ -140,6 +141,19 @@ impl AppState {
             }
         }
         Cmd::None
+    }
+
+    /// Opens `view` on top of the others; its own key a second time goes back. A view already
+    /// open further down comes back to the top, dropping what was opened after it, so that
+    /// Esc always leads back the way the user came.
+    fn open(&mut self, view: ViewId) {
+        if self.view() == view && self.views.len() > 1 {
+            self.views.pop();
+        } else if let Some(at) = self.views.iter().position(|&v| v == view) {
+            self.views.truncate(at + 1);
+        } else {
+            self.views.push(view);
+        }
     }
 
     fn goto(&mut self, goto: Goto) {

@@ -7,8 +7,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::app::keymap;
-use crate::app::router::GLOBAL_KEYS;
+use crate::app::keymap::{self, Binding};
+use crate::app::router::{GLOBAL_KEYS, open_keys};
 use crate::app::state::AppState;
 use crate::app::widgets::{bold, dim, fg};
 
@@ -37,7 +37,9 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
         Line::styled(format!(" {}", notice.text), style)
     } else {
         let mut spans = Vec::new();
-        for hint in keymap::hints(&[state.view().keys(), GLOBAL_KEYS]) {
+        let view = state.view();
+        let opens: Vec<Binding> = open_keys(view).into_iter().copied().collect();
+        for hint in keymap::hints(&[view.keys(), &opens, GLOBAL_KEYS]) {
             spans.push(Span::styled(format!(" {}", hint.keys), bold()));
             spans.push(Span::styled(format!(" {} ", hint.word), dim(palette)));
         }

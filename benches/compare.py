@@ -6,8 +6,9 @@ data, back to back in one run. numpy is a tool dependency of this script only.
 
 Times one pass over the 10,000 test images (x/255 -> sigmoid -> sigmoid -> softmax, argmax,
 accuracy), loading excluded, for each batch size; prints the median of --reps passes after one
-warm-up for both, the ratio numpy / ours, and (on Linux) the host's steal during each side's
-passes (see train below).
+warm-up for numpy, onnxruntime (when installed: the same graph built from the same weights,
+CPU provider, as many intra-op threads as ours) and ours, the ratios to ours, and (on Linux)
+the host's steal during numpy's and our passes (see train below).
 
   python3 benches/compare.py train [--reps 5] [--threads 1,2] [--optimizer sgd] [--peer P.py]
                                    [--lock /tmp/bench.lock]
@@ -63,6 +64,60 @@ def numpy_eval(data, weights, batch, reps):
             y = softmax(sigmoid(sigmoid(x[i:i + batch] @ W1 + b1) @ W2 + b2) @ W3 + b3)
             correct += int(np.sum(np.argmax(y, axis=1) == t[i:i + batch]))
         return correct
+
+    one_pass()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        correct = one_pass()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), correct / len(x)
+
+
+def ort_session(weights, threads):
+    """onnxruntime (CPU provider) running the same graph as the book: MatMul+Add+Sigmoid per
+    hidden layer, MatMul+Add+Softmax, ArgMax; None (with the reason) when it is not installed."""
+    try:
+        import onnxruntime as ort
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError as e:
+        return None, f"onnxruntime skipped ({e.name} not installed: pip install onnxruntime onnx)"
+    net = np.load(weights)
+    n = 1
+    while f"W{n + 1}" in net:
+        n += 1
+    inits, nodes, prev = [], [], "x"
+    for k in range(1, n + 1):
+        inits += [numpy_helper.from_array(net[f"W{k}"].astype(np.float32), f"W{k}"),
+                  numpy_helper.from_array(net[f"b{k}"].astype(np.float32), f"b{k}")]
+        nodes += [helper.make_node("MatMul", [prev, f"W{k}"], [f"m{k}"]),
+                  helper.make_node("Add", [f"m{k}", f"b{k}"], [f"a{k}"])]
+        nodes.append(helper.make_node("Sigmoid", [f"a{k}"], [f"z{k}"]) if k < n else
+                     helper.make_node("Softmax", [f"a{k}"], [f"z{k}"], axis=-1))
+        prev = f"z{k}"
+    nodes.append(helper.make_node("ArgMax", [prev], ["p"], axis=1, keepdims=0))
+    inputs = net["W1"].shape[0]
+    graph = helper.make_graph(
+        nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", inputs])],
+        [helper.make_tensor_value_info("p", TensorProto.INT64, ["N"])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or os.cpu_count()
+    session = ort.InferenceSession(model.SerializeToString(), options,
+                                   providers=["CPUExecutionProvider"])
+    return session, f"onnxruntime {ort.__version__}, {options.intra_op_num_threads} threads"
+
+
+def ort_eval(session, data, batch, reps):
+    """Median seconds of one pass over the test set through `session` (x/255 done before)."""
+    x = idx(os.path.join(data, "t10k-images-idx3-ubyte.gz"))
+    t = idx(os.path.join(data, "t10k-labels-idx1-ubyte.gz"))
+    x = x.reshape(len(x), -1).astype(np.float32) / np.float32(255)
+
+    def one_pass():
+        return sum(int((session.run(None, {"x": x[i:i + batch]})[0] == t[i:i + batch]).sum())
+                   for i in range(0, len(x), batch))
 
     one_pass()
     times = []
@@ -225,15 +280,21 @@ def main():
     a = p.parse_args()
     if not os.path.exists(a.binary):
         sys.exit(f"{a.binary} not found: run `cargo build --release` first")
-    print(f"{'batch':>6} {'numpy ms':>10} {'ours ms':>9} {'numpy/ours':>11}  accuracy (numpy, ours)  kernel")
+    session, ort_note = ort_session(a.weights, a.threads)
+    print(ort_note)
+    print(f"{'batch':>6} {'numpy ms':>10} {'ort ms':>8} {'ours ms':>9} {'numpy/ours':>11} {'ort/ours':>9}"
+          f"  accuracy (numpy, ort, ours)  kernel")
     for batch in (int(b) for b in a.batches.split(",")):
         reps = a.reps if batch > 1 else max(3, a.reps // 2)
         (np_s, np_acc), np_steal = stolen_during(lambda: numpy_eval(a.data, a.weights, batch, reps))
+        ort_s, ort_acc = (ort_eval(session, a.data, batch, reps) if session
+                          else (float("nan"), float("nan")))
         (our_s, our_acc, kernel, threads), our_steal = stolen_during(
             lambda: ours_eval(a.binary, a.data, a.weights, batch, reps, a.threads))
         stolen = "" if np_steal is None else f"  steal {np_steal:.0%}, {our_steal:.0%}"
-        print(f"{batch:>6} {np_s * 1e3:>10.2f} {our_s * 1e3:>9.2f} {np_s / our_s:>10.2f}x  "
-              f"{np_acc:.4f}, {our_acc:.4f}        {kernel}, {threads} threads{stolen}")
+        print(f"{batch:>6} {np_s * 1e3:>10.2f} {ort_s * 1e3:>8.2f} {our_s * 1e3:>9.2f} "
+              f"{np_s / our_s:>10.2f}x {ort_s / our_s:>8.2f}x  "
+              f"{np_acc:.4f}, {ort_acc:.4f}, {our_acc:.4f}  {kernel}, {threads} threads{stolen}")
 
 
 if __name__ == "__main__":

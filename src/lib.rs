@@ -10,3 +10,4 @@ pub mod kernels;
 pub mod network;
 pub mod normalize;
 pub mod train;
+pub mod weights;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use color_eyre::eyre::{Result, WrapErr, bail};
 use mnist_explorer::dataset::{Dataset, NUM_CLASSES, Split};
 use mnist_explorer::network::Network;
+use mnist_explorer::weights;
 
 use crate::cli::{Cli, Command};
 
@@ -32,7 +33,7 @@ pub fn run(cli: Cli) -> Result<()> {
 /// Loads a split and a network and checks that they fit each other.
 pub(crate) fn load(data_dir: &Path, weights: &Path, split: Split) -> Result<(Dataset, Network)> {
     let data = load_split(data_dir, split)?;
-    let net = Network::load(weights).wrap_err("loading the network weights")?;
+    let net = weights::load(weights).wrap_err("loading the network weights")?;
     net.check_fits(data.pixels_per_image(), NUM_CLASSES)
         .map_err(|fault| color_eyre::eyre::eyre!("{}: {fault}", weights.display()))
         .wrap_err_with(|| {

@@ -16,6 +16,7 @@ use indicatif::{HumanCount, ProgressBar, ProgressStyle};
 use mnist_explorer::dataset::Split;
 use mnist_explorer::network::Network;
 use mnist_explorer::train::{EpochReport, Event, TrainConfig, TrainError, train};
+use mnist_explorer::weights;
 
 use super::{check_out, folder_of, temp_path};
 use crate::cli::TrainArgs;
@@ -142,12 +143,11 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
-/// Writes `net` to a temporary file beside `out` (synced to disk by [`Network::save`]), then
+/// Writes `net` to a temporary file beside `out` (synced to disk by [`weights::save`]), then
 /// renames it over `out`: readers see the old file or the new one, never half of one.
 fn save_atomically(net: &Network, out: &Path) -> Result<()> {
     let tmp = temp_path(out);
-    let written = net
-        .save(&tmp)
+    let written = weights::save(net, &tmp)
         .map_err(|e| eyre!("{e}"))
         .and_then(|()| std::fs::rename(&tmp, out).map_err(|e| eyre!("{e}")));
     if let Err(e) = written {

@@ -10,6 +10,7 @@ use flate2::{Compression, write::GzEncoder};
 use mnist_explorer::dataset::{Dataset, NUM_CLASSES, Split};
 use mnist_explorer::idx::encode;
 use mnist_explorer::network::{Layer, Network};
+use mnist_explorer::weights;
 use ndarray::{Array1, Array2};
 
 /// The shipped data folder.
@@ -111,6 +112,6 @@ pub fn small_random_network(inputs: usize) -> Network {
 pub fn write_centroid_weights(dir: &Path) -> PathBuf {
     let data = test_split();
     let path = dir.join("centroid.npz");
-    centroid_network(&data, data.len()).save(&path).unwrap();
+    weights::save(&centroid_network(&data, data.len()), &path).unwrap();
     path
 }

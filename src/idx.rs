@@ -5,11 +5,12 @@
 //! what the header claims: the payload is whatever bytes are really there, and the header
 //! is checked against it.
 
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
+
+use crate::input_file;
 
 /// The two bytes every gzip member starts with (RFC 1952).
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -106,7 +107,7 @@ pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, IdxError> {
         error,
     };
     let mut raw = Vec::new();
-    File::open(path)
+    input_file::open(path)
         .and_then(|mut f| f.read_to_end(&mut raw))
         .map_err(io_err)?;
     if !raw.starts_with(&GZIP_MAGIC) {

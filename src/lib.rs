@@ -6,6 +6,7 @@ pub mod app;
 pub mod dataset;
 pub mod eval;
 pub mod idx;
+pub mod input_file;
 pub mod kernels;
 pub mod network;
 pub mod normalize;

@@ -311,3 +311,96 @@ fn rust_backtrace_in_the_environment_does_not_dump_a_stack_on_user_errors() {
     );
     assert!(err.lines().count() <= 5, "{err}");
 }
+
+/// Names of the test split's two files in a folder made by `setup`.
+const IMAGES_GZ: &str = "t10k-images-idx3-ubyte.gz";
+const LABELS_GZ: &str = "t10k-labels-idx1-ubyte.gz";
+
+/// Runs `eval`, which must fail within 20 s, and returns stderr.
+fn fails_soon(data: &Path, weights: &Path) -> String {
+    let out = common::run_within(
+        20,
+        &[
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--weights",
+            weights.to_str().unwrap(),
+            "eval",
+        ],
+    );
+    let err = stderr(&out);
+    assert!(!out.status.success() && !err.contains("panicked"), "{err}");
+    err
+}
+
+#[cfg(unix)]
+#[test]
+fn weights_that_are_not_regular_files_are_refused_at_once() {
+    let (dir, _) = setup();
+    let fifo = dir.path().join("w.fifo");
+    common::mkfifo(&fifo);
+    let err = fails_soon(dir.path(), &fifo);
+    assert!(
+        err.contains("w.fifo: a named pipe (FIFO), not a regular file"),
+        "{err}"
+    );
+    let err = fails_soon(dir.path(), Path::new("/dev/null"));
+    assert!(
+        err.contains("/dev/null: a character device, not a regular file"),
+        "{err}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn data_files_that_are_not_regular_files_are_named_for_what_they_are() {
+    use std::os::unix::fs::symlink;
+    let (dir, weights) = setup();
+    let images = dir.path().join(IMAGES_GZ);
+    let image_bytes = fs::read(&images).unwrap();
+    fs::remove_file(&images).unwrap();
+    symlink("/dev/null", &images).unwrap();
+    let err = fails_soon(dir.path(), &weights);
+    assert!(
+        err.contains(&format!(
+            "{IMAGES_GZ} is a character device, not an IDX file"
+        )),
+        "{err}"
+    );
+    fs::remove_file(&images).unwrap();
+    symlink(IMAGES_GZ, &images).unwrap();
+    let err = fails_soon(dir.path(), &weights);
+    assert!(
+        err.contains(IMAGES_GZ) && err.contains("Too many levels of symbolic links"),
+        "{err}"
+    );
+    fs::remove_file(&images).unwrap();
+    fs::write(&images, image_bytes).unwrap();
+    let labels = dir.path().join(LABELS_GZ);
+    fs::remove_file(&labels).unwrap();
+    common::mkfifo(&labels);
+    let err = fails_soon(dir.path(), &weights);
+    assert!(
+        err.contains(&format!(
+            "{LABELS_GZ} is a named pipe (FIFO), not an IDX file"
+        )),
+        "{err}"
+    );
+    fs::remove_file(&labels).unwrap();
+    symlink("no-such-file", &labels).unwrap();
+    let err = fails_soon(dir.path(), &weights);
+    assert!(
+        err.contains("a symbolic link to a file that does not exist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_data_dir_that_is_a_file_says_so() {
+    let (dir, weights) = setup();
+    let err = fails(&dir.path().join(IMAGES_GZ), &weights, &[]);
+    assert!(
+        err.contains(&format!("{IMAGES_GZ} is a file, not a folder")),
+        "{err}"
+    );
+}

@@ -3,10 +3,10 @@
 
 mod npz;
 
-use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use crate::input_file;
 use crate::network::Network;
 
 /// What a zip archive, and so a numpy `.npz`, starts with: a local file header, or the end
@@ -102,11 +102,7 @@ pub fn load(path: &Path) -> Result<Network, WeightsError> {
         path: path.to_path_buf(),
         error,
     };
-    // Opening a directory succeeds on Unix; reading it would fail as a bare "i/o error".
-    if path.is_dir() {
-        return Err(io(std::io::Error::other("a directory, not a .npz file")));
-    }
-    let file = File::open(path).map_err(io)?;
+    let file = input_file::open(path).map_err(io)?;
     read(BufReader::new(file)).map_err(|fault| WeightsError::Invalid {
         path: path.to_path_buf(),
         fault,

@@ -216,7 +216,7 @@ mod tests {
             "{err}"
         );
         let err = weights::load(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("a directory, not a .npz file"), "{err}");
+        assert!(err.contains("a directory, not a regular file"), "{err}");
         // Layers 1 and 3 with no 2: layer 3 must not vanish unnoticed.
         let layer = |npz: &mut NpzWriter<File>, k: usize| {
             npz.add_array(format!("W{k}"), &Array2::<f32>::zeros((3, 3)))

@@ -4,7 +4,8 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use flate2::{Compression, write::GzEncoder};
 use mnist_explorer::dataset::{Dataset, NUM_CLASSES, Split};
@@ -28,6 +29,39 @@ pub fn run(args: &[&str]) -> Output {
         .env_remove("RUST_LIB_BACKTRACE")
         .output()
         .expect("the test binary runs")
+}
+
+/// Runs the built binary like [`run`], but kills it and fails the test if it has not ended
+/// after `seconds` (for inputs that used to make it hang).
+pub fn run_within(seconds: u64, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mnist-explorer"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the test binary starts");
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while child.try_wait().expect("waiting works").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?} still running after {seconds} s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("the output is collected")
+}
+
+/// Makes a named pipe at `path` (Unix).
+#[cfg(unix)]
+pub fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo {}", path.display());
 }
 
 /// Standard error of a run as text.

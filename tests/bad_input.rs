@@ -316,21 +316,22 @@ fn rust_backtrace_in_the_environment_does_not_dump_a_stack_on_user_errors() {
 const IMAGES_GZ: &str = "t10k-images-idx3-ubyte.gz";
 const LABELS_GZ: &str = "t10k-labels-idx1-ubyte.gz";
 
-/// Runs `eval`, which must fail within 20 s, and returns stderr.
-fn fails_soon(data: &Path, weights: &Path) -> String {
-    let out = common::run_within(
-        20,
-        &[
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--weights",
-            weights.to_str().unwrap(),
-            "eval",
-        ],
-    );
-    let err = stderr(&out);
+/// The arguments of `eval` on `data` with `weights`.
+fn eval_args<'a>(data: &'a Path, weights: &'a Path) -> [&'a str; 5] {
+    let (data, weights) = (data.to_str().unwrap(), weights.to_str().unwrap());
+    ["--data-dir", data, "--weights", weights, "eval"]
+}
+
+/// Standard error of a run that must have failed cleanly.
+fn failure(out: &std::process::Output) -> String {
+    let err = stderr(out);
     assert!(!out.status.success() && !err.contains("panicked"), "{err}");
     err
+}
+
+/// Runs `eval`, which must fail within 20 s, and returns stderr.
+fn fails_soon(data: &Path, weights: &Path) -> String {
+    failure(&common::run_within(20, &eval_args(data, weights)))
 }
 
 #[cfg(unix)]
@@ -402,5 +403,64 @@ fn a_data_dir_that_is_a_file_says_so() {
     assert!(
         err.contains(&format!("{IMAGES_GZ} is a file, not a folder")),
         "{err}"
+    );
+}
+
+/// Peak memory allowed to reject a damaged test split of 20,000 28x28 images (15.7 MB):
+/// twice the data, plus what the program takes before it reads any (about 10 MB).
+#[cfg(target_os = "linux")]
+const MEMORY_FOR_A_DAMAGED_SPLIT: u64 = 48 << 20;
+
+/// Gives the images in `dir` 20,000 labels, runs `eval`, and checks that it fails saying
+/// `wanted` within [`MEMORY_FOR_A_DAMAGED_SPLIT`].
+#[cfg(target_os = "linux")]
+fn damaged_split_fails_lean(dir: &Path, weights: &Path, wanted: &str) {
+    fs::write(dir.join(LABELS_GZ), gzip(&encode(&[20_000], &[1; 20_000]))).unwrap();
+    let (out, peak) = common::run_measuring_memory(&eval_args(dir, weights));
+    let err = failure(&out);
+    assert!(err.contains(wanted), "{err}");
+    assert!(
+        peak < MEMORY_FOR_A_DAMAGED_SPLIT,
+        "peak memory {peak} bytes for a 15.7 MB split"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_gzip_file_inflating_far_past_its_header_fails_within_twice_the_data() {
+    let (dir, weights) = setup();
+    // 20,000 images promised, then 2 GiB of zeros: one 64 MiB gzip member, repeated.
+    let header = encode(&[20_000, 28, 28], &[]);
+    let zeros = gzip(&vec![0; 64 << 20]);
+    let mut bomb = gzip(&header);
+    for _ in 0..32 {
+        bomb.extend_from_slice(&zeros);
+    }
+    fs::write(dir.path().join(IMAGES_GZ), &bomb).unwrap();
+    damaged_split_fails_lean(
+        dir.path(),
+        &weights,
+        "t10k-images-idx3-ubyte.gz: more data than the header promises",
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_raw_file_far_longer_than_its_header_is_refused_before_it_is_read() {
+    let (dir, weights) = setup();
+    fs::remove_file(dir.path().join(IMAGES_GZ)).unwrap();
+    let path = dir.path().join("t10k-images-idx3-ubyte");
+    fs::write(&path, encode(&[20_000, 28, 28], &[])).unwrap();
+    // 1 GiB, sparse: only the header takes room on disk.
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    damaged_split_fails_lean(
+        dir.path(),
+        &weights,
+        "header promises 15680000 bytes of data (20000x28x28), the file holds 1073741808",
     );
 }

@@ -196,7 +196,7 @@ fn read_stream<R: Read>(
     expected_dims: u8,
 ) -> Result<IdxArray, StreamError> {
     let mut magic = [0u8; 4];
-    let got = read_up_to(&mut reader, &mut magic)?;
+    let got = input_file::read_up_to(&mut reader, &mut magic)?;
     if got < magic.len() {
         return Err(IdxFault::TooShort(got).into());
     }
@@ -215,7 +215,7 @@ fn read_stream<R: Read>(
         .into());
     }
     let mut sizes = vec![0u8; 4 * usize::from(ndims)];
-    let got = read_up_to(&mut reader, &mut sizes)?;
+    let got = input_file::read_up_to(&mut reader, &mut sizes)?;
     let header_len = 4 + sizes.len();
     if got < sizes.len() {
         return Err(IdxFault::TruncatedHeader {
@@ -263,7 +263,7 @@ fn read_stream<R: Read>(
         }
         .into());
     }
-    if read_up_to(&mut reader, &mut [0u8; 1])? > 0 {
+    if input_file::read_up_to(&mut reader, &mut [0u8; 1])? > 0 {
         return Err(IdxFault::TrailingData {
             expected,
             shape: shape(),
@@ -271,20 +271,6 @@ fn read_stream<R: Read>(
         .into());
     }
     Ok(IdxArray { dims, data })
-}
-
-/// Fills as much of `buf` as the reader has, stopping early only at its end.
-fn read_up_to<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 /// Encodes an unsigned-byte IDX array (used by tests and tools that write fixtures).

@@ -1,8 +1,9 @@
 //! Opening the files the program reads: regular files only, so that a FIFO, a device or a
-//! socket named by mistake is refused at once instead of blocking or streaming forever.
+//! socket named by mistake is refused at once instead of blocking or streaming forever; and
+//! reading them in pieces whose length is checked rather than trusted.
 
 use std::fs::{File, FileType, Metadata};
-use std::io;
+use std::io::{self, Read};
 use std::path::Path;
 
 /// Opens `path` for reading if it is a regular file (following symbolic links).
@@ -19,6 +20,24 @@ pub fn open(path: &Path) -> io::Result<File> {
     } else {
         Err(not_regular(&metadata))
     }
+}
+
+/// Fills as much of `buf` as `reader` has, stopping early only at its end; returns how many
+/// bytes it filled.
+///
+/// # Errors
+/// A read fails (other than by an interruption, which is retried).
+pub fn read_up_to<R: Read + ?Sized>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// The error for a path that exists but is not a regular file.

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod dataset;
 pub mod eval;
+pub mod excerpt;
 pub mod idx;
 pub mod input_file;
 pub mod kernels;

@@ -227,7 +227,7 @@ fn weights_lacking_a_key_or_with_wrong_shapes() {
         &[("b1", Array1::zeros(8))],
     );
     let err = fails(dir.path(), &weights, &[]);
-    assert!(err.contains("missing array b2"), "{err}");
+    assert!(err.contains("array b2 is missing"), "{err}");
     write_npz(
         &weights,
         &[
@@ -463,4 +463,54 @@ fn a_raw_file_far_longer_than_its_header_is_refused_before_it_is_read() {
         &weights,
         "header promises 15680000 bytes of data (20000x28x28), the file holds 1073741808",
     );
+}
+
+/// A float32 `.npy` header of `shape` (`(4096, 4096)`, `(4096,)`), padded with spaces to
+/// a multiple of 64 bytes as numpy pads it.
+fn npy_header(shape: &str) -> Vec<u8> {
+    let mut text = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + text.len() + 1) % 64 != 0 {
+        text.push(' ');
+    }
+    text.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((text.len() as u16).to_le_bytes());
+    out.extend(text.as_bytes());
+    out
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn deflated_arrays_whose_shapes_do_not_chain_are_refused_before_they_are_inflated() {
+    use std::io::Write;
+    let (dir, weights) = setup();
+    // 64 MiB and 62.5 MiB of zeros that deflate to a few hundred KB: W2 cannot follow W1.
+    let mut zip = zip::ZipWriter::new(fs::File::create(&weights).unwrap());
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(false);
+    let zeros = vec![0u8; 1 << 20];
+    for (name, shape, floats) in [
+        ("W1.npy", "(4096, 4096)", 4096 * 4096),
+        ("b1.npy", "(4096,)", 4096),
+        ("W2.npy", "(4000, 4096)", 4000 * 4096),
+        ("b2.npy", "(4096,)", 4096),
+    ] {
+        zip.start_file(name, deflated).unwrap();
+        zip.write_all(&npy_header(shape)).unwrap();
+        let mut left = 4 * floats;
+        while left > 0 {
+            let n = left.min(zeros.len());
+            zip.write_all(&zeros[..n]).unwrap();
+            left -= n;
+        }
+    }
+    zip.finish().unwrap();
+    let (out, peak) = common::run_measuring_memory(&eval_args(dir.path(), &weights));
+    let err = failure(&out);
+    assert!(
+        err.contains("array W2 has shape (4000, 4096), expected (4096, 4096) to follow W1"),
+        "{err}"
+    );
+    assert!(peak < 32 << 20, "peak memory {peak} bytes");
 }

@@ -1,6 +1,7 @@
 //! Network weights files: the public surface (load, read, save), the choice of format by
 //! content, and the errors that name the file and the fault.
 
+mod npy;
 mod npz;
 
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -27,9 +28,15 @@ pub enum WeightsFault {
     /// No `W1` array.
     #[error("no layers: the file has no array named W1")]
     NoLayers,
-    /// `Wk` exists without `bk`, or `bk` alone.
-    #[error("missing array {0}")]
+    /// `Wk` exists without `bk`, `bk` alone, or layers start after 1.
+    #[error("array {0} is missing")]
     MissingKey(String),
+    /// Two entries hold the same array.
+    #[error("duplicate array {0}: the file holds it twice")]
+    Duplicate(String),
+    /// The file, or the arrays it declares, exceed what we read.
+    #[error("too large: {0}")]
+    TooLarge(String),
     /// An array could not be read as float32 of the right rank.
     #[error("array {name}: {message}")]
     BadArray {

@@ -9,12 +9,13 @@ use color_eyre::eyre::{Result, WrapErr};
 use mnist_explorer::dataset::NUM_CLASSES;
 use mnist_explorer::eval::{Tally, evaluate};
 
+use super::out_file;
 use crate::cli::EvalArgs;
 
 /// Runs `eval` and prints the report.
 pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
     if let Some(path) = &args.predictions {
-        super::check_out(path, args.force, "--predictions")?;
+        out_file::check_out(path, args.force, "--predictions")?;
     }
     let (data, net) = super::load(data_dir, weights, args.split)?;
     let pass = || {
@@ -44,8 +45,8 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
         for p in &predictions {
             let _ = writeln!(text, "{p}");
         }
-        std::fs::write(path, text)
-            .wrap_err_with(|| format!("writing predictions to {}", path.display()))?;
+        out_file::write(path, args.force, |file| file.write_all(text.as_bytes()))
+            .wrap_err("writing the predictions")?;
     }
 
     let mut out = std::io::stdout().lock();

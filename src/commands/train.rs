@@ -14,11 +14,10 @@ use std::time::Instant;
 use color_eyre::eyre::{Result, WrapErr, bail, eyre};
 use indicatif::{HumanCount, ProgressBar, ProgressStyle};
 use mnist_explorer::dataset::Split;
-use mnist_explorer::network::Network;
 use mnist_explorer::train::{EpochReport, Event, TrainConfig, TrainError, train};
 use mnist_explorer::weights;
 
-use super::{check_out, folder_of, temp_path};
+use super::out_file::{self, check_out};
 use crate::cli::TrainArgs;
 
 /// Exit status of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
@@ -95,7 +94,9 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
     let seconds = started.elapsed().as_secs_f64();
 
     check_out(&args.out, args.force, "--out")?;
-    save_atomically(&trained.network, &args.out)?;
+    out_file::write(&args.out, args.force, |file| {
+        weights::write_npz(&trained.network, file)
+    })?;
 
     let last: EpochReport = trained
         .epochs
@@ -139,25 +140,6 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
             trained.threads,
             if trained.threads == 1 { "" } else { "s" },
         )?;
-    }
-    Ok(())
-}
-
-/// Writes `net` to a temporary file beside `out` (synced to disk by [`weights::save`]), then
-/// renames it over `out`: readers see the old file or the new one, never half of one.
-fn save_atomically(net: &Network, out: &Path) -> Result<()> {
-    let tmp = temp_path(out);
-    let written = weights::save(net, &tmp)
-        .map_err(|e| eyre!("{e}"))
-        .and_then(|()| std::fs::rename(&tmp, out).map_err(|e| eyre!("{e}")));
-    if let Err(e) = written {
-        // Best effort: the temporary file is ours and useless now.
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).wrap_err_with(|| format!("writing {}", out.display()));
-    }
-    // Make the rename itself durable (Unix); not fatal where folders cannot be opened.
-    if let Ok(dir) = std::fs::File::open(folder_of(out)) {
-        let _ = dir.sync_all();
     }
     Ok(())
 }

@@ -4,7 +4,8 @@
 mod npy;
 mod npz;
 
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::input_file;
@@ -145,10 +146,23 @@ pub fn read_npz<R: Read + Seek>(reader: R) -> Result<Network, WeightsFault> {
 /// # Errors
 /// The file cannot be created or written.
 pub fn save(net: &Network, path: &Path) -> Result<(), WeightsError> {
-    npz::save(net, path).map_err(|error| WeightsError::Io {
+    let written = File::create(path).and_then(|file| {
+        let mut writer = BufWriter::new(file);
+        write_npz(net, &mut writer)?;
+        writer.into_inner().map_err(|e| e.into_error())?.sync_all()
+    });
+    written.map_err(|error| WeightsError::Io {
         path: path.to_path_buf(),
         error,
     })
+}
+
+/// Writes `net` as an uncompressed `.npz` to `writer` (which is flushed, not synced).
+///
+/// # Errors
+/// Writing fails.
+pub fn write_npz<W: Write + Seek>(net: &Network, writer: W) -> std::io::Result<()> {
+    npz::write(net, writer)
 }
 
 /// The first few bytes of `reader`, which is then put back at its start.

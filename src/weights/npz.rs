@@ -6,9 +6,7 @@
 //! the data read, each array growing as its bytes arrive.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::Path;
+use std::io::{Read, Seek, SeekFrom, Write};
 
 use ndarray::{Array1, Array2, ShapeBuilder};
 use ndarray_npy::NpzWriter;
@@ -288,10 +286,9 @@ fn read_array<R: Read + Seek>(
     })
 }
 
-/// Writes `net` as an uncompressed `.npz` to `path` and syncs it to disk.
-pub(super) fn save(net: &Network, path: &Path) -> std::io::Result<()> {
-    let file = File::create(path)?;
-    let mut npz = NpzWriter::new(BufWriter::new(file));
+/// Writes `net` as an uncompressed `.npz` (numpy's `savez` layout) to `writer`.
+pub(super) fn write<W: Write + Seek>(net: &Network, writer: W) -> std::io::Result<()> {
+    let mut npz = NpzWriter::new(writer);
     let to_io = |e: ndarray_npy::WriteNpzError| std::io::Error::other(e.to_string());
     for (i, layer) in net.layers().iter().enumerate() {
         npz.add_array(format!("W{}", i + 1), &layer.w)
@@ -299,10 +296,7 @@ pub(super) fn save(net: &Network, path: &Path) -> std::io::Result<()> {
         npz.add_array(format!("b{}", i + 1), &layer.b)
             .map_err(to_io)?;
     }
-    let mut writer = npz.finish().map_err(to_io)?;
-    writer.flush()?;
-    let file = writer.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()
+    npz.finish().map_err(to_io)?.flush()
 }
 
 #[cfg(test)]
@@ -310,6 +304,7 @@ mod tests {
     use super::*;
     use crate::weights;
     use ndarray::{Array1, Array2};
+    use std::fs::File;
 
     /// Two layers, so that the order and numbering of the arrays matter.
     fn tiny() -> Network {

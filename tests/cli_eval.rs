@@ -373,3 +373,41 @@ fn temporary_files_left_by_killed_runs_are_removed_by_the_next_write() {
     assert!(!stale.exists());
     assert!(p.path.exists());
 }
+
+/// Runs the binary with `args` and its standard output closed before it writes.
+fn run_with_stdout_closed(args: &[&str]) -> std::process::Output {
+    let mut child = common::command(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn eval_and_show_end_quietly_when_their_reader_has_gone() {
+    for args in [&["eval"][..], &["eval", "--json"], &["show", "3"]] {
+        let out = run_with_stdout_closed(args);
+        let err = common::stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn eval_and_show_report_a_full_disk_on_stdout() {
+    for args in [&["eval"][..], &["show", "3"]] {
+        let out = common::command(args)
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let err = common::stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("writing") && err.contains("No space left on device"),
+            "{args:?}: {err}"
+        );
+    }
+}

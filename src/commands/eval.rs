@@ -9,7 +9,7 @@ use color_eyre::eyre::{Result, WrapErr};
 use mnist_explorer::dataset::NUM_CLASSES;
 use mnist_explorer::eval::{Tally, evaluate};
 
-use super::out_file;
+use super::{out_file, stdio};
 use crate::cli::EvalArgs;
 
 /// Runs `eval` and prints the report.
@@ -49,8 +49,7 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
             .wrap_err("writing the predictions")?;
     }
 
-    let mut out = std::io::stdout().lock();
-    if args.json {
+    let text = if args.json {
         let per_class: Vec<_> = tally
             .per_class_accuracy()
             .iter()
@@ -83,10 +82,11 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
             "per_class": per_class,
             "confusion": tally.confusion,
         });
-        writeln!(out, "{report}")?;
+        format!("{report}\n")
     } else {
-        write!(out, "{}", human_report(&tally, args, weights, seconds))?;
-    }
+        human_report(&tally, args, weights, seconds)
+    };
+    stdio::print(&text).wrap_err("writing the report to standard output")?;
     Ok(())
 }
 

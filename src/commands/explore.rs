@@ -22,7 +22,7 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ExploreArgs) -> Result<()> {
     // Checked first, and reported in plain text rather than through color-eyre (which colors
     // its report unconditionally), so that a pipe or a log gets no escape code at all.
     if !std::io::stdout().is_terminal() {
-        eprintln!("{NOT_A_TERMINAL}");
+        super::stdio::note(NOT_A_TERMINAL);
         std::process::exit(1);
     }
     let (data, net) = super::load(data_dir, weights, split)?;

@@ -4,6 +4,7 @@ mod eval;
 mod explore;
 mod out_file;
 mod show;
+mod stdio;
 mod train;
 
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! stops, nothing is written (an existing `--out` is untouched) and the exit status is 130.
 //! A Ctrl-C that arrives after the last batch but before the file is written counts too.
 
-use std::io::{IsTerminal, Write as _};
+use std::io::IsTerminal;
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
@@ -18,6 +18,7 @@ use mnist_explorer::train::{EpochReport, Event, TrainConfig, TrainError, train};
 use mnist_explorer::weights;
 
 use super::out_file::{self, check_out};
+use super::stdio::{self, Stdout};
 use crate::cli::TrainArgs;
 
 /// Exit status of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
@@ -83,7 +84,9 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
                 }
                 _ => " after the last batch".into(),
             };
-            eprintln!("interrupted{at}: nothing was written ({untouched})");
+            stdio::note(&format!(
+                "interrupted{at}: nothing was written ({untouched})"
+            ));
             std::process::exit(EXIT_INTERRUPTED);
         }
         Err(e @ TrainError::Diverged { .. }) => {
@@ -105,7 +108,7 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
         .ok_or_else(|| eyre!("training ran no epoch"))?;
     let epoch_seconds: Vec<f64> = trained.epochs.iter().map(|e| e.seconds).collect();
     let seconds_per_epoch = epoch_seconds.iter().sum::<f64>() / epoch_seconds.len() as f64;
-    let mut out = std::io::stdout().lock();
+    let out = &mut progress.stdout;
     if args.json {
         let report = serde_json::json!({
             "epochs": config.epochs,
@@ -122,10 +125,9 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
             "config": config,
             "per_epoch": trained.epochs,
         });
-        writeln!(out, "{report}")?;
+        out.println(&report.to_string());
     } else {
-        writeln!(
-            out,
+        out.println(&format!(
             "wrote {}: test accuracy {:.4} ({} norm), {} epoch{} in {:.1} s ({:.3} s/epoch, \
              {:.0} images/s, {} kernel, {} thread{})",
             args.out.display(),
@@ -139,14 +141,23 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
             trained.kernel.name(),
             trained.threads,
             if trained.threads == 1 { "" } else { "s" },
-        )?;
+        ));
     }
+    // Epoch lines that failed did not stop the training: the weights are written first.
+    out.result().wrap_err_with(|| {
+        format!(
+            "{} was written, but standard output failed",
+            args.out.display()
+        )
+    })?;
     Ok(())
 }
 
 /// The progress display: a bar per epoch on a terminal, epoch lines always.
 struct Progress {
     bar: Option<ProgressBar>,
+    /// Where epoch lines go unless `to_stderr`, and the final line always.
+    stdout: Stdout,
     want_bar: bool,
     epochs: usize,
     images: usize,
@@ -157,6 +168,7 @@ impl Progress {
     fn new(want_bar: bool, epochs: usize, images: usize, to_stderr: bool) -> Self {
         Self {
             bar: None,
+            stdout: Stdout::default(),
             want_bar,
             epochs,
             images,
@@ -205,9 +217,9 @@ impl Progress {
                     e.seconds
                 );
                 if self.to_stderr {
-                    eprintln!("{line}");
+                    stdio::note(&line);
                 } else {
-                    println!("{line}");
+                    self.stdout.println(&line);
                 }
             }
         }

@@ -229,11 +229,12 @@ pub struct EvalArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Write one predicted label per line, in dataset order, to FILE
+    /// Write one predicted label per line, in dataset order, to FILE; `-` writes them to
+    /// standard output, and the report then goes to standard error
     #[arg(long, value_name = "FILE")]
     pub predictions: Option<PathBuf>,
 
-    /// Replace --predictions if it exists
+    /// Replace --predictions if it exists (the new file is written whole, then renamed)
     #[arg(long, requires = "predictions")]
     pub force: bool,
 

@@ -411,3 +411,31 @@ fn eval_and_show_report_a_full_disk_on_stdout() {
         );
     }
 }
+
+#[test]
+fn predictions_to_dash_go_to_stdout_and_the_report_to_stderr() {
+    let p = Predictions::new();
+    let data = common::data_dir();
+    let out = common::command(&[
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--weights",
+        &p.weights,
+        "eval",
+        "--predictions",
+        "-",
+    ])
+    .current_dir(p.dir.path())
+    .output()
+    .unwrap();
+    let err = common::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let labels: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    assert_eq!(labels.len(), 10_000);
+    assert!(labels.iter().all(|l| matches!(l.as_bytes(), [b'0'..=b'9'])));
+    assert!(
+        err.contains("accuracy") && err.contains("confusion matrix"),
+        "{err}"
+    );
+    assert!(!p.dir.path().join("-").exists(), "no file named -");
+}

@@ -14,7 +14,11 @@ use crate::cli::EvalArgs;
 
 /// Runs `eval` and prints the report.
 pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
-    if let Some(path) = &args.predictions {
+    // `-` is standard output, as for most tools; the report then goes to standard error.
+    let predictions_to_stdout = args.predictions.as_deref() == Some(Path::new("-"));
+    if let Some(path) = &args.predictions
+        && !predictions_to_stdout
+    {
         out_file::check_out(path, args.force, "--predictions")?;
     }
     let (data, net) = super::load(data_dir, weights, args.split)?;
@@ -45,8 +49,12 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
         for p in &predictions {
             let _ = writeln!(text, "{p}");
         }
-        out_file::write(path, args.force, |file| file.write_all(text.as_bytes()))
-            .wrap_err("writing the predictions")?;
+        if predictions_to_stdout {
+            stdio::print(&text).wrap_err("writing the predictions to standard output")?;
+        } else {
+            out_file::write(path, args.force, |file| file.write_all(text.as_bytes()))
+                .wrap_err("writing the predictions")?;
+        }
     }
 
     let text = if args.json {
@@ -86,7 +94,11 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
     } else {
         human_report(&tally, args, weights, seconds)
     };
-    stdio::print(&text).wrap_err("writing the report to standard output")?;
+    if predictions_to_stdout {
+        stdio::note(text.trim_end());
+    } else {
+        stdio::print(&text).wrap_err("writing the report to standard output")?;
+    }
     Ok(())
 }
 

@@ -439,3 +439,15 @@ fn predictions_to_dash_go_to_stdout_and_the_report_to_stderr() {
     );
     assert!(!p.dir.path().join("-").exists(), "no file named -");
 }
+
+#[test]
+fn a_repeat_count_that_would_allocate_gigabytes_is_a_usage_error() {
+    // It once asked for 8 GB at once (one time per pass) and aborted.
+    let out = common::run_within(20, &["eval", "--repeat", "1000000000"]);
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--repeat") && err.contains("at most 100000"),
+        "{err}"
+    );
+}

@@ -395,3 +395,25 @@ fn a_full_disk_on_stdout_or_stderr_is_no_panic_and_the_weights_are_written() {
     assert_eq!(run.status.code(), Some(0));
     loads(&out);
 }
+
+#[test]
+fn a_network_too_large_to_load_back_is_refused_before_training() {
+    let dir = fixture();
+    let out = out_path(dir.path());
+    let run = train(
+        dir.path(),
+        &[
+            "--hidden",
+            "3000000",
+            "--batch-size",
+            "10",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    fails_with(
+        &run,
+        "a 16-3000000-10 network's weights take 324000040 bytes",
+    );
+    assert!(!out.exists());
+}

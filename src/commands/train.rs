@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use color_eyre::eyre::{Result, WrapErr, bail, eyre};
 use indicatif::{HumanCount, ProgressBar, ProgressStyle};
-use mnist_explorer::dataset::Split;
+use mnist_explorer::dataset::{NUM_CLASSES, Split};
 use mnist_explorer::train::{EpochReport, Event, TrainConfig, TrainError, train};
 use mnist_explorer::weights;
 
@@ -54,6 +54,18 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
 
     let data = super::load_split(data_dir, Split::Train)?;
     let test = super::load_split(data_dir, Split::Test)?;
+    // A network eval and the explorer could not load back is not worth minutes of training.
+    let sizes = config.sizes(data.pixels_per_image(), NUM_CLASSES);
+    let bytes = weights::data_bytes(&sizes);
+    if bytes > u128::from(weights::MAX_DATA_BYTES) {
+        let sizes: Vec<String> = sizes.iter().map(ToString::to_string).collect();
+        bail!(
+            "a {} network's weights take {bytes} bytes, and weights files of at most {} bytes \
+             are read back: use smaller hidden layers",
+            sizes.join("-"),
+            weights::MAX_DATA_BYTES
+        );
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
     {

@@ -11,15 +11,11 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use ndarray::{Array1, Array2, ShapeBuilder};
 use ndarray_npy::NpzWriter;
 
-use super::WeightsFault;
 use super::npy::{self, FLOAT32, Header};
+use super::{MAX_DATA_BYTES, WeightsFault};
 use crate::excerpt::excerpt;
 use crate::network::{Layer, Network};
 
-/// Most bytes of array data one weights file may declare, all arrays together. The book's
-/// network takes 0.16 MB and a 784-65536-10 one 210 MB; the cap keeps a small forged file
-/// from making us inflate gigabytes.
-pub(super) const MAX_DATA_BYTES: u64 = 256 << 20;
 /// Largest file read: the data cap plus room for the zip's and the arrays' headers.
 const MAX_FILE_BYTES: u64 = MAX_DATA_BYTES + (1 << 20);
 /// Signature of a zip central directory record (APPNOTE 4.3.12).

@@ -14,7 +14,7 @@ use std::time::Instant;
 use color_eyre::eyre::{Result, WrapErr, bail, eyre};
 use indicatif::{HumanCount, ProgressBar, ProgressStyle};
 use mnist_explorer::dataset::{NUM_CLASSES, Split};
-use mnist_explorer::train::{EpochReport, Event, TrainConfig, TrainError, train};
+use mnist_explorer::train::{BatchProgress, EpochReport, Event, TrainConfig, TrainError, train};
 use mnist_explorer::weights;
 
 use super::out_file::{self, check_out};
@@ -25,6 +25,14 @@ use crate::cli::TrainArgs;
 const EXIT_INTERRUPTED: i32 = 130;
 /// Batches between progress-bar updates: enough to look live, few enough to cost nothing.
 const BAR_EVERY: usize = 10;
+/// Longest wait between progress-bar updates, in seconds, for batches too slow for
+/// [`BAR_EVERY`] (a 784-65536-10 network takes 0.6 s a batch here).
+const BAR_SECONDS: f64 = 0.5;
+/// Without a bar, an epoch projected to take longer than this many seconds gets progress
+/// lines on stderr, from its first batch on; the epoch line alone would come minutes later.
+const SLOW_EPOCH_SECONDS: f64 = 10.0;
+/// Seconds between those progress lines.
+const LINE_SECONDS: f64 = 30.0;
 
 /// Runs `train`.
 pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
@@ -171,6 +179,8 @@ struct Progress {
     /// Where epoch lines go unless `to_stderr`, and the final line always.
     stdout: Stdout,
     want_bar: bool,
+    /// When in the epoch (seconds) progress was last shown.
+    shown_at: Option<f64>,
     epochs: usize,
     images: usize,
     to_stderr: bool,
@@ -182,6 +192,7 @@ impl Progress {
             bar: None,
             stdout: Stdout::default(),
             want_bar,
+            shown_at: None,
             epochs,
             images,
             to_stderr,
@@ -191,9 +202,22 @@ impl Progress {
     fn show(&mut self, event: &Event) {
         match event {
             Event::Batch(b) => {
-                if !self.want_bar || (b.batch % BAR_EVERY != 0 && b.batch != b.batches) {
+                let since = b.seconds - self.shown_at.filter(|_| b.batch > 1).unwrap_or(0.0);
+                if !self.want_bar {
+                    if let Some(line) = slow_epoch_line(b, self.epochs, since) {
+                        stdio::note(&line);
+                        self.shown_at = Some(b.seconds);
+                    }
                     return;
                 }
+                let due = b.batch == 1
+                    || b.batch % BAR_EVERY == 0
+                    || b.batch == b.batches
+                    || since >= BAR_SECONDS;
+                if !due {
+                    return;
+                }
+                self.shown_at = Some(b.seconds);
                 let bar = self.bar.get_or_insert_with(|| {
                     let bar = ProgressBar::new(self.images as u64);
                     // Fits 80 columns. The rate goes in the message: indicatif's {per_sec}
@@ -241,5 +265,70 @@ impl Progress {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// A progress line for an epoch too slow to wait for in silence: after its first batch, and
+/// then once `since` (seconds since the last line) reaches [`LINE_SECONDS`]; `None` for an
+/// epoch projected to end within [`SLOW_EPOCH_SECONDS`].
+fn slow_epoch_line(b: &BatchProgress, epochs: usize, since: f64) -> Option<String> {
+    let projected = b.seconds / b.batch as f64 * b.batches as f64;
+    let due = b.batch == 1 || since >= LINE_SECONDS;
+    if projected <= SLOW_EPOCH_SECONDS || !due || b.batch == b.batches {
+        return None;
+    }
+    Some(format!(
+        "epoch {}/{epochs}: batch {}/{} after {:.1} s, loss {:.4}; the epoch will take about {}",
+        b.epoch,
+        b.batch,
+        b.batches,
+        b.seconds,
+        b.loss,
+        duration(projected)
+    ))
+}
+
+/// Seconds as a person reads a duration: "45 s", "6 min", "2.5 h".
+fn duration(seconds: f64) -> String {
+    if seconds < 90.0 {
+        format!("{seconds:.0} s")
+    } else if seconds < 5400.0 {
+        format!("{:.0} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(batch: usize, seconds: f64) -> BatchProgress {
+        BatchProgress {
+            epoch: 1,
+            batch,
+            batches: 600,
+            images: 100 * batch,
+            loss: 2.5,
+            seconds,
+        }
+    }
+
+    #[test]
+    fn a_slow_epoch_says_so_after_its_first_batch_and_then_every_half_minute() {
+        // 0.6 s a batch: 6 minutes an epoch (a 784-65536-10 network here).
+        let first = slow_epoch_line(&batch(1, 0.6), 40, 0.6);
+        assert_eq!(
+            first.as_deref(),
+            Some(
+                "epoch 1/40: batch 1/600 after 0.6 s, loss 2.5000; the epoch will take about 6 min"
+            )
+        );
+        assert_eq!(slow_epoch_line(&batch(2, 1.2), 40, 0.6), None);
+        assert!(slow_epoch_line(&batch(51, 30.6), 40, 30.0).is_some());
+        // The book's network: 0.25 ms a batch, no line at all.
+        assert_eq!(slow_epoch_line(&batch(1, 0.000_25), 40, 0.000_25), None);
+        assert_eq!(duration(45.0), "45 s");
+        assert_eq!(duration(9000.0), "2.5 h");
     }
 }

@@ -514,3 +514,71 @@ fn deflated_arrays_whose_shapes_do_not_chain_are_refused_before_they_are_inflate
     );
     assert!(peak < 32 << 20, "peak memory {peak} bytes");
 }
+
+/// A stored (uncompressed) zip of `entries`, written to `path`.
+fn write_zip(path: &Path, entries: &[(&str, Vec<u8>)]) {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(fs::File::create(path).unwrap());
+    for (name, bytes) in entries {
+        zip.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+#[test]
+fn a_duplicate_or_missing_w1_and_a_monstrous_header_are_named_briefly() {
+    let (dir, weights) = setup();
+    let array = |shape: &str, floats: usize| {
+        let mut bytes = npy_header(shape);
+        bytes.resize(bytes.len() + 4 * floats, 0);
+        bytes
+    };
+    // The zip writer refuses a second W1.npy, so X1.npy is renamed in the bytes.
+    write_zip(
+        &weights,
+        &[
+            ("W1.npy", array("(16, 10)", 160)),
+            ("b1.npy", array("(10,)", 10)),
+            ("X1.npy", array("(3, 10)", 30)),
+        ],
+    );
+    let bytes = fs::read(&weights).unwrap();
+    let mut renamed = bytes.clone();
+    for at in 0..bytes.len() - 6 {
+        if &bytes[at..at + 6] == b"X1.npy" {
+            renamed[at] = b'W';
+        }
+    }
+    fs::write(&weights, renamed).unwrap();
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(err.contains("duplicate array W1"), "{err}");
+
+    write_zip(
+        &weights,
+        &[
+            ("W2.npy", array("(16, 10)", 160)),
+            ("b2.npy", array("(10,)", 10)),
+        ],
+    );
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(err.contains("array W1 is missing"), "{err}");
+
+    // Half a million nested parentheses once made a 1 MB error message.
+    let text = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': {}{}, }}\n",
+        "(".repeat(500_000),
+        ")".repeat(500_000)
+    );
+    let mut header = b"\x93NUMPY\x02\x00".to_vec();
+    header.extend((text.len() as u32).to_le_bytes());
+    header.extend(text.as_bytes());
+    write_zip(
+        &weights,
+        &[("W1.npy", header), ("b1.npy", array("(10,)", 10))],
+    );
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(err.contains("array W1"), "{err}");
+    assert!(err.len() < 400, "{} bytes of error", err.len());
+}

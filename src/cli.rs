@@ -229,16 +229,18 @@ pub struct EvalArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Write one predicted label per line, in dataset order, to FILE
+    /// Write one predicted label per line, in dataset order, to FILE; `-` writes them to
+    /// standard output, and the report then goes to standard error
     #[arg(long, value_name = "FILE")]
     pub predictions: Option<PathBuf>,
 
-    /// Replace --predictions if it exists
+    /// Replace --predictions if it exists (the new file is written whole, then renamed)
     #[arg(long, requires = "predictions")]
     pub force: bool,
 
-    /// Time N passes after one warm-up pass and report the median (for benchmarks)
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = positive)]
+    /// Time N passes after one warm-up pass and report the median (for benchmarks; at most
+    /// 100000)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = repeat_count)]
     pub repeat: usize,
 }
 
@@ -271,8 +273,22 @@ pub const MAX_THREADS: usize = 256;
 
 /// Parses `--threads`: a whole number from 1 to [`MAX_THREADS`].
 pub fn thread_count(text: &str) -> Result<usize, String> {
+    at_most(text, MAX_THREADS)
+}
+
+/// Most passes `eval --repeat` times: each keeps its time for the median and the JSON
+/// report, and 100,000 test-set passes already take a quarter of an hour or more.
+pub const MAX_REPEAT: usize = 100_000;
+
+/// Parses `--repeat`: a whole number from 1 to [`MAX_REPEAT`].
+pub fn repeat_count(text: &str) -> Result<usize, String> {
+    at_most(text, MAX_REPEAT)
+}
+
+/// Parses a whole number from 1 to `max`.
+fn at_most(text: &str, max: usize) -> Result<usize, String> {
     match positive(text)? {
-        n if n > MAX_THREADS => Err(format!("must be at most {MAX_THREADS}")),
+        n if n > max => Err(format!("must be at most {max}")),
         n => Ok(n),
     }
 }
@@ -344,8 +360,12 @@ impl std::str::FromStr for HiddenSizes {
         s.split(',')
             .map(|item| {
                 let item = item.trim();
-                item.parse::<usize>()
-                    .map_err(|_| format!("`{item}` is not a layer size (expected e.g. 50,100)"))
+                item.parse::<usize>().map_err(|_| {
+                    format!(
+                        "`{}` is not a layer size (expected e.g. 50,100)",
+                        mnist_explorer::excerpt::excerpt(item)
+                    )
+                })
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Self)

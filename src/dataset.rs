@@ -7,6 +7,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::idx::{self, IdxError};
+use crate::input_file;
 
 /// Number of classes of MNIST-style digit datasets; labels must be below it.
 pub const NUM_CLASSES: usize = 10;
@@ -59,9 +60,32 @@ pub enum DatasetError {
         /// The uncompressed name looked for.
         raw: PathBuf,
     },
-    /// A directory where a data file should be.
-    #[error("{} is a directory, not an IDX file", .0.display())]
-    NotAFile(PathBuf),
+    /// The data folder names something else, such as a file.
+    #[error("{} is {kind}, not a folder", path.display())]
+    NotADir {
+        /// The path given as the data folder.
+        path: PathBuf,
+        /// What it is, as "a file".
+        kind: &'static str,
+    },
+    /// Something other than a regular file (a directory, a FIFO, a device) where a data
+    /// file should be.
+    #[error("{} is {kind}, not an IDX file", path.display())]
+    NotAFile {
+        /// The path found.
+        path: PathBuf,
+        /// What it is, as "a directory".
+        kind: &'static str,
+    },
+    /// A data file or folder whose kind cannot be known: a symbolic link loop, a broken
+    /// link, no permission.
+    #[error("{}: {error}", path.display())]
+    Unreadable {
+        /// The path.
+        path: PathBuf,
+        /// Why it cannot be looked at.
+        error: std::io::Error,
+    },
     /// An IDX file is unreadable or invalid.
     #[error(transparent)]
     Idx(#[from] IdxError),
@@ -151,8 +175,23 @@ impl Dataset {
     /// # Errors
     /// A missing directory or file, or any fault in either file.
     pub fn load(dir: &Path, split: Split) -> Result<Self, DatasetError> {
-        if !dir.is_dir() {
-            return Err(DatasetError::MissingDir(dir.to_path_buf()));
+        match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(m) => {
+                return Err(DatasetError::NotADir {
+                    path: dir.to_path_buf(),
+                    kind: input_file::kind(&m.file_type()),
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(DatasetError::MissingDir(dir.to_path_buf()));
+            }
+            Err(error) => {
+                return Err(DatasetError::Unreadable {
+                    path: dir.to_path_buf(),
+                    error,
+                });
+            }
         }
         let images_path = find_file(dir, split, "images-idx3")?;
         let labels_path = find_file(dir, split, "labels-idx1")?;
@@ -245,18 +284,42 @@ pub fn batch_ranges(len: usize, batch_size: usize) -> impl Iterator<Item = Range
         .map(move |start| start..(start + step).min(len))
 }
 
+/// The data file of `kind` for `split`: a regular file under the `.gz` name or the raw one,
+/// or an error saying what stands under those names when neither is a regular file.
 fn find_file(dir: &Path, split: Split, kind: &str) -> Result<PathBuf, DatasetError> {
     let raw = dir.join(format!("{}-{kind}-ubyte", split.prefix()));
     let gz = dir.join(format!("{}-{kind}-ubyte.gz", split.prefix()));
-    if gz.is_file() {
-        Ok(gz)
-    } else if raw.is_file() {
-        Ok(raw)
-    } else if let Some(dir) = [&gz, &raw].into_iter().find(|p| p.is_dir()) {
-        Err(DatasetError::NotAFile(dir.clone()))
-    } else {
-        Err(DatasetError::MissingFile { gz, raw })
+    let candidates = [&gz, &raw];
+    if let Some(file) = candidates
+        .iter()
+        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+    {
+        return Ok((*file).clone());
     }
+    // "Not found" would send the user looking for a file that is there: /dev/null linked
+    // in, a FIFO, a folder, a symbolic link loop are each named for what they are.
+    for path in candidates {
+        let unreadable = |error| DatasetError::Unreadable {
+            path: path.clone(),
+            error,
+        };
+        match std::fs::metadata(path) {
+            Ok(m) => {
+                return Err(DatasetError::NotAFile {
+                    path: path.clone(),
+                    kind: input_file::kind(&m.file_type()),
+                });
+            }
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(unreadable(e)),
+            Err(_) if std::fs::symlink_metadata(path).is_ok() => {
+                return Err(unreadable(std::io::Error::other(
+                    "a symbolic link to a file that does not exist",
+                )));
+            }
+            Err(_) => {}
+        }
+    }
+    Err(DatasetError::MissingFile { gz, raw })
 }
 
 fn check_labels(labels: &[u8], path: &Path) -> Result<(), DatasetError> {

@@ -5,8 +5,10 @@
 pub mod app;
 pub mod dataset;
 pub mod eval;
+pub mod excerpt;
 pub mod glyphs;
 pub mod idx;
+pub mod input_file;
 pub mod inspect;
 pub mod kernels;
 pub mod layer;
@@ -14,3 +16,4 @@ pub mod network;
 pub mod normalize;
 pub mod rng;
 pub mod train;
+pub mod weights;

@@ -1,95 +1,15 @@
 //! The book's fully connected network: a validated stack of [`Layer`]s (sigmoid hidden layers,
-//! a softmax or identity output layer), the batch forward pass, and `.npz` weights load/save.
+//! a softmax or identity output layer) and the batch forward pass. Weights files are
+//! [`crate::weights`].
 
-use std::fs::File;
-use std::io::{BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
-
-use ndarray::{Array2, ArrayView2, Ix1, Ix2};
-use ndarray_npy::{NpzWriter, ViewNpyExt};
+use ndarray::{Array2, ArrayView2};
 
 use crate::kernels::{self, Input, Packed};
 use crate::layer::{self, Layer, OutputLayer};
 use crate::normalize::NormMode;
 use std::sync::OnceLock;
 
-/// Largest `.npy` entry read from a weights file; real networks here are well under 1 MB,
-/// and the cap keeps a forged zip entry from exhausting memory.
-const MAX_ENTRY_BYTES: u64 = 256 << 20;
-
-/// What is wrong with a set of weights (the file is named by [`WeightsError`]).
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum WeightsFault {
-    /// Not a zip archive, or a damaged one.
-    #[error("not a valid .npz (zip) file: {0}")]
-    NotNpz(String),
-    /// No `W1` array.
-    #[error("no layers: the file has no array named W1")]
-    NoLayers,
-    /// `Wk` exists without `bk`, or `bk` alone.
-    #[error("missing array {0}")]
-    MissingKey(String),
-    /// An array could not be read as float32 of the right rank.
-    #[error("array {name}: {message}")]
-    BadArray {
-        /// The array's key.
-        name: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// Shapes that do not chain, or do not fit the data.
-    #[error("array {name} has shape {found}, expected {expected}")]
-    BadShape {
-        /// The array's key.
-        name: String,
-        /// The shape needed.
-        expected: String,
-        /// The shape found.
-        found: String,
-    },
-    /// An array that is not one of the layers' `Wk` / `bk` (numbered from 1, no gaps).
-    #[error(
-        "unexpected array {name}: after {read}, the layers stop (they are numbered from 1 \
-         without gaps), and a weights file holds nothing else"
-    )]
-    UnexpectedKey {
-        /// The entry's name, without `.npy`.
-        name: String,
-        /// The layers read, as "W1, b1" or "W1, b1 … W3, b3".
-        read: String,
-    },
-    /// A NaN or infinite value.
-    #[error("array {name} holds a non-finite value ({value}) at flat index {index}")]
-    NonFinite {
-        /// The array's key.
-        name: String,
-        /// Flat index of the first bad value.
-        index: usize,
-        /// The value.
-        value: f32,
-    },
-}
-
-/// A weights-file problem, naming the file.
-#[derive(Debug, thiserror::Error)]
-pub enum WeightsError {
-    /// The file cannot be opened, read or written.
-    #[error("{}: {error}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        error: std::io::Error,
-    },
-    /// The contents are wrong.
-    #[error("{}: {fault}", path.display())]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        fault: WeightsFault,
-    },
-}
+pub use crate::weights::WeightsFault;
 
 /// A feed-forward network: sigmoid after every layer but the last.
 #[derive(Debug, Clone)]
@@ -149,97 +69,6 @@ impl Network {
             layers,
             packed: OnceLock::new(),
         })
-    }
-
-    /// Loads `W1, b1, …, Wn, bn` (float32) from a numpy `.npz` file.
-    ///
-    /// # Errors
-    /// The file is missing or unreadable, not an npz, lacks a key, or holds a wrong shape,
-    /// dtype or a non-finite value; the error names the file and the array.
-    pub fn load(path: &Path) -> Result<Self, WeightsError> {
-        let io = |error| WeightsError::Io {
-            path: path.to_path_buf(),
-            error,
-        };
-        // Opening a directory succeeds on Unix; reading it would fail as a bare "i/o error".
-        if path.is_dir() {
-            return Err(io(std::io::Error::other("a directory, not a .npz file")));
-        }
-        let file = File::open(path).map_err(io)?;
-        Self::read_npz(std::io::BufReader::new(file)).map_err(|fault| WeightsError::Invalid {
-            path: path.to_path_buf(),
-            fault,
-        })
-    }
-
-    /// Reads `W1, b1, …, Wn, bn` (float32) from `.npz` bytes.
-    ///
-    /// # Errors
-    /// Not an npz, a missing key, or a wrong dtype, shape or non-finite value.
-    pub fn read_npz<R: Read + std::io::Seek>(reader: R) -> Result<Self, WeightsFault> {
-        let mut zip =
-            zip::ZipArchive::new(reader).map_err(|e| WeightsFault::NotNpz(e.to_string()))?;
-        let mut layers = Vec::new();
-        for k in 1.. {
-            let (wname, bname) = (format!("W{k}"), format!("b{k}"));
-            let w = read_entry(&mut zip, &wname)?;
-            let b = read_entry(&mut zip, &bname)?;
-            match (w, b) {
-                (None, None) => break,
-                (Some(_), None) => return Err(WeightsFault::MissingKey(bname)),
-                (None, Some(_)) => return Err(WeightsFault::MissingKey(wname)),
-                (Some(w), Some(b)) => {
-                    let w = view::<Ix2>(&w, &wname)?.to_owned();
-                    let b = view::<Ix1>(&b, &bname)?.to_owned();
-                    layers.push(Layer { w, b });
-                }
-            }
-        }
-        // A W5 after a missing W4 (or any stray array) would otherwise be dropped without a
-        // word, leaving a different network than the file's author meant.
-        let n = layers.len();
-        let known =
-            |name: &str| (1..=n).any(|k| name == format!("W{k}") || name == format!("b{k}"));
-        if let Some(stray) = zip
-            .file_names()
-            .map(|f| f.strip_suffix(".npy").unwrap_or(f))
-            .find(|name| !known(name))
-        {
-            let read = if n == 1 {
-                "W1, b1".to_string()
-            } else {
-                format!("W1, b1 … W{n}, b{n}")
-            };
-            return Err(WeightsFault::UnexpectedKey {
-                name: stray.to_string(),
-                read,
-            });
-        }
-        Self::new(layers)
-    }
-
-    /// Writes the weights as an uncompressed `.npz` (numpy's `savez` layout) to `path`.
-    ///
-    /// # Errors
-    /// The file cannot be created or written.
-    pub fn save(&self, path: &Path) -> Result<(), WeightsError> {
-        let io = |error| WeightsError::Io {
-            path: path.to_path_buf(),
-            error,
-        };
-        let file = File::create(path).map_err(io)?;
-        let mut npz = NpzWriter::new(BufWriter::new(file));
-        let to_io = |e: ndarray_npy::WriteNpzError| std::io::Error::other(e.to_string());
-        for (i, layer) in self.layers.iter().enumerate() {
-            npz.add_array(format!("W{}", i + 1), &layer.w)
-                .map_err(|e| io(to_io(e)))?;
-            npz.add_array(format!("b{}", i + 1), &layer.b)
-                .map_err(|e| io(to_io(e)))?;
-        }
-        let mut writer = npz.finish().map_err(|e| io(to_io(e)))?;
-        writer.flush().map_err(io)?;
-        let file = writer.into_inner().map_err(|e| io(e.into_error()))?;
-        file.sync_all().map_err(io)
     }
 
     /// The layers, input side first.
@@ -365,66 +194,6 @@ fn check_finite<'a>(name: &str, values: impl Iterator<Item = &'a f32>) -> Result
     Ok(())
 }
 
-/// Reads the raw `.npy` bytes of `name` (or `name.npy`) into a 4-byte aligned buffer, so
-/// that the array can be viewed in place and checked against the bytes really present.
-fn read_entry<R: Read + std::io::Seek>(
-    zip: &mut zip::ZipArchive<R>,
-    name: &str,
-) -> Result<Option<(Vec<u32>, usize)>, WeightsFault> {
-    let file_name = format!("{name}.npy");
-    let entry_name = if zip.index_for_name(&file_name).is_some() {
-        file_name
-    } else if zip.index_for_name(name).is_some() {
-        name.to_string()
-    } else {
-        return Ok(None);
-    };
-    let bad = |message: String| WeightsFault::BadArray {
-        name: name.into(),
-        message,
-    };
-    let entry = zip
-        .by_name(&entry_name)
-        .map_err(|e| WeightsFault::NotNpz(e.to_string()))?;
-    let mut bytes = Vec::new();
-    entry
-        .take(MAX_ENTRY_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| WeightsFault::NotNpz(format!("reading {entry_name}: {e}")))?;
-    if bytes.len() as u64 > MAX_ENTRY_BYTES {
-        return Err(bad(format!("larger than {MAX_ENTRY_BYTES} bytes")));
-    }
-    let mut words = vec![0u32; bytes.len().div_ceil(4)];
-    bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..bytes.len()].copy_from_slice(&bytes);
-    Ok(Some((words, bytes.len())))
-}
-
-fn view<'a, D: ndarray::Dimension>(
-    entry: &'a (Vec<u32>, usize),
-    name: &str,
-) -> Result<ndarray::ArrayView<'a, f32, D>, WeightsFault> {
-    let bytes = &bytemuck::cast_slice::<u32, u8>(&entry.0)[..entry.1];
-    let wanted = D::NDIM.unwrap_or(0);
-    ndarray::ArrayView::<f32, D>::view_npy(bytes).map_err(|e| {
-        use ndarray_npy::ViewNpyError as E;
-        let message = match e {
-            E::WrongNdim(_, found) => {
-                format!("has {found} dimension(s), expected {wanted}")
-            }
-            E::WrongDescriptor(descr) => format!(
-                "holds {descr} values, not float32 ('<f4'): convert it with \
-                 .astype(np.float32) before saving"
-            ),
-            E::NonNativeEndian => "is big-endian; save it as little-endian float32".into(),
-            e => format!("not a readable float32 array of {wanted} dimension(s): {e}"),
-        };
-        WeightsFault::BadArray {
-            name: name.into(),
-            message,
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,100 +248,6 @@ mod tests {
             Err(WeightsFault::NonFinite { name, index: 1, .. }) if name == "b1"
         ));
         assert_eq!(Network::new(vec![]), Err(WeightsFault::NoLayers));
-    }
-
-    #[test]
-    fn save_then_load_round_trips() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.npz");
-        let net = tiny();
-        net.save(&path).unwrap();
-        assert_eq!(Network::load(&path).unwrap(), net);
-    }
-
-    fn npz_bytes(net: &Network) -> Vec<u8> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.npz");
-        net.save(&path).unwrap();
-        std::fs::read(path).unwrap()
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn random_bytes_are_rejected_without_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
-            proptest::prop_assert!(Network::read_npz(std::io::Cursor::new(bytes)).is_err());
-        }
-
-        #[test]
-        fn truncated_npz_never_panics(cut in 0usize..2000, flip in 0usize..2000) {
-            let full = npz_bytes(&tiny());
-            let mut bytes = full[..cut.min(full.len())].to_vec();
-            if let Some(b) = bytes.get_mut(flip) {
-                *b ^= 0x5a;
-            }
-            let result = Network::read_npz(std::io::Cursor::new(&bytes));
-            if cut < full.len() {
-                proptest::prop_assert!(result.is_err());
-            }
-        }
-    }
-
-    #[test]
-    fn wrong_dtypes_ranks_and_directories_are_named_plainly() {
-        let dir = tempfile::tempdir().unwrap();
-        let write = |name: &str, add: &dyn Fn(&mut NpzWriter<File>)| {
-            let path = dir.path().join(name);
-            let mut npz = NpzWriter::new(File::create(&path).unwrap());
-            add(&mut npz);
-            npz.finish().unwrap();
-            Network::load(&path).unwrap_err().to_string()
-        };
-        // What the book's pickle gives without .astype(np.float32).
-        let err = write("f64.npz", &|npz| {
-            npz.add_array("W1", &ndarray::Array2::<f64>::zeros((2, 3)))
-                .unwrap();
-            npz.add_array("b1", &ndarray::Array1::<f32>::zeros(3))
-                .unwrap();
-        });
-        assert!(
-            err.contains("array W1: holds '<f8' values, not float32"),
-            "{err}"
-        );
-        assert!(err.contains(".astype(np.float32)"), "{err}");
-        let err = write("rank.npz", &|npz| {
-            npz.add_array("W1", &ndarray::Array2::<f32>::zeros((2, 3)))
-                .unwrap();
-            npz.add_array("b1", &ndarray::Array2::<f32>::zeros((1, 3)))
-                .unwrap();
-        });
-        assert!(
-            err.contains("array b1: has 2 dimension(s), expected 1"),
-            "{err}"
-        );
-        let err = Network::load(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("a directory, not a .npz file"), "{err}");
-        // Layers 1 and 3 with no 2: layer 3 must not vanish unnoticed.
-        let layer = |npz: &mut NpzWriter<File>, k: usize| {
-            npz.add_array(format!("W{k}"), &ndarray::Array2::<f32>::zeros((3, 3)))
-                .unwrap();
-            npz.add_array(format!("b{k}"), &ndarray::Array1::<f32>::zeros(3))
-                .unwrap();
-        };
-        let err = write("gap.npz", &|npz| {
-            layer(npz, 1);
-            layer(npz, 3);
-        });
-        assert!(
-            err.contains("unexpected array W3") || err.contains("unexpected array b3"),
-            "{err}"
-        );
-        assert!(err.contains("after W1, b1, the layers stop"), "{err}");
-        let err = write("extra.npz", &|npz| {
-            layer(npz, 1);
-            npz.add_array("notes", &ndarray::Array1::<f32>::zeros(1))
-                .unwrap();
-        });
-        assert!(err.contains("unexpected array notes"), "{err}");
     }
 
     #[test]

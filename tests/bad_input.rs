@@ -36,7 +36,7 @@ fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     write_split(dir.path(), 20, 4, 4);
     let weights = dir.path().join("w.npz");
-    common::small_random_network(16).save(&weights).unwrap();
+    mnist_explorer::weights::save(&common::small_random_network(16), &weights).unwrap();
     (dir, weights)
 }
 
@@ -59,7 +59,7 @@ fn an_empty_split_or_a_folder_in_place_of_a_file_is_named() {
     let dir = tempfile::tempdir().unwrap();
     write_split(dir.path(), 0, 4, 4);
     let weights = dir.path().join("w.npz");
-    common::small_random_network(16).save(&weights).unwrap();
+    mnist_explorer::weights::save(&common::small_random_network(16), &weights).unwrap();
     for cmd in [&["eval"][..], &["show", "0"]] {
         let err = fails(dir.path(), &weights, cmd);
         assert!(
@@ -210,7 +210,7 @@ fn weights_missing_or_not_npz() {
     fs::write(&weights, b"this is not a zip archive at all").unwrap();
     let err = fails(dir.path(), &weights, &[]);
     assert!(
-        err.contains("w.npz") && err.contains("not a valid .npz"),
+        err.contains("w.npz") && err.contains("not a weights file we know"),
         "{err}"
     );
 }
@@ -227,7 +227,7 @@ fn weights_lacking_a_key_or_with_wrong_shapes() {
         &[("b1", Array1::zeros(8))],
     );
     let err = fails(dir.path(), &weights, &[]);
-    assert!(err.contains("missing array b2"), "{err}");
+    assert!(err.contains("array b2 is missing"), "{err}");
     write_npz(
         &weights,
         &[
@@ -310,4 +310,275 @@ fn rust_backtrace_in_the_environment_does_not_dump_a_stack_on_user_errors() {
         "a stack for a missing file: {err}"
     );
     assert!(err.lines().count() <= 5, "{err}");
+}
+
+/// Names of the test split's two files in a folder made by `setup`.
+const IMAGES_GZ: &str = "t10k-images-idx3-ubyte.gz";
+const LABELS_GZ: &str = "t10k-labels-idx1-ubyte.gz";
+
+/// The arguments of `eval` on `data` with `weights`.
+fn eval_args<'a>(data: &'a Path, weights: &'a Path) -> [&'a str; 5] {
+    let (data, weights) = (data.to_str().unwrap(), weights.to_str().unwrap());
+    ["--data-dir", data, "--weights", weights, "eval"]
+}
+
+/// Standard error of a run that must have failed cleanly.
+fn failure(out: &std::process::Output) -> String {
+    let err = stderr(out);
+    assert!(!out.status.success() && !err.contains("panicked"), "{err}");
+    err
+}
+
+/// Runs `eval`, which must fail within 20 s, and returns stderr.
+fn fails_soon(data: &Path, weights: &Path) -> String {
+    failure(&common::run_within(20, &eval_args(data, weights)))
+}
+
+#[cfg(unix)]
+#[test]
+fn weights_that_are_not_regular_files_are_refused_at_once() {
+    let (dir, _) = setup();
+    let fifo = dir.path().join("w.fifo");
+    common::mkfifo(&fifo);
+    let err = fails_soon(dir.path(), &fifo);
+    assert!(
+        err.contains("w.fifo: a named pipe (FIFO), not a regular file"),
+        "{err}"
+    );
+    let err = fails_soon(dir.path(), Path::new("/dev/null"));
+    assert!(
+        err.contains("/dev/null: a character device, not a regular file"),
+        "{err}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn data_files_that_are_not_regular_files_are_named_for_what_they_are() {
+    use std::os::unix::fs::symlink;
+    let (dir, weights) = setup();
+    let images = dir.path().join(IMAGES_GZ);
+    let image_bytes = fs::read(&images).unwrap();
+    fs::remove_file(&images).unwrap();
+    symlink("/dev/null", &images).unwrap();
+    let err = fails_soon(dir.path(), &weights);
+    assert!(
+        err.contains(&format!(
+            "{IMAGES_GZ} is a character device, not an IDX file"
+        )),
+        "{err}"
+    );
+    fs::remove_file(&images).unwrap();
+    symlink(IMAGES_GZ, &images).unwrap();
+    let err = fails_soon(dir.path(), &weights);
+    assert!(
+        err.contains(IMAGES_GZ) && err.contains("Too many levels of symbolic links"),
+        "{err}"
+    );
+    fs::remove_file(&images).unwrap();
+    fs::write(&images, image_bytes).unwrap();
+    let labels = dir.path().join(LABELS_GZ);
+    fs::remove_file(&labels).unwrap();
+    common::mkfifo(&labels);
+    let err = fails_soon(dir.path(), &weights);
+    assert!(
+        err.contains(&format!(
+            "{LABELS_GZ} is a named pipe (FIFO), not an IDX file"
+        )),
+        "{err}"
+    );
+    fs::remove_file(&labels).unwrap();
+    symlink("no-such-file", &labels).unwrap();
+    let err = fails_soon(dir.path(), &weights);
+    assert!(
+        err.contains("a symbolic link to a file that does not exist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_data_dir_that_is_a_file_says_so() {
+    let (dir, weights) = setup();
+    let err = fails(&dir.path().join(IMAGES_GZ), &weights, &[]);
+    assert!(
+        err.contains(&format!("{IMAGES_GZ} is a file, not a folder")),
+        "{err}"
+    );
+}
+
+/// Peak memory allowed to reject a damaged test split of 20,000 28x28 images (15.7 MB):
+/// twice the data, plus what the program takes before it reads any (about 10 MB).
+#[cfg(target_os = "linux")]
+const MEMORY_FOR_A_DAMAGED_SPLIT: u64 = 48 << 20;
+
+/// Gives the images in `dir` 20,000 labels, runs `eval`, and checks that it fails saying
+/// `wanted` within [`MEMORY_FOR_A_DAMAGED_SPLIT`].
+#[cfg(target_os = "linux")]
+fn damaged_split_fails_lean(dir: &Path, weights: &Path, wanted: &str) {
+    fs::write(dir.join(LABELS_GZ), gzip(&encode(&[20_000], &[1; 20_000]))).unwrap();
+    let (out, peak) = common::run_measuring_memory(&eval_args(dir, weights));
+    let err = failure(&out);
+    assert!(err.contains(wanted), "{err}");
+    assert!(
+        peak < MEMORY_FOR_A_DAMAGED_SPLIT,
+        "peak memory {peak} bytes for a 15.7 MB split"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_gzip_file_inflating_far_past_its_header_fails_within_twice_the_data() {
+    let (dir, weights) = setup();
+    // 20,000 images promised, then 2 GiB of zeros: one 64 MiB gzip member, repeated.
+    let header = encode(&[20_000, 28, 28], &[]);
+    let zeros = gzip(&vec![0; 64 << 20]);
+    let mut bomb = gzip(&header);
+    for _ in 0..32 {
+        bomb.extend_from_slice(&zeros);
+    }
+    fs::write(dir.path().join(IMAGES_GZ), &bomb).unwrap();
+    damaged_split_fails_lean(
+        dir.path(),
+        &weights,
+        "t10k-images-idx3-ubyte.gz: more data than the header promises",
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_raw_file_far_longer_than_its_header_is_refused_before_it_is_read() {
+    let (dir, weights) = setup();
+    fs::remove_file(dir.path().join(IMAGES_GZ)).unwrap();
+    let path = dir.path().join("t10k-images-idx3-ubyte");
+    fs::write(&path, encode(&[20_000, 28, 28], &[])).unwrap();
+    // 1 GiB, sparse: only the header takes room on disk.
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    damaged_split_fails_lean(
+        dir.path(),
+        &weights,
+        "header promises 15680000 bytes of data (20000x28x28), the file holds 1073741808",
+    );
+}
+
+/// A float32 `.npy` header of `shape` (`(4096, 4096)`, `(4096,)`), padded with spaces to
+/// a multiple of 64 bytes as numpy pads it.
+fn npy_header(shape: &str) -> Vec<u8> {
+    let mut text = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + text.len() + 1) % 64 != 0 {
+        text.push(' ');
+    }
+    text.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((text.len() as u16).to_le_bytes());
+    out.extend(text.as_bytes());
+    out
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn deflated_arrays_whose_shapes_do_not_chain_are_refused_before_they_are_inflated() {
+    use std::io::Write;
+    let (dir, weights) = setup();
+    // 64 MiB and 62.5 MiB of zeros that deflate to a few hundred KB: W2 cannot follow W1.
+    let mut zip = zip::ZipWriter::new(fs::File::create(&weights).unwrap());
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(false);
+    let zeros = vec![0u8; 1 << 20];
+    for (name, shape, floats) in [
+        ("W1.npy", "(4096, 4096)", 4096 * 4096),
+        ("b1.npy", "(4096,)", 4096),
+        ("W2.npy", "(4000, 4096)", 4000 * 4096),
+        ("b2.npy", "(4096,)", 4096),
+    ] {
+        zip.start_file(name, deflated).unwrap();
+        zip.write_all(&npy_header(shape)).unwrap();
+        let mut left = 4 * floats;
+        while left > 0 {
+            let n = left.min(zeros.len());
+            zip.write_all(&zeros[..n]).unwrap();
+            left -= n;
+        }
+    }
+    zip.finish().unwrap();
+    let (out, peak) = common::run_measuring_memory(&eval_args(dir.path(), &weights));
+    let err = failure(&out);
+    assert!(
+        err.contains("array W2 has shape (4000, 4096), expected (4096, 4096) to follow W1"),
+        "{err}"
+    );
+    assert!(peak < 32 << 20, "peak memory {peak} bytes");
+}
+
+/// A stored (uncompressed) zip of `entries`, written to `path`.
+fn write_zip(path: &Path, entries: &[(&str, Vec<u8>)]) {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(fs::File::create(path).unwrap());
+    for (name, bytes) in entries {
+        zip.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+#[test]
+fn a_duplicate_or_missing_w1_and_a_monstrous_header_are_named_briefly() {
+    let (dir, weights) = setup();
+    let array = |shape: &str, floats: usize| {
+        let mut bytes = npy_header(shape);
+        bytes.resize(bytes.len() + 4 * floats, 0);
+        bytes
+    };
+    // The zip writer refuses a second W1.npy, so X1.npy is renamed in the bytes.
+    write_zip(
+        &weights,
+        &[
+            ("W1.npy", array("(16, 10)", 160)),
+            ("b1.npy", array("(10,)", 10)),
+            ("X1.npy", array("(3, 10)", 30)),
+        ],
+    );
+    let bytes = fs::read(&weights).unwrap();
+    let mut renamed = bytes.clone();
+    for at in 0..bytes.len() - 6 {
+        if &bytes[at..at + 6] == b"X1.npy" {
+            renamed[at] = b'W';
+        }
+    }
+    fs::write(&weights, renamed).unwrap();
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(err.contains("duplicate array W1"), "{err}");
+
+    write_zip(
+        &weights,
+        &[
+            ("W2.npy", array("(16, 10)", 160)),
+            ("b2.npy", array("(10,)", 10)),
+        ],
+    );
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(err.contains("array W1 is missing"), "{err}");
+
+    // Half a million nested parentheses once made a 1 MB error message.
+    let text = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': {}{}, }}\n",
+        "(".repeat(500_000),
+        ")".repeat(500_000)
+    );
+    let mut header = b"\x93NUMPY\x02\x00".to_vec();
+    header.extend((text.len() as u32).to_le_bytes());
+    header.extend(text.as_bytes());
+    write_zip(
+        &weights,
+        &[("W1.npy", header), ("b1.npy", array("(10,)", 10))],
+    );
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(err.contains("array W1"), "{err}");
+    assert!(err.len() < 400, "{} bytes of error", err.len());
 }

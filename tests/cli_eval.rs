@@ -294,3 +294,177 @@ fn a_repeated_pass_says_what_was_timed() {
     );
     assert!(text.contains(", 1 thread\n"), "{text}");
 }
+
+/// A folder with the centroid weights, and where predictions go in it (`p.txt`).
+struct Predictions {
+    dir: tempfile::TempDir,
+    weights: String,
+    path: std::path::PathBuf,
+}
+
+impl Predictions {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let weights = write_centroid_weights(dir.path());
+        let path = dir.path().join("p.txt");
+        let weights = weights.to_str().unwrap().to_string();
+        Self { dir, weights, path }
+    }
+
+    /// Runs `eval --json --predictions p.txt` with `extra`, which must succeed.
+    fn write(&self, extra: &[&str]) {
+        let mut args = vec!["--predictions", self.path.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        eval_json(&self.weights, &args);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn forced_predictions_replace_the_old_file_whole_through_a_temporary_file() {
+    use std::os::unix::fs::MetadataExt;
+    let p = Predictions::new();
+    let (dir, preds) = (&p.dir, &p.path);
+    std::fs::write(preds, "old\n").unwrap();
+    let before = std::fs::metadata(preds).unwrap().ino();
+    p.write(&["--force"]);
+    // A new file renamed over the old one: a run cut short mid-write would have left the
+    // old file whole, where writing in place truncated it first.
+    assert_ne!(std::fs::metadata(preds).unwrap().ino(), before);
+    assert_eq!(
+        std::fs::read_to_string(preds).unwrap().lines().count(),
+        10_000
+    );
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["centroid.npz", "p.txt"], "no temporary file left");
+}
+
+#[test]
+fn predictions_without_force_never_replace_a_file_that_appears_during_the_run() {
+    let Predictions {
+        weights,
+        path: preds,
+        ..
+    } = &Predictions::new();
+    // A second or two of passes, so that the file appears after the start-up check.
+    let child = common::command(&[
+        "--weights",
+        weights,
+        "eval",
+        "--batch-size",
+        "1",
+        "--repeat",
+        "150",
+        "--predictions",
+        preds.to_str().unwrap(),
+    ])
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::fs::write(preds, "another run's\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    // Either message keeps the file; the second is the race this guards against.
+    assert!(
+        err.contains("already exists") || err.contains("appeared while this run was writing"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(preds).unwrap(), "another run's\n");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn temporary_files_left_by_killed_runs_are_removed_by_the_next_write() {
+    let p = Predictions::new();
+    // Linux process ids stop at 2^22: no process 4294967295 can be alive.
+    let stale = p.dir.path().join(".p.txt.tmp-4294967295");
+    std::fs::write(&stale, "half a file").unwrap();
+    p.write(&[]);
+    assert!(!stale.exists());
+    assert!(p.path.exists());
+}
+
+/// Runs the binary with `args` and its standard output closed before it writes.
+fn run_with_stdout_closed(args: &[&str]) -> std::process::Output {
+    let mut child = common::command(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn eval_and_show_end_quietly_when_their_reader_has_gone() {
+    for args in [&["eval"][..], &["eval", "--json"], &["show", "3"]] {
+        let out = run_with_stdout_closed(args);
+        let err = common::stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn eval_and_show_report_a_full_disk_on_stdout() {
+    for args in [&["eval"][..], &["show", "3"]] {
+        let out = common::command(args)
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let err = common::stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("writing") && err.contains("No space left on device"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn predictions_to_dash_go_to_stdout_and_the_report_to_stderr() {
+    let p = Predictions::new();
+    let data = common::data_dir();
+    let out = common::command(&[
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--weights",
+        &p.weights,
+        "eval",
+        "--predictions",
+        "-",
+    ])
+    .current_dir(p.dir.path())
+    .output()
+    .unwrap();
+    let err = common::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let labels: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    assert_eq!(labels.len(), 10_000);
+    assert!(labels.iter().all(|l| matches!(l.as_bytes(), [b'0'..=b'9'])));
+    assert!(
+        err.contains("accuracy") && err.contains("confusion matrix"),
+        "{err}"
+    );
+    assert!(!p.dir.path().join("-").exists(), "no file named -");
+}
+
+#[test]
+fn a_repeat_count_that_would_allocate_gigabytes_is_a_usage_error() {
+    // It once asked for 8 GB at once (one time per pass) and aborted.
+    let out = common::run_within(20, &["eval", "--repeat", "1000000000"]);
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--repeat") && err.contains("at most 100000"),
+        "{err}"
+    );
+}

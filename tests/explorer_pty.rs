@@ -184,7 +184,7 @@ fn nonzero(n: u16) -> std::num::NonZero<u16> {
 fn weights_in(dir: &Path) -> std::path::PathBuf {
     let data = common::test_split();
     let path = dir.join("centroids.npz");
-    common::centroid_network(&data, 2000).save(&path).unwrap();
+    mnist_explorer::weights::save(&common::centroid_network(&data, 2000), &path).unwrap();
     path
 }
 

@@ -6,7 +6,6 @@ mod common;
 use mnist_explorer::dataset::{Dataset, Split};
 use mnist_explorer::eval::evaluate;
 use mnist_explorer::layer::OutputLayer;
-use mnist_explorer::network::Network;
 use mnist_explorer::normalize::NormMode;
 use mnist_explorer::normalize::{ZSCORE_MEAN, ZSCORE_STD};
 
@@ -47,7 +46,7 @@ fn zscore_constants_are_the_training_pixel_statistics() {
 fn shipped_weights_reach_97_5_percent_with_div255() {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/mnist-784-50-100-10.npz");
-    let net = Network::load(&path).unwrap();
+    let net = mnist_explorer::weights::load(&path).unwrap();
     assert_eq!(
         net.layers().iter().map(|l| l.w.dim()).collect::<Vec<_>>(),
         [(784, 50), (50, 100), (100, 10)]

@@ -337,3 +337,83 @@ fn weights_given_to_train_are_refused_not_ignored() {
     }
     assert!(!out.exists());
 }
+
+/// Runs `train` on `data` writing `out`, with the given standard output and error; a
+/// closed pipe for stdout when `stdout` is `None`.
+fn train_with_streams(
+    data: &Path,
+    out: &Path,
+    extra: &[&str],
+    stdout: Option<Stdio>,
+    stderr: Stdio,
+) -> Output {
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data)
+        .args(["train", "--epochs", "3", "--batch-size", "10", "--out"])
+        .arg(out)
+        .args(extra)
+        .stdout(stdout.unwrap_or_else(Stdio::piped))
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    // Closed before the first epoch line: every write to stdout finds no reader.
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+/// Asserts that `out` holds a network `eval` can read.
+fn loads(out: &Path) {
+    assert!(out.exists(), "{} was not written", out.display());
+    assert!(mnist_explorer::weights::load(out).is_ok());
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly_and_the_weights_are_written() {
+    let dir = fixture();
+    let out = out_path(dir.path());
+    let run = train_with_streams(dir.path(), &out, &[], None, Stdio::piped());
+    let err = stderr(&run);
+    assert_eq!(run.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+    loads(&out);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_on_stdout_or_stderr_is_no_panic_and_the_weights_are_written() {
+    let dir = fixture();
+    let full = || Stdio::from(std::fs::File::create("/dev/full").unwrap());
+    let out = out_path(dir.path());
+    let run = train_with_streams(dir.path(), &out, &[], Some(full()), Stdio::piped());
+    fails_with(&run, "w.npz was written, but standard output failed");
+    fails_with(&run, "No space left on device");
+    loads(&out);
+    // --json sends the epoch lines to stderr; with nowhere to go, they are dropped.
+    std::fs::remove_file(&out).unwrap();
+    let run = train_with_streams(dir.path(), &out, &["--json"], Some(Stdio::piped()), full());
+    assert_eq!(run.status.code(), Some(0));
+    loads(&out);
+}
+
+#[test]
+fn a_network_too_large_to_load_back_is_refused_before_training() {
+    let dir = fixture();
+    let out = out_path(dir.path());
+    let run = train(
+        dir.path(),
+        &[
+            "--hidden",
+            "3000000",
+            "--batch-size",
+            "10",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    fails_with(
+        &run,
+        "a 16-3000000-10 network's weights take 324000040 bytes",
+    );
+    assert!(!out.exists());
+}

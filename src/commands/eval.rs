@@ -9,12 +9,17 @@ use color_eyre::eyre::{Result, WrapErr};
 use mnist_explorer::dataset::NUM_CLASSES;
 use mnist_explorer::eval::{Tally, evaluate};
 
+use super::{out_file, stdio};
 use crate::cli::EvalArgs;
 
 /// Runs `eval` and prints the report.
 pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
-    if let Some(path) = &args.predictions {
-        super::check_out(path, args.force, "--predictions")?;
+    // `-` is standard output, as for most tools; the report then goes to standard error.
+    let predictions_to_stdout = args.predictions.as_deref() == Some(Path::new("-"));
+    if let Some(path) = &args.predictions
+        && !predictions_to_stdout
+    {
+        out_file::check_out(path, args.force, "--predictions")?;
     }
     let (data, net) = super::load(data_dir, weights, args.split)?;
     let pass = || {
@@ -44,12 +49,15 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
         for p in &predictions {
             let _ = writeln!(text, "{p}");
         }
-        std::fs::write(path, text)
-            .wrap_err_with(|| format!("writing predictions to {}", path.display()))?;
+        if predictions_to_stdout {
+            stdio::print(&text).wrap_err("writing the predictions to standard output")?;
+        } else {
+            out_file::write(path, args.force, |file| file.write_all(text.as_bytes()))
+                .wrap_err("writing the predictions")?;
+        }
     }
 
-    let mut out = std::io::stdout().lock();
-    if args.json {
+    let text = if args.json {
         let per_class: Vec<_> = tally
             .per_class_accuracy()
             .iter()
@@ -82,9 +90,14 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
             "per_class": per_class,
             "confusion": tally.confusion,
         });
-        writeln!(out, "{report}")?;
+        format!("{report}\n")
     } else {
-        write!(out, "{}", human_report(&tally, args, weights, seconds))?;
+        human_report(&tally, args, weights, seconds)
+    };
+    if predictions_to_stdout {
+        stdio::note(text.trim_end());
+    } else {
+        stdio::print(&text).wrap_err("writing the report to standard output")?;
     }
     Ok(())
 }

@@ -29,7 +29,9 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ExploreArgs) -> Result<()> {
         None
     };
     if let Some(what) = unusable {
-        eprintln!("mnist-explorer: the interactive explorer needs {what}.\n{INSTEAD}");
+        super::stdio::note(&format!(
+            "mnist-explorer: the interactive explorer needs {what}.\n{INSTEAD}"
+        ));
         std::process::exit(1);
     }
     let (data, net) = super::load(data_dir, weights, split)?;

@@ -1,10 +1,10 @@
 //! `show`: one image as block characters, its label, the prediction, the softmax and the norms.
 
 use std::fmt::Write as _;
-use std::io::{IsTerminal, Write as _};
+use std::io::IsTerminal;
 use std::path::Path;
 
-use color_eyre::eyre::{Result, bail};
+use color_eyre::eyre::{Result, WrapErr, bail};
 use mnist_explorer::glyphs::shade;
 use mnist_explorer::inspect::inspect;
 use mnist_explorer::normalize::{NormMode, Norms};
@@ -95,7 +95,7 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
         out.push_str(line.trim_end());
         out.push('\n');
     }
-    stdout.lock().write_all(out.as_bytes())?;
+    super::stdio::print(&out).wrap_err("writing to standard output")?;
     Ok(())
 }
 

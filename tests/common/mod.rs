@@ -4,13 +4,15 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use flate2::{Compression, write::GzEncoder};
 use mnist_explorer::dataset::{Dataset, NUM_CLASSES, Split};
 use mnist_explorer::idx::encode;
 use mnist_explorer::layer::Layer;
 use mnist_explorer::network::Network;
+use mnist_explorer::weights;
 use ndarray::{Array1, Array2};
 
 /// The shipped data folder.
@@ -18,16 +20,87 @@ pub fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
 }
 
-/// Runs the built binary with `args` from the crate root.
-pub fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mnist-explorer"))
+/// The built binary with `args`, run from the crate root without colors or backtraces.
+pub fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mnist-explorer"));
+    command
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
         .env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE")
-        .output()
-        .expect("the test binary runs")
+        .env_remove("RUST_LIB_BACKTRACE");
+    command
+}
+
+/// The built binary with `args`, its standard streams piped (stdin empty), started.
+fn spawn_piped(args: &[&str]) -> std::process::Child {
+    command(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the test binary starts")
+}
+
+/// Runs the built binary with `args` from the crate root.
+pub fn run(args: &[&str]) -> Output {
+    command(args).output().expect("the test binary runs")
+}
+
+/// Runs the built binary like [`run`], but kills it and fails the test if it has not ended
+/// after `seconds` (for inputs that used to make it hang).
+pub fn run_within(seconds: u64, args: &[&str]) -> Output {
+    let mut child = spawn_piped(args);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while child.try_wait().expect("waiting works").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?} still running after {seconds} s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("the output is collected")
+}
+
+/// Runs the built binary like [`run`] and also returns its peak resident memory in bytes,
+/// read from the kernel's accounting of that one child (Linux).
+#[cfg(target_os = "linux")]
+// The child is reaped by wait4, which std's Child does not know about.
+#[allow(clippy::zombie_processes)]
+pub fn run_measuring_memory(args: &[&str]) -> (Output, u64) {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = spawn_piped(args);
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pid is our own unwaited child; status and usage are valid for writes.
+    let waited = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(waited, child.id() as libc::pid_t, "wait4 on the child");
+    let output = Output {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout: stdout.join().expect("stdout read"),
+        stderr: stderr.join().expect("stderr read"),
+    };
+    // Linux reports ru_maxrss in KiB.
+    (output, usage.ru_maxrss as u64 * 1024)
+}
+
+/// Makes a named pipe at `path` (Unix).
+#[cfg(unix)]
+pub fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo {}", path.display());
 }
 
 /// Standard error of a run as text.
@@ -112,6 +185,6 @@ pub fn small_random_network(inputs: usize) -> Network {
 pub fn write_centroid_weights(dir: &Path) -> PathBuf {
     let data = test_split();
     let path = dir.join("centroid.npz");
-    centroid_network(&data, data.len()).save(&path).unwrap();
+    weights::save(&centroid_network(&data, data.len()), &path).unwrap();
     path
 }

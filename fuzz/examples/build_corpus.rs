@@ -1,0 +1,60 @@
+//! Writes the fuzzers' seed corpus (small valid files made by the crate itself) into
+//! corpus/idx and corpus/weights: `cargo run --example build_corpus` from fuzz/.
+
+use std::io::Write;
+use std::path::Path;
+
+use flate2::{Compression, write::GzEncoder};
+use mnist_explorer::idx::encode;
+use mnist_explorer::layer::Layer;
+use mnist_explorer::network::Network;
+use mnist_explorer::weights;
+use ndarray::{Array1, Array2};
+
+fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    encoder.write_all(bytes)?;
+    encoder.finish()
+}
+
+/// A network of layer `sizes` with small varied weights.
+fn network(sizes: &[usize]) -> Result<Network, Box<dyn std::error::Error>> {
+    let layers = sizes
+        .windows(2)
+        .map(|pair| Layer {
+            w: Array2::from_shape_fn((pair[0], pair[1]), |(i, j)| (i as f32 - j as f32) / 8.0),
+            b: Array1::from_shape_fn(pair[1], |j| j as f32 / 16.0),
+        })
+        .collect();
+    Ok(Network::new(layers)?)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    let idx_dir = root.join("idx");
+    std::fs::create_dir_all(&idx_dir)?;
+    let pixels: Vec<u8> = (0..3 * 4 * 4).map(|i| (i * 37 % 256) as u8).collect();
+    let images = encode(&[3, 4, 4], &pixels);
+    let labels = encode(&[3], &[7, 2, 1]);
+    std::fs::write(idx_dir.join("images"), &images)?;
+    std::fs::write(idx_dir.join("images.gz"), gzip(&images)?)?;
+    std::fs::write(idx_dir.join("labels"), &labels)?;
+    std::fs::write(idx_dir.join("labels.gz"), gzip(&labels)?)?;
+    // Two gzip members, as gunzip reads them.
+    let mut members = gzip(&images[..9])?;
+    members.extend(gzip(&images[9..])?);
+    std::fs::write(idx_dir.join("images-two-members.gz"), members)?;
+
+    let weights_dir = root.join("weights");
+    std::fs::create_dir_all(&weights_dir)?;
+    for sizes in [&[3, 2][..], &[4, 3, 2], &[2, 3, 3, 2]] {
+        let name = sizes
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("-");
+        weights::save(&network(sizes)?, &weights_dir.join(format!("{name}.npz")))?;
+    }
+    println!("seeds written to {}", root.display());
+    Ok(())
+}

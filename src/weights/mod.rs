@@ -1,0 +1,223 @@
+//! Network weights files: the public surface (load, read, save), the choice of format by
+//! content, and the errors that name the file and the fault.
+
+mod npy;
+mod npz;
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::input_file;
+use crate::network::Network;
+
+/// What a zip archive, and so a numpy `.npz`, starts with: a local file header, or the end
+/// of central directory record of an archive without entries.
+const ZIP_MAGICS: [[u8; 4]; 2] = [*b"PK\x03\x04", *b"PK\x05\x06"];
+/// Most bytes of array data one weights file may declare, all arrays together. The book's
+/// network takes 0.16 MB and a 784-65536-10 one 210 MB; the cap keeps a small forged file
+/// from making us inflate gigabytes.
+pub const MAX_DATA_BYTES: u64 = 256 << 20;
+/// Leading bytes quoted when a file is in no format we know.
+const QUOTED_MAGIC_BYTES: usize = 8;
+
+/// What is wrong with a set of weights (the file is named by [`WeightsError`]).
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum WeightsFault {
+    /// The first bytes match no format we read.
+    #[error("not a weights file we know: {0} (an .npz starts with \"PK\\x03\\x04\")")]
+    UnknownFormat(String),
+    /// Not a zip archive, or a damaged one.
+    #[error("not a valid .npz (zip) file: {0}")]
+    NotNpz(String),
+    /// No `W1` array.
+    #[error("no layers: the file has no array named W1")]
+    NoLayers,
+    /// `Wk` exists without `bk`, `bk` alone, or layers start after 1.
+    #[error("array {0} is missing")]
+    MissingKey(String),
+    /// Two entries hold the same array.
+    #[error("duplicate array {0}: the file holds it twice")]
+    Duplicate(String),
+    /// The file, or the arrays it declares, exceed what we read.
+    #[error("too large: {0}")]
+    TooLarge(String),
+    /// An array could not be read as float32 of the right rank.
+    #[error("array {name}: {message}")]
+    BadArray {
+        /// The array's key.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Shapes that do not chain, or do not fit the data.
+    #[error("array {name} has shape {found}, expected {expected}")]
+    BadShape {
+        /// The array's key.
+        name: String,
+        /// The shape needed.
+        expected: String,
+        /// The shape found.
+        found: String,
+    },
+    /// An array that is not one of the layers' `Wk` / `bk` (numbered from 1, no gaps).
+    #[error(
+        "unexpected array {name}: after {read}, the layers stop (they are numbered from 1 \
+         without gaps), and a weights file holds nothing else"
+    )]
+    UnexpectedKey {
+        /// The entry's name, without `.npy`.
+        name: String,
+        /// The layers read, as "W1, b1" or "W1, b1 … W3, b3".
+        read: String,
+    },
+    /// A NaN or infinite value.
+    #[error("array {name} holds a non-finite value ({value}) at flat index {index}")]
+    NonFinite {
+        /// The array's key.
+        name: String,
+        /// Flat index of the first bad value.
+        index: usize,
+        /// The value.
+        value: f32,
+    },
+}
+
+/// A weights-file problem, naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    /// The file cannot be opened, read or written.
+    #[error("{}: {error}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        error: std::io::Error,
+    },
+    /// The contents are wrong.
+    #[error("{}: {fault}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        fault: WeightsFault,
+    },
+}
+
+/// Loads a network from the weights file at `path`, in whichever format its content shows.
+///
+/// # Errors
+/// The file is missing or unreadable, in no format we know, or holds a missing array, a
+/// wrong shape or dtype or a non-finite value; the error names the file and the array.
+pub fn load(path: &Path) -> Result<Network, WeightsError> {
+    let io = |error| WeightsError::Io {
+        path: path.to_path_buf(),
+        error,
+    };
+    let file = input_file::open(path).map_err(io)?;
+    read(BufReader::new(file)).map_err(|fault| WeightsError::Invalid {
+        path: path.to_path_buf(),
+        fault,
+    })
+}
+
+/// Reads a network from weights-file bytes, choosing the format from the first bytes.
+///
+/// # Errors
+/// The bytes are in no format we know, or any fault of that format.
+pub fn read<R: Read + Seek>(mut reader: R) -> Result<Network, WeightsFault> {
+    let head = first_bytes(&mut reader)?;
+    if ZIP_MAGICS.iter().any(|magic| head.starts_with(magic)) {
+        return read_npz(reader);
+    }
+    Err(WeightsFault::UnknownFormat(if head.is_empty() {
+        "the file is empty".into()
+    } else {
+        format!("it starts with \"{}\"", head.escape_ascii())
+    }))
+}
+
+/// Reads `W1, b1, …, Wn, bn` (float32) from `.npz` bytes.
+///
+/// # Errors
+/// Not an npz, a missing key, or a wrong dtype, shape or non-finite value.
+pub fn read_npz<R: Read + Seek>(reader: R) -> Result<Network, WeightsFault> {
+    npz::read(reader)
+}
+
+/// Writes `net` as an uncompressed `.npz` (numpy's `savez` layout) to `path`, synced to disk.
+///
+/// # Errors
+/// The file cannot be created or written.
+pub fn save(net: &Network, path: &Path) -> Result<(), WeightsError> {
+    let written = File::create(path).and_then(|file| {
+        let mut writer = BufWriter::new(file);
+        write_npz(net, &mut writer)?;
+        writer.into_inner().map_err(|e| e.into_error())?.sync_all()
+    });
+    written.map_err(|error| WeightsError::Io {
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
+/// Writes `net` as an uncompressed `.npz` to `writer` (which is flushed, not synced).
+///
+/// # Errors
+/// Writing fails.
+pub fn write_npz<W: Write + Seek>(net: &Network, writer: W) -> std::io::Result<()> {
+    npz::write(net, writer)
+}
+
+/// Bytes of array data (float32 weights and biases) of a network with layer `sizes`, input
+/// first, saturating: what [`MAX_DATA_BYTES`] is compared with.
+pub fn data_bytes(sizes: &[usize]) -> u128 {
+    sizes.windows(2).fold(0, |total: u128, pair| {
+        let values = (pair[0] as u128 + 1).saturating_mul(pair[1] as u128);
+        total.saturating_add(values.saturating_mul(4))
+    })
+}
+
+/// The first few bytes of `reader`, which is then put back at its start.
+fn first_bytes<R: Read + Seek>(reader: &mut R) -> Result<Vec<u8>, WeightsFault> {
+    let unreadable = |e: std::io::Error| WeightsFault::NotNpz(format!("reading it: {e}"));
+    let mut head = Vec::with_capacity(QUOTED_MAGIC_BYTES);
+    reader
+        .by_ref()
+        .take(QUOTED_MAGIC_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(unreadable)?;
+    reader.seek(SeekFrom::Start(0)).map_err(unreadable)?;
+    Ok(head)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_books_network_takes_its_parameters_times_four_bytes() {
+        // 784*50 + 50 + 50*100 + 100 + 100*10 + 10 = 45,360 float32 values.
+        assert_eq!(data_bytes(&[784, 50, 100, 10]), 45_360 * 4);
+        assert_eq!(data_bytes(&[usize::MAX, usize::MAX, 1]), u128::MAX);
+    }
+
+    #[test]
+    fn a_file_in_no_known_format_is_named_by_its_first_bytes() {
+        let err = read(std::io::Cursor::new(b"\x80\x04\x95 a pickle, say")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "not a weights file we know: it starts with \"\\x80\\x04\\x95 a pi\" \
+             (an .npz starts with \"PK\\x03\\x04\")"
+        );
+        let err = read(std::io::Cursor::new(b"")).unwrap_err();
+        assert!(err.to_string().contains("the file is empty"), "{err}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn random_bytes_are_rejected_without_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            proptest::prop_assert!(read(std::io::Cursor::new(bytes)).is_err());
+        }
+    }
+}

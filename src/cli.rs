@@ -240,6 +240,14 @@ pub struct EvalArgs {
     /// Time N passes after one warm-up pass and report the median (for benchmarks)
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = positive)]
     pub repeat: usize,
+
+    /// List the N images with the highest loss (-ln p of the true class), ties by index
+    #[arg(long, value_name = "N", value_parser = positive)]
+    pub worst: Option<usize>,
+
+    /// Evaluate a second network the same way: both accuracies and where the two disagree
+    #[arg(long, value_name = "FILE")]
+    pub compare: Option<PathBuf>,
 }
 
 /// Options of `show`.

@@ -311,3 +311,32 @@ fn rust_backtrace_in_the_environment_does_not_dump_a_stack_on_user_errors() {
     );
     assert!(err.lines().count() <= 5, "{err}");
 }
+
+#[test]
+fn a_second_network_that_is_missing_corrupt_or_does_not_fit_is_named() {
+    let (dir, weights) = setup();
+    let other = dir.path().join("other.npz");
+    let other_arg = other.to_str().unwrap();
+    let err = fails(dir.path(), &weights, &["eval", "--compare", other_arg]);
+    assert!(
+        err.contains("other.npz") && err.contains("No such file") && err.contains("--compare"),
+        "{err}"
+    );
+    fs::write(&other, b"not a zip").unwrap();
+    let err = fails(dir.path(), &weights, &["eval", "--compare", other_arg]);
+    assert!(
+        err.contains("other.npz") && err.contains("not a valid .npz"),
+        "{err}"
+    );
+    // Built for 28x28 images, not this 4x4 data.
+    write_npz(
+        &other,
+        &[("W1", Array2::zeros((784, 10)))],
+        &[("b1", Array1::zeros(10))],
+    );
+    let err = fails(dir.path(), &weights, &["eval", "--compare", other_arg]);
+    assert!(
+        err.contains("other.npz") && err.contains("16 pixels"),
+        "{err}"
+    );
+}

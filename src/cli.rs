@@ -162,6 +162,11 @@ pub struct ExploreArgs {
     /// [default: 100]
     #[arg(long, value_parser = positive)]
     pub batch_size: Option<usize>,
+
+    /// A second network (.npz) to hold against the first: its bars beside the first's, its
+    /// accuracy in the modes table, and a filter for the images where the two disagree
+    #[arg(long, value_name = "FILE")]
+    pub compare: Option<PathBuf>,
 }
 
 impl ExploreArgs {
@@ -174,6 +179,8 @@ impl ExploreArgs {
             Some("--norm")
         } else if self.batch_size.is_some() {
             Some("--batch-size")
+        } else if self.compare.is_some() {
+            Some("--compare")
         } else {
             None
         }

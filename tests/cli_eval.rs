@@ -274,6 +274,10 @@ fn explorer_options_before_a_subcommand_get_advice_that_works() {
     assert!(err.contains("`show` has no --batch-size"), "{err}");
     let err = err_of(&["--split", "train", "show", "0"]);
     assert!(err.contains("`mnist-explorer show --split ...`"), "{err}");
+    let err = err_of(&["--compare", "other.npz", "eval"]);
+    assert!(err.contains("`mnist-explorer eval --compare ...`"), "{err}");
+    let err = err_of(&["--compare", "other.npz", "show", "0"]);
+    assert!(err.contains("`show` has no --compare"), "{err}");
     // The same words for a zero batch size wherever it is given.
     for args in [
         &["--batch-size", "0", "eval"][..],

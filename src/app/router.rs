@@ -15,7 +15,17 @@ const HELP_PAGE: isize = 10;
 
 /// Keys that open the views, in every view that does not use the key itself. A view opens
 /// over the current one; its key again (or Esc) goes back.
-pub const VIEW_KEYS: &[Binding] = &[];
+pub const VIEW_KEYS: &[Binding] = &[Binding {
+    keys: &[KeyCode::Char('c')],
+    label: "c",
+    help: "confusion matrix: which digits are taken for which",
+    hint: Some(Hint {
+        rank: 75,
+        keys: "c",
+        word: "matrix",
+    }),
+    action: |_| Some(Msg::Open(ViewId::Confusion)),
+}];
 
 /// Keys that mean the same in every view.
 pub const GLOBAL_KEYS: &[Binding] = &[
@@ -97,7 +107,9 @@ pub fn key_to_msg(state: &AppState, key: KeyEvent) -> Option<Msg> {
             _ => Msg::ToggleHelp,
         });
     }
-    keymap::lookup(GLOBAL_KEYS, key.code).or_else(|| keymap::lookup(state.view().keys(), key.code))
+    keymap::lookup(GLOBAL_KEYS, key.code)
+        .or_else(|| keymap::lookup(state.view().keys(), key.code))
+        .or_else(|| keymap::lookup(VIEW_KEYS, key.code))
 }
 
 /// The message for a mouse event, from the active view.
@@ -145,6 +157,8 @@ mod tests {
         assert_eq!(k(KeyCode::Esc), Some(Msg::Back));
         assert_eq!(k(KeyCode::Char('q')), Some(Msg::Quit));
         assert_eq!(k(KeyCode::Char('z')), None);
+        assert_eq!(k(KeyCode::Char('c')), Some(Msg::Open(ViewId::Confusion)));
+        assert_eq!(k(KeyCode::Char('G')), Some(Msg::Open(ViewId::Gallery)));
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(key_to_msg(&s, ctrl_c), Some(Msg::Quit));
         let ctrl_z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL);

@@ -210,8 +210,9 @@ impl Evaluations {
                 eval.status = EvalStatus::Failed(message.clone());
                 return Some(message);
             }
-            // The second network's reports are unwrapped before they reach its evaluations.
-            WorkerMsg::Compare(_) => {}
+            // The second network's reports are unwrapped before they reach its evaluations;
+            // a file read is no evaluation's.
+            WorkerMsg::Compare(_) | WorkerMsg::Loaded { .. } => {}
         }
         None
     }

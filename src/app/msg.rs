@@ -17,6 +17,9 @@ pub enum Msg {
     Set(Setting),
     /// The go-to prompt.
     Goto(Goto),
+    /// The prompt for a second network's file (`w`): the same edits as the go-to prompt,
+    /// any character but control ones; Enter reads the file in the background.
+    LoadPrompt(Goto),
     /// The browse view's own toggles.
     Browse(browse::Msg),
     /// Open or close the help overlay.

@@ -87,14 +87,10 @@ pub fn key_to_msg(state: &AppState, key: KeyEvent) -> Option<Msg> {
         }
     }
     if state.goto_input().is_some() {
-        let goto = match key.code {
-            KeyCode::Enter => Goto::Confirm,
-            KeyCode::Esc => Goto::Cancel,
-            KeyCode::Backspace => Goto::Backspace,
-            KeyCode::Char(c) if c.is_ascii_digit() => Goto::Type(c),
-            _ => return None,
-        };
-        return Some(Msg::Goto(goto));
+        return edit(key.code, |c| c.is_ascii_digit()).map(Msg::Goto);
+    }
+    if state.load_input().is_some() {
+        return edit(key.code, |c| !c.is_control()).map(Msg::LoadPrompt);
     }
     if state.help_shown() {
         // The arrows scroll the help, `q` still quits, any other key closes it.
@@ -110,6 +106,17 @@ pub fn key_to_msg(state: &AppState, key: KeyEvent) -> Option<Msg> {
     keymap::lookup(GLOBAL_KEYS, key.code)
         .or_else(|| keymap::lookup(state.view().keys(), key.code))
         .or_else(|| keymap::lookup(VIEW_KEYS, key.code))
+}
+
+/// What a key does in a prompt that takes the characters `accepts` lets through.
+fn edit(code: KeyCode, accepts: impl Fn(char) -> bool) -> Option<Goto> {
+    Some(match code {
+        KeyCode::Enter => Goto::Confirm,
+        KeyCode::Esc => Goto::Cancel,
+        KeyCode::Backspace => Goto::Backspace,
+        KeyCode::Char(c) if accepts(c) => Goto::Type(c),
+        _ => return None,
+    })
 }
 
 /// The message for a mouse event, from the active view.
@@ -191,6 +198,16 @@ mod tests {
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(key_to_msg(&s, ctrl_c), Some(Msg::Quit));
         s.update(Msg::Goto(Goto::Cancel));
+        s.update(Msg::LoadPrompt(Goto::Start));
+        for (code, msg) in [
+            (KeyCode::Char('q'), Goto::Type('q')),
+            (KeyCode::Char('/'), Goto::Type('/')),
+            (KeyCode::Backspace, Goto::Backspace),
+            (KeyCode::Esc, Goto::Cancel),
+        ] {
+            assert_eq!(key_to_msg(&s, press(code)), Some(Msg::LoadPrompt(msg)));
+        }
+        s.update(Msg::LoadPrompt(Goto::Cancel));
         s.update(Msg::ToggleHelp);
         assert_eq!(key_to_msg(&s, press(KeyCode::Esc)), Some(Msg::ToggleHelp));
         assert_eq!(key_to_msg(&s, press(KeyCode::Char('q'))), Some(Msg::Quit));

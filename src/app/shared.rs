@@ -162,6 +162,12 @@ impl Shared {
         self.evaluate_other()
     }
 
+    /// A generation number no job has had yet, for a job of any kind.
+    pub fn new_generation(&mut self) -> u64 {
+        self.next_generation += 1;
+        self.next_generation - 1
+    }
+
     /// The second network, if there is one.
     pub fn other(&self) -> Option<&Other> {
         self.other.as_ref()

@@ -13,12 +13,14 @@ use crate::app::help;
 use crate::app::msg::{Cmd, Goto, Msg, Nav};
 use crate::app::shared::{Notice, Palette, Shared};
 use crate::app::views::{ViewId, browse, confusion, gallery};
-use crate::app::worker::JobKind;
+use crate::app::worker::{Job, JobKind, LoadJob, WorkerMsg};
 use crate::dataset::{Dataset, Split};
 use crate::network::Network;
 
 /// Longest index that `g` accepts, in digits (enough for any split here).
 const MAX_GOTO_DIGITS: usize = 9;
+/// Longest path the second network's prompt takes, in characters.
+const MAX_PATH_CHARS: usize = 4096;
 
 /// The whole state of the explorer.
 #[derive(Debug, Clone)]
@@ -33,6 +35,10 @@ pub struct AppState {
     /// The help overlay, when open, and how far it is scrolled.
     help: Option<usize>,
     goto: Option<String>,
+    /// The second network's prompt, while it is open.
+    load: Option<String>,
+    /// The file being read for a second network, and the job's generation.
+    loading: Option<(u64, String)>,
     notice: Option<Notice>,
     should_quit: bool,
 }
@@ -59,6 +65,8 @@ impl AppState {
             screen: (80, 24),
             help: None,
             goto: None,
+            load: None,
+            loading: None,
             notice: None,
             should_quit: false,
         };
@@ -98,6 +106,11 @@ impl AppState {
     /// The go-to prompt's text, while it is open.
     pub fn goto_input(&self) -> Option<&str> {
         self.goto.as_deref()
+    }
+
+    /// The second network's prompt's text, while it is open.
+    pub fn load_input(&self) -> Option<&str> {
+        self.load.as_deref()
     }
 
     /// Whether the help overlay is shown.
@@ -146,6 +159,7 @@ impl AppState {
             Msg::Compare(net, name) => return self.shared.compare_with(net, name).into(),
             Msg::Screen(width, height) => self.screen = (width, height),
             Msg::Goto(goto) => self.goto(goto),
+            Msg::LoadPrompt(edit) => return self.load_prompt(edit),
             Msg::Browse(msg) => self.browse.update(msg),
             Msg::ToggleHelp => self.help = self.help.xor(Some(0)),
             Msg::ScrollHelp(by) => {
@@ -167,12 +181,28 @@ impl AppState {
             Msg::Open(view) => self.open(view),
             Msg::Quit => self.should_quit = true,
             Msg::Suspend => return Cmd::Suspend,
+            Msg::Worker(WorkerMsg::Loaded { generation, result }) => {
+                return self.loaded(generation, result);
+            }
+            Msg::Worker(report) if report.kind() == JobKind::Load => {
+                // A load that panicked: said only if it is the one awaited.
+                if let WorkerMsg::Failed {
+                    generation,
+                    message,
+                    ..
+                } = report
+                    && self.loading.take_if(|(g, _)| *g == generation).is_some()
+                {
+                    self.notice = Some(Notice::error(format!("loading failed: {message}")));
+                }
+            }
             Msg::Worker(report) => {
                 let kind = report.kind();
                 if let Some(message) = self.shared.on_worker(report) {
                     let what = match kind {
                         JobKind::Evaluate => "evaluation",
                         JobKind::Compare => "the second network's evaluation",
+                        JobKind::Load => "loading",
                     };
                     self.notice = Some(Notice::error(format!("{what} failed: {message}")));
                 }
@@ -217,6 +247,66 @@ impl AppState {
             gallery::Msg::Rows(by) => self.notice = self.shared.navigate(nav(by, grid.cols)),
             gallery::Msg::Pages(by) => self.notice = self.shared.navigate(nav(by, grid.per_page())),
             gallery::Msg::Open => self.open(ViewId::Browse),
+        }
+    }
+
+    /// The second network's prompt; Enter returns the job that reads the file.
+    fn load_prompt(&mut self, edit: Goto) -> Cmd {
+        match edit {
+            Goto::Start => self.load = Some(String::new()),
+            Goto::Type(c) => {
+                if let Some(text) = &mut self.load
+                    && !c.is_control()
+                    && text.chars().count() < MAX_PATH_CHARS
+                {
+                    text.push(c);
+                }
+            }
+            Goto::Backspace => {
+                if let Some(text) = &mut self.load {
+                    text.pop();
+                }
+            }
+            Goto::Confirm => {
+                let path = self.load.take().unwrap_or_default();
+                // An empty prompt loads nothing.
+                if path.trim().is_empty() {
+                    return Cmd::None;
+                }
+                let generation = self.shared.new_generation();
+                self.notice = Some(Notice::info(format!("reading {path} …")));
+                let job = LoadJob {
+                    generation,
+                    path: path.clone().into(),
+                    inputs: self.shared.data.pixels_per_image(),
+                    classes: crate::dataset::NUM_CLASSES,
+                };
+                self.loading = Some((generation, path));
+                return Cmd::Submit(Job::Load(job));
+            }
+            Goto::Cancel => self.load = None,
+        }
+        Cmd::None
+    }
+
+    /// A second network's file was read: compare with it, or say what is wrong with it.
+    fn loaded(&mut self, generation: u64, result: Result<Arc<Network>, String>) -> Cmd {
+        let Some((_, path)) = self.loading.take_if(|(g, _)| *g == generation) else {
+            // A file asked for before the last one: superseded.
+            return Cmd::None;
+        };
+        match result {
+            Ok(net) => {
+                let name = std::path::Path::new(&path)
+                    .file_name()
+                    .map_or_else(|| path.clone(), |n| n.to_string_lossy().into_owned());
+                self.notice = Some(Notice::info(format!("comparing with {name}")));
+                self.shared.compare_with(net, name).into()
+            }
+            Err(fault) => {
+                self.notice = Some(Notice::error(fault));
+                Cmd::None
+            }
         }
     }
 
@@ -288,7 +378,7 @@ mod tests {
     use crate::app::msg::Setting;
     use crate::app::selection::Filter;
     use crate::app::shared::BATCH_SIZES;
-    use crate::app::worker::{EvalJob, Job, Progress, WorkerMsg};
+    use crate::app::worker::{EvalJob, Job, LoadJob, Progress, WorkerMsg};
     use crate::eval::Tally;
     use crate::layer::{OutputLayer, argmax};
     use crate::normalize::{NormMode, Norms};
@@ -905,5 +995,54 @@ mod tests {
                 .is_some_and(|n| n.text == "the second network's evaluation failed: boom")
         );
         assert_eq!(s.shared.evaluation().status, EvalStatus::Running);
+    }
+
+    #[test]
+    fn w_reads_a_second_network_in_the_background_then_compares_with_it() {
+        let (mut s, _) = state();
+        let ask_for = |s: &mut AppState, path: &str| -> LoadJob {
+            s.update(Msg::LoadPrompt(Goto::Start));
+            for c in path.chars().chain(['\u{7}']) {
+                s.update(Msg::LoadPrompt(Goto::Type(c)));
+            }
+            assert_eq!(
+                s.load_input(),
+                Some(path),
+                "a control character is not typed"
+            );
+            match s.update(Msg::LoadPrompt(Goto::Confirm)) {
+                Cmd::Submit(Job::Load(job)) => job,
+                other => panic!("{other:?}"),
+            }
+        };
+        let loaded = |generation, result| Msg::Worker(WorkerMsg::Loaded { generation, result });
+        let first = ask_for(&mut s, "dir/a.npz");
+        assert_eq!((first.inputs, first.classes), (4, 10));
+        assert_eq!(first.path, std::path::PathBuf::from("dir/a.npz"));
+        assert!(s.load_input().is_none() && s.notice().is_some_and(|n| !n.is_error));
+        // Asked again before the first file was read: the first answer no longer counts.
+        let second = ask_for(&mut s, "dir/b.npz");
+        let net = Arc::new(s.shared.net.as_ref().clone());
+        assert!(
+            s.update(loaded(first.generation, Ok(Arc::clone(&net))))
+                .is_none()
+        );
+        assert!(s.shared.other().is_none());
+        s.update(loaded(
+            second.generation,
+            Err("dir/b.npz: not a valid .npz".into()),
+        ));
+        assert!(
+            s.notice()
+                .is_some_and(|n| n.is_error && n.text.contains("b.npz"))
+        );
+        assert!(s.shared.other().is_none());
+        let third = ask_for(&mut s, "dir/c.npz");
+        let cmd = s.update(loaded(third.generation, Ok(net)));
+        assert!(matches!(cmd, Cmd::Submit(Job::Compare(_))), "{cmd:?}");
+        assert_eq!(s.shared.other().map(|o| o.name.as_str()), Some("c.npz"));
+        // An empty prompt reads nothing.
+        s.update(Msg::LoadPrompt(Goto::Start));
+        assert!(s.update(Msg::LoadPrompt(Goto::Confirm)).is_none());
     }
 }

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
@@ -44,6 +45,8 @@ pub enum JobKind {
     /// A whole-split evaluation of the second network (`--compare`), in a lane of its own so
     /// that neither network's pass cancels the other's.
     Compare,
+    /// Reading a second network's file, typed in the explorer.
+    Load,
 }
 
 impl JobKind {
@@ -52,6 +55,7 @@ impl JobKind {
         match self {
             JobKind::Evaluate => "evaluation",
             JobKind::Compare => "comparison",
+            JobKind::Load => "loading",
         }
     }
 }
@@ -64,6 +68,9 @@ pub enum Job {
     /// Evaluate the second network on a whole split; its reports come as
     /// [`WorkerMsg::Compare`].
     Compare(EvalJob),
+    /// Read a network from a file and check that it fits the data; reported as
+    /// [`WorkerMsg::Loaded`].
+    Load(LoadJob),
 }
 
 impl Job {
@@ -72,6 +79,7 @@ impl Job {
         match self {
             Job::Evaluate(_) => JobKind::Evaluate,
             Job::Compare(_) => JobKind::Compare,
+            Job::Load(_) => JobKind::Load,
         }
     }
 
@@ -79,6 +87,7 @@ impl Job {
     pub fn generation(&self) -> u64 {
         match self {
             Job::Evaluate(job) | Job::Compare(job) => job.generation,
+            Job::Load(job) => job.generation,
         }
     }
 }
@@ -98,6 +107,19 @@ pub struct EvalJob {
     pub batch_size: usize,
     /// Output layer of the forward pass.
     pub output: OutputLayer,
+}
+
+/// A network file to read, for images of `inputs` pixels and `classes` classes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadJob {
+    /// Identifies the job; its report carries it back.
+    pub generation: u64,
+    /// The file.
+    pub path: PathBuf,
+    /// Pixels per image of the data it must fit.
+    pub inputs: usize,
+    /// Classes of the data it must fit.
+    pub classes: usize,
 }
 
 /// One finished batch of an evaluation.
@@ -146,6 +168,14 @@ pub enum WorkerMsg {
         /// The panic message.
         message: String,
     },
+    /// A network file was read ([`Job::Load`]): the network, or what is wrong with the file
+    /// (the message names it).
+    Loaded {
+        /// The job.
+        generation: u64,
+        /// The network, or the fault.
+        result: Result<Arc<Network>, String>,
+    },
     /// A report of the second network's evaluation ([`Job::Compare`]): `Progress` or
     /// `Finished` (its failures come as `Failed` of kind [`JobKind::Compare`]).
     Compare(Box<WorkerMsg>),
@@ -160,6 +190,7 @@ impl WorkerMsg {
             }
             WorkerMsg::Failed { kind, .. } => *kind,
             WorkerMsg::Compare(_) => JobKind::Compare,
+            WorkerMsg::Loaded { .. } => JobKind::Load,
         }
     }
 
@@ -168,6 +199,7 @@ impl WorkerMsg {
         match self {
             WorkerMsg::Progress(p) => p.generation,
             WorkerMsg::Ranked { generation, .. }
+            | WorkerMsg::Loaded { generation, .. }
             | WorkerMsg::Finished { generation, .. }
             | WorkerMsg::Failed { generation, .. } => *generation,
             WorkerMsg::Compare(report) => report.generation(),
@@ -324,7 +356,19 @@ fn run(job: Job, cancel: &Cancel<'_>, send: &dyn Fn(WorkerMsg) -> bool) -> bool 
         Job::Compare(job) => run_evaluation(&job, cancel, &|report| {
             send(WorkerMsg::Compare(Box::new(report)))
         }),
+        Job::Load(job) => send(WorkerMsg::Loaded {
+            generation: job.generation,
+            result: load(&job),
+        }),
     }
+}
+
+/// Reads the network of `job` and checks that it fits the data.
+fn load(job: &LoadJob) -> Result<Arc<Network>, String> {
+    let net = Network::load(&job.path).map_err(|e| e.to_string())?;
+    net.check_fits(job.inputs, job.classes)
+        .map_err(|fault| format!("{}: {fault}", job.path.display()))?;
+    Ok(Arc::new(net))
 }
 
 /// Evaluates the whole split, one message per batch, then [`WorkerMsg::Ranked`] and
@@ -653,5 +697,34 @@ mod tests {
             .unwrap();
         drop(lanes);
         thread.join().unwrap();
+    }
+
+    #[test]
+    fn a_network_file_is_read_off_the_ui_thread_and_faults_name_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (worker, rx) = spawn();
+        let (_, net) = fixture(4);
+        let path = dir.path().join("other.npz");
+        net.save(&path).unwrap();
+        let load = |generation, path: &std::path::Path, inputs| {
+            worker.submit(Job::Load(LoadJob {
+                generation,
+                path: path.to_path_buf(),
+                inputs,
+                classes: 10,
+            }));
+            match rx.recv_timeout(WAIT).unwrap() {
+                WorkerMsg::Loaded {
+                    generation: g,
+                    result,
+                } if g == generation => result,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(load(1, &path, 4).unwrap().as_ref(), net.as_ref());
+        let wrong_size = load(2, &path, 9).unwrap_err();
+        assert!(wrong_size.contains("other.npz"), "{wrong_size}");
+        let missing = load(3, &dir.path().join("absent.npz"), 4).unwrap_err();
+        assert!(missing.contains("absent.npz"), "{missing}");
     }
 }

@@ -297,6 +297,13 @@ pub const KEYS: &[Binding] = &[
     ORDER,
     FILTER,
     Binding {
+        keys: &[KeyCode::Char('w')],
+        label: "w",
+        help: "a second network to compare with: type its .npz path",
+        hint: None,
+        action: |_| Some(msg::Msg::LoadPrompt(Goto::Start)),
+    },
+    Binding {
         keys: &[KeyCode::Char('G')],
         label: "G",
         help: "gallery: thumbnails of the images walked (order, filter)",

@@ -142,7 +142,7 @@ pub const MOUSE: &[Note] = &[];
 pub const GUIDE: &[Note] = &[
     Note {
         label: "matrix",
-        help: "rows: true label, columns: prediction; live while the pass runs",
+        help: "rows: true label, columns: prediction; live as the pass runs",
     },
     Note {
         label: "all",
@@ -153,7 +153,7 @@ pub const GUIDE: &[Note] = &[
         help: "the cursor's cell: how many, of which row and column",
     },
     Note {
-        label: "most confused",
+        label: "confused",
         help: "the largest errors, true→predicted, and their counts",
     },
 ];
@@ -166,11 +166,11 @@ pub const MARKS: &[Note] = &[
     },
     Note {
         label: "green, red",
-        help: "right (diagonal), wrong: brighter is more, each to its largest",
+        help: "right (diagonal), wrong; brighter: more, each to its largest",
     },
     Note {
         label: "░▒▓█",
-        help: "the same without colors (NO_COLOR): a shade before the number",
+        help: "without colors (NO_COLOR): a shade before the number",
     },
     Note {
         label: "4→9",

@@ -106,7 +106,7 @@ pub const GUIDE: &[Note] = &[
     },
     Note {
         label: "title",
-        help: "the filter, the order, the selected image's place in the list",
+        help: "the filter, the order, the selected image's place",
     },
     Note {
         label: "caption",

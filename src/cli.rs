@@ -162,6 +162,11 @@ pub struct ExploreArgs {
     /// [default: 100]
     #[arg(long, value_parser = positive)]
     pub batch_size: Option<usize>,
+
+    /// A second network (.npz) to hold against the first: its bars beside the first's, its
+    /// accuracy in the modes table, and a filter for the images where the two disagree
+    #[arg(long, value_name = "FILE")]
+    pub compare: Option<PathBuf>,
 }
 
 impl ExploreArgs {
@@ -174,6 +179,8 @@ impl ExploreArgs {
             Some("--norm")
         } else if self.batch_size.is_some() {
             Some("--batch-size")
+        } else if self.compare.is_some() {
+            Some("--compare")
         } else {
             None
         }
@@ -242,6 +249,14 @@ pub struct EvalArgs {
     /// 100000)
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = repeat_count)]
     pub repeat: usize,
+
+    /// List the N images with the highest loss (-ln p of the true class), ties by index
+    #[arg(long, value_name = "N", value_parser = positive)]
+    pub worst: Option<usize>,
+
+    /// Evaluate a second network the same way: both accuracies and where the two disagree
+    #[arg(long, value_name = "FILE")]
+    pub compare: Option<PathBuf>,
 }
 
 /// Options of `show`.

@@ -2,6 +2,7 @@
 //! evaluation and training. Nothing in the engine knows about terminals; [`app`] is the
 //! interactive explorer built on top of it.
 
+pub mod analysis;
 pub mod app;
 pub mod dataset;
 pub mod eval;

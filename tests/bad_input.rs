@@ -406,6 +406,24 @@ fn a_data_dir_that_is_a_file_says_so() {
     );
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn peak_memory_counts_the_measured_program_alone() {
+    if common::act_as_memory_probe() {
+        return;
+    }
+    // 256 MiB written in this test process must not be charged to the program it measures.
+    let ballast = std::hint::black_box(vec![1u8; 256 << 20]);
+    let (out, peak) = common::run_measuring_memory(&["--version"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("mnist-explorer"));
+    assert!(
+        peak > 0 && peak < 64 << 20,
+        "peak memory {peak} bytes for --version"
+    );
+    drop(ballast);
+}
+
 /// Peak memory allowed to reject a damaged test split of 20,000 28x28 images (15.7 MB):
 /// twice the data, plus what the program takes before it reads any (about 10 MB).
 #[cfg(target_os = "linux")]
@@ -581,4 +599,33 @@ fn a_duplicate_or_missing_w1_and_a_monstrous_header_are_named_briefly() {
     let err = fails(dir.path(), &weights, &[]);
     assert!(err.contains("array W1"), "{err}");
     assert!(err.len() < 400, "{} bytes of error", err.len());
+}
+
+#[test]
+fn a_second_network_that_is_missing_corrupt_or_does_not_fit_is_named() {
+    let (dir, weights) = setup();
+    let other = dir.path().join("other.npz");
+    let other_arg = other.to_str().unwrap();
+    let err = fails(dir.path(), &weights, &["eval", "--compare", other_arg]);
+    assert!(
+        err.contains("other.npz") && err.contains("No such file") && err.contains("--compare"),
+        "{err}"
+    );
+    fs::write(&other, b"not a zip").unwrap();
+    let err = fails(dir.path(), &weights, &["eval", "--compare", other_arg]);
+    assert!(
+        err.contains("other.npz") && err.contains("not a weights file we know"),
+        "{err}"
+    );
+    // Built for 28x28 images, not this 4x4 data.
+    write_npz(
+        &other,
+        &[("W1", Array2::zeros((784, 10)))],
+        &[("b1", Array1::zeros(10))],
+    );
+    let err = fails(dir.path(), &weights, &["eval", "--compare", other_arg]);
+    assert!(
+        err.contains("other.npz") && err.contains("16 pixels"),
+        "{err}"
+    );
 }

@@ -274,6 +274,10 @@ fn explorer_options_before_a_subcommand_get_advice_that_works() {
     assert!(err.contains("`show` has no --batch-size"), "{err}");
     let err = err_of(&["--split", "train", "show", "0"]);
     assert!(err.contains("`mnist-explorer show --split ...`"), "{err}");
+    let err = err_of(&["--compare", "other.npz", "eval"]);
+    assert!(err.contains("`mnist-explorer eval --compare ...`"), "{err}");
+    let err = err_of(&["--compare", "other.npz", "show", "0"]);
+    assert!(err.contains("`show` has no --compare"), "{err}");
     // The same words for a zero batch size wherever it is given.
     for args in [
         &["--batch-size", "0", "eval"][..],
@@ -467,4 +471,182 @@ fn a_repeat_count_that_would_allocate_gigabytes_is_a_usage_error() {
         err.contains("--repeat") && err.contains("at most 100000"),
         "{err}"
     );
+}
+
+/// Softmax confidence and loss of image `i` under the one-layer centroid network, in f64
+/// from the weights themselves.
+fn f64_confidence_and_loss(
+    net: &mnist_explorer::network::Network,
+    data: &mnist_explorer::dataset::Dataset,
+    i: usize,
+) -> (f64, f64) {
+    let layer = &net.layers()[0];
+    let x: Vec<f64> = data
+        .image(i)
+        .iter()
+        .map(|&p| f64::from(p) / 255.0)
+        .collect();
+    let scores: Vec<f64> = (0..10)
+        .map(|c| {
+            let dot: f64 = x
+                .iter()
+                .enumerate()
+                .map(|(r, v)| v * f64::from(layer.w[[r, c]]))
+                .sum();
+            dot + f64::from(layer.b[c])
+        })
+        .collect();
+    let max = scores.iter().copied().fold(f64::MIN, f64::max);
+    let sum: f64 = scores.iter().map(|s| (s - max).exp()).sum();
+    let p = |c: usize| (scores[c] - max).exp() / sum;
+    let confidence = (0..10).map(p).fold(0.0, f64::max);
+    (confidence, -p(usize::from(data.label(i))).ln())
+}
+
+#[test]
+fn eval_worst_lists_the_highest_losses_of_the_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = write_centroid_weights(dir.path());
+    let data = common::test_split();
+    let net = mnist_explorer::weights::load(&weights).unwrap();
+    let report = eval_json(weights.to_str().unwrap(), &["--worst", "20"]);
+    let worst = report["worst"].as_array().unwrap();
+    assert_eq!(worst.len(), 20);
+    let mut previous = f64::INFINITY;
+    for w in worst {
+        let i = w["index"].as_u64().unwrap() as usize;
+        assert_eq!(w["true"], u64::from(data.label(i)));
+        assert_ne!(w["true"], w["predicted"], "the highest losses are mistakes");
+        let (confidence, loss) = (
+            w["confidence"].as_f64().unwrap(),
+            w["loss"].as_f64().unwrap(),
+        );
+        assert!(loss <= previous, "highest first");
+        previous = loss;
+        let (want_confidence, want_loss) = f64_confidence_and_loss(&net, &data, i);
+        assert!(
+            (confidence - want_confidence).abs() < 1e-5,
+            "{i}: {confidence}"
+        );
+        assert!(
+            (loss - want_loss).abs() < 1e-5 * want_loss.max(1.0),
+            "{i}: {loss}"
+        );
+    }
+    // No image outside the list has a higher loss than its last.
+    let listed: Vec<usize> = worst
+        .iter()
+        .map(|w| w["index"].as_u64().unwrap() as usize)
+        .collect();
+    let higher = (0..data.len())
+        .filter(|i| !listed.contains(i))
+        .map(|i| f64_confidence_and_loss(&net, &data, i).1)
+        .filter(|&loss| loss > previous * (1.0 + 1e-5))
+        .count();
+    assert_eq!(higher, 0);
+
+    let out = run(&[
+        "--weights",
+        weights.to_str().unwrap(),
+        "eval",
+        "--worst",
+        "3",
+    ]);
+    let text = stdout(&out);
+    let tail: Vec<&str> = text.lines().rev().take(3).collect();
+    for (line, w) in tail.iter().rev().zip(worst) {
+        let first = line.split_whitespace().next().unwrap();
+        assert_eq!(first, w["index"].to_string(), "{line}");
+    }
+}
+
+#[test]
+fn eval_compare_counts_the_images_where_two_networks_disagree() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = write_centroid_weights(dir.path());
+    let data = common::test_split();
+    let theirs = dir.path().join("few.npz");
+    mnist_explorer::weights::save(&common::centroid_network(&data, 300), &theirs).unwrap();
+    let (p1, p2) = (dir.path().join("p1.txt"), dir.path().join("p2.txt"));
+    eval_json(
+        theirs.to_str().unwrap(),
+        &["--predictions", p2.to_str().unwrap()],
+    );
+    let report = eval_json(
+        ours.to_str().unwrap(),
+        &[
+            "--compare",
+            theirs.to_str().unwrap(),
+            "--predictions",
+            p1.to_str().unwrap(),
+        ],
+    );
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap();
+    let expected: Vec<u64> = read(&p1)
+        .lines()
+        .zip(read(&p2).lines())
+        .enumerate()
+        .filter(|(_, (a, b))| a != b)
+        .map(|(i, _)| i as u64)
+        .collect();
+    let compare = &report["compare"];
+    let disagree: Vec<u64> = compare["disagree"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(disagree, expected);
+    assert_eq!(compare["disagreements"], expected.len());
+    let theirs_alone = eval_json(theirs.to_str().unwrap(), &[]);
+    assert_eq!(compare["accuracy"], theirs_alone["accuracy"]);
+
+    let out = run(&[
+        "--weights",
+        ours.to_str().unwrap(),
+        "eval",
+        "--compare",
+        theirs.to_str().unwrap(),
+    ]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("the two disagree on {} images", expected.len())),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_text_confusion_matrix_is_an_aligned_table_with_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = write_centroid_weights(dir.path());
+    let report = eval_json(weights.to_str().unwrap(), &[]);
+    let out = run(&["--weights", weights.to_str().unwrap(), "eval"]);
+    let text = stdout(&out);
+    let table: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.contains("true\\pred"))
+        .take(14)
+        .collect();
+    assert_eq!(table.len(), 14, "{text}");
+    let width = table[0].chars().count();
+    assert!(table.iter().all(|l| l.chars().count() == width), "{text}");
+    for t in 0..10 {
+        let numbers: Vec<u64> = table[2 + t]
+            .split_whitespace()
+            .filter(|w| *w != "|")
+            .map(|w| w.parse().unwrap())
+            .collect();
+        let row: Vec<u64> = report["confusion"][t]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        assert_eq!(numbers[0], t as u64);
+        assert_eq!(&numbers[1..11], &row[..]);
+        assert_eq!(numbers[11], row.iter().sum::<u64>(), "the row's total");
+    }
+    assert!(table[13].trim_start().starts_with("total"));
+    assert!(table[13].ends_with("10000"));
 }

@@ -492,3 +492,58 @@ fn ctrl_z_hands_the_terminal_back_and_fg_takes_it_again() {
     let status = s.wait_exit();
     assert!(status.success(), "the shell's exit status {status:?}");
 }
+
+#[test]
+fn matrix_to_a_cell_s_gallery_to_an_image_and_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = weights_in(dir.path());
+    // The images of cell 4→9 (true 4, predicted 9), as the explorer must find them.
+    let data = common::test_split();
+    let net = common::centroid_network(&data, 2000);
+    let (_, preds) = evaluate(
+        &net,
+        &data,
+        NormMode::Div255,
+        100,
+        OutputLayer::Softmax,
+        |_| true,
+    );
+    let cell: Vec<usize> = (0..data.len())
+        .filter(|&i| data.label(i) == 4 && preds[i] == 9)
+        .collect();
+    assert!(cell.len() >= 2, "the fixture confuses some 4s with 9s");
+    let div255 = expected_accuracy(NormMode::Div255);
+
+    let mut s = Session::spawn(&weights, 80, 24);
+    s.wait_for("the finished pass", |t| table_shows(t, "div255", &div255));
+    s.send("c");
+    s.wait_for_text("confusion matrix: counts");
+    s.send("jjjj");
+    s.send("\x1b[C".repeat(9).as_str()); // Right arrow, nine times
+    s.wait_for_text("true 4 → predicted 9 (wrong)");
+    s.send("\r");
+    s.wait_for_text(&format!("gallery: 4→9 · by index · 1 of {}", cell.len()));
+    s.wait_for_text(&format!("▸{} 4→9", cell[0]));
+    s.send("\x1b[C");
+    s.wait_for_text(&format!("▸{} 4→9", cell[1]));
+    // Enter: the selected image in the browse view, which now walks the cell.
+    s.send("\r");
+    s.wait_for_text(&format!("┌ {} · 4→9", cell[1]));
+    s.send("\x1b[D"); // Left arrow: the previous image of the cell
+    s.wait_for_text(&format!("┌ {} · 4→9", cell[0]));
+    // Back to the matrix, its cursor where it was; into the gallery; Esc, Esc: back out.
+    s.send("c");
+    s.wait_for_text("true 4 → predicted 9 (wrong)");
+    s.send("\r");
+    s.wait_for_text("gallery: 4→9");
+    s.send("\x1b");
+    s.wait_for("the matrix again", |t| {
+        t.contains("confusion matrix: counts") && !t.contains("gallery: 4→9")
+    });
+    s.send("\x1b");
+    s.wait_for_text(&format!("┌ {} · 4→9", cell[0]));
+    s.send("q");
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    s.assert_restored();
+}

@@ -10,11 +10,12 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mnist_explorer::analysis::{Rankings, Verdict, verdicts};
 use mnist_explorer::app::evaluations::EvalKey;
 use mnist_explorer::app::msg::{Cmd, Goto, Msg, Nav, Setting};
 use mnist_explorer::app::shared::Palette;
 use mnist_explorer::app::state::AppState;
-use mnist_explorer::app::views::browse;
+use mnist_explorer::app::views::{ViewId, browse, confusion};
 use mnist_explorer::app::widgets::MAX_BAR_WIDTH;
 use mnist_explorer::app::worker::{EvalJob, Job, Progress, WorkerMsg};
 use mnist_explorer::app::{help, ui};
@@ -39,26 +40,50 @@ fn start(palette: Palette) -> (AppState, EvalJob) {
     (state, job_of(cmd))
 }
 
-/// The worker's message for batch number `k` of `job`, covering `range` with `preds`.
-fn progress(job: &EvalJob, range: Range<usize>, preds: Vec<u8>, k: usize) -> Msg {
+/// The worker's message for batch number `k` of `job`, covering `range` with `preds` and
+/// `verdicts`.
+fn progress(
+    job: &EvalJob,
+    range: Range<usize>,
+    preds: Vec<u8>,
+    verdicts: Vec<Verdict>,
+    k: usize,
+) -> Msg {
     let mut tally = Tally::default();
     tally.push(&job.data.labels()[range.clone()], &preds);
     Msg::Worker(WorkerMsg::Progress(Box::new(Progress {
         generation: job.generation,
         range,
         predictions: preds,
+        verdicts,
         batch: tally,
         elapsed: Duration::from_millis(10 * (k as u64 + 1)),
     })))
 }
 
 /// Runs `job` through the evaluation loop, as the worker does, and feeds its first `batches`
-/// batches (all when `None`) to the state; each batch "takes" 10 ms.
+/// batches (all when `None`, then its rankings and its end) to the state; each batch
+/// "takes" 10 ms.
 fn feed(state: &mut AppState, job: EvalJob, batches: Option<usize>) {
+    feed_as(state, job, batches, |m| m);
+}
+
+/// [`feed`] for the second network's job, whose reports the worker wraps.
+fn feed_other(state: &mut AppState, job: EvalJob, batches: Option<usize>) {
+    feed_as(state, job, batches, |m| WorkerMsg::Compare(Box::new(m)));
+}
+
+fn feed_as(
+    state: &mut AppState,
+    job: EvalJob,
+    batches: Option<usize>,
+    wrap: fn(WorkerMsg) -> WorkerMsg,
+) {
     let total = job.data.batches(job.batch_size).count();
     let n = batches.unwrap_or(total);
     let mut k = 0;
-    evaluate(
+    let mut all_verdicts = Vec::new();
+    let (_, predictions) = evaluate(
         &job.net,
         &job.data,
         job.norm,
@@ -68,21 +93,33 @@ fn feed(state: &mut AppState, job: EvalJob, batches: Option<usize>) {
             if k == n {
                 return false;
             }
-            state.update(progress(
+            let labels = &job.data.labels()[batch.range.clone()];
+            let verdicts = verdicts(batch.outputs, labels, job.output);
+            all_verdicts.extend_from_slice(&verdicts);
+            let Msg::Worker(m) = progress(
                 &job,
                 batch.range.clone(),
                 batch.predictions.to_vec(),
+                verdicts,
                 k,
-            ));
+            ) else {
+                unreachable!()
+            };
+            state.update(Msg::Worker(wrap(m)));
             k += 1;
             true
         },
     );
     if n == total {
-        state.update(Msg::Worker(WorkerMsg::Finished {
+        let rankings = Rankings::new(&all_verdicts, &predictions, job.data.labels());
+        state.update(Msg::Worker(wrap(WorkerMsg::Ranked {
+            generation: job.generation,
+            rankings: Arc::new(rankings),
+        })));
+        state.update(Msg::Worker(wrap(WorkerMsg::Finished {
             generation: job.generation,
             elapsed: Duration::from_millis(10 * n as u64),
-        }));
+        })));
     }
 }
 
@@ -207,7 +244,13 @@ fn the_help_scrolls_to_its_last_row_at_80x24() {
         panic!("the help ends with an entry")
     };
     assert!(shows(&terminal, &format!("{label:<13}{what}")));
-    assert!(shows(&terminal, "of 32"), "{:?}", rows(&terminal));
+    // The footer counts the rows (38 since s, f, G and the marks of issue 18).
+    let total = help::rows(state.view()).len();
+    assert!(
+        shows(&terminal, &format!("of {total}")),
+        "{:?}",
+        rows(&terminal)
+    );
 }
 
 #[test]
@@ -350,14 +393,16 @@ fn a_batch_prediction_that_differs_from_the_single_image_one_is_flagged() {
         job.batch_size,
         job.output,
         |batch| {
-            first = Some((batch.range.clone(), batch.predictions.to_vec()));
+            let labels = &job.data.labels()[batch.range.clone()];
+            let verdicts = verdicts(batch.outputs, labels, job.output);
+            first = Some((batch.range.clone(), batch.predictions.to_vec(), verdicts));
             false
         },
     );
-    let (range, mut preds) = first.expect("the pass reports its first batch");
+    let (range, mut preds, verdicts) = first.expect("the pass reports its first batch");
     // What a batch-dependent bug would look like: image 0 predicted as another class.
     preds[0] = (preds[0] + 1) % 10;
-    state.update(progress(&job, range, preds.clone(), 0));
+    state.update(progress(&job, range, preds.clone(), verdicts, 0));
     let text = format!("{}", render(&state, 120, 40).backend());
     let line = text
         .lines()
@@ -447,4 +492,220 @@ fn roomy_200x60_leaves_no_panel_half_blank() {
         let rows = usize::from(area.height - 2);
         assert!(blank * 2 <= rows, "{name}: {blank} of {rows} rows blank");
     }
+}
+
+/// The rows of the screen that hold the matrix's row `t` (`│  t ` at 80 wide).
+fn matrix_row(terminal: &Terminal<TestBackend>, t: usize) -> Vec<u64> {
+    let row = rows(terminal)
+        .into_iter()
+        .find(|r| r.starts_with(&format!("│  {t} ")))
+        .unwrap_or_else(|| panic!("no row {t}: {:?}", rows(terminal)));
+    // Cells are a shade (or the cursor) and a number; the total follows the rule.
+    let cells = row.split('│').skip(1).take(2).collect::<Vec<_>>().join(" ");
+    cells
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|w| !w.is_empty())
+        .skip(1)
+        .map(|w| w.parse().unwrap())
+        .collect()
+}
+
+/// Opens the confusion matrix with its cursor on (`row`, `col`).
+fn open_matrix_at(state: &mut AppState, row: i8, col: i8) {
+    assert!(state.update(Msg::Open(ViewId::Confusion)).is_none());
+    state.update(Msg::Confusion(confusion::Msg::Move(row, col)));
+}
+
+#[test]
+fn confusion_matrix_at_80x24_shows_all_100_cells_shaded_without_colors() {
+    let (mut state, job) = start(Palette::Plain);
+    feed(&mut state, job, None);
+    open_matrix_at(&mut state, 4, 9);
+    let terminal = render(&state, 80, 24);
+    insta::assert_snapshot!(terminal.backend());
+    let tally = &state.shared().evaluation().tally;
+    for t in 0..10 {
+        let mut expected = tally.confusion[t].to_vec();
+        expected.push(tally.class_totals()[t]);
+        assert_eq!(matrix_row(&terminal, t), expected, "row {t}");
+    }
+    let text = rows(&terminal).join("\n");
+    for shade in ['░', '▒', '▓', '█'] {
+        assert!(
+            text.contains(shade),
+            "no {shade}: NO_COLOR shades with characters"
+        );
+    }
+    assert!(shows(&terminal, &format!("▸{:>4}", tally.confusion[4][9])));
+    assert!(shows(&terminal, "true 4 → predicted 9 (wrong)"));
+}
+
+#[test]
+fn confusion_matrix_at_120x40_in_row_percent_while_running() {
+    let (mut state, job) = start(Palette::Plain);
+    feed(&mut state, job, Some(4));
+    open_matrix_at(&mut state, 2, 7);
+    state.update(Msg::Confusion(confusion::Msg::TogglePercent));
+    let terminal = render(&state, 120, 40);
+    insta::assert_snapshot!(terminal.backend());
+    assert!(shows(&terminal, "running 4000/10000"), "the matrix is live");
+    assert!(shows(&terminal, "confusion matrix: % of each row"));
+    let tally = &state.shared().evaluation().tally;
+    let share = 100.0 * tally.confusion[2][7] as f64 / tally.class_totals()[2] as f64;
+    let cell = format!("▸{:>5}", format!("{:.1}", (share * 10.0).floor() / 10.0));
+    assert!(shows(&terminal, &cell), "{cell}");
+    let body = ratatui::layout::Rect::new(0, 0, 120, 39);
+    let panels: Vec<&str> = confusion::panels(state.shared(), body)
+        .iter()
+        .map(|(name, _)| *name)
+        .collect();
+    assert_eq!(panels, ["matrix", "cell", "preview"], "room for a preview");
+    assert!(shows(&terminal, "2→7: the first, by index"));
+}
+
+#[test]
+fn the_matrix_colors_right_green_and_errors_red() {
+    let (mut state, job) = start(Palette::TrueColor);
+    feed(&mut state, job, None);
+    open_matrix_at(&mut state, 0, 0);
+    let terminal = render(&state, 80, 24);
+    let buf = terminal.backend().buffer();
+    let green_or_red = |x: u16, y: u16| match buf[(x, y)].bg {
+        Color::Rgb(r, g, _) if g > r => "green",
+        Color::Rgb(r, g, _) if r > g => "red",
+        _ => "none",
+    };
+    // Row 1 (y = 3): its diagonal cell is green, its 1→8 cell (some images with this
+    // network) red. Cells are 6 wide after the border and a 4-wide label.
+    let x_of = |p: u16| 1 + 4 + 6 * p + 1;
+    assert_eq!(green_or_red(x_of(1), 3), "green");
+    assert!(state.shared().evaluation().tally.confusion[1][8] > 0);
+    assert_eq!(green_or_red(x_of(8), 3), "red");
+    assert_eq!(green_or_red(x_of(5), 3), "none", "no 1 was taken for a 5");
+    assert_eq!(state.shared().evaluation().tally.confusion[1][5], 0);
+}
+
+#[test]
+fn gallery_of_an_off_diagonal_cell_at_120x40() {
+    let (mut state, job) = start(Palette::Plain);
+    feed(&mut state, job, None);
+    open_matrix_at(&mut state, 4, 9);
+    state.update(Msg::Confusion(confusion::Msg::Open));
+    assert_eq!(state.view(), ViewId::Gallery);
+    let terminal = render(&state, 120, 40);
+    insta::assert_snapshot!(terminal.backend());
+    let count = state.shared().evaluation().tally.confusion[4][9] as usize;
+    assert!(count >= 20, "the fixture's 4→9 cell fills a page");
+    let captions = rows(&terminal)
+        .iter()
+        .map(|r| r.matches(" 4→9 ").count())
+        .sum::<usize>();
+    assert!(
+        captions >= 20,
+        "{captions} thumbnails: at least 10 fit 120x40"
+    );
+    assert!(shows(
+        &terminal,
+        &format!("gallery: 4→9 · by index · 1 of {count}")
+    ));
+    let first = state.shared().selection().at(0);
+    assert!(
+        shows(&terminal, &format!("▸{first} 4→9 ")),
+        "the first is selected"
+    );
+}
+
+#[test]
+fn gallery_at_80x24_of_the_mistakes_by_loss() {
+    let (mut state, job) = start(Palette::Plain);
+    feed(&mut state, job, None);
+    state.update(Msg::NextFilter);
+    state.update(Msg::NextOrder);
+    state.update(Msg::NextOrder);
+    state.update(Msg::Open(ViewId::Gallery));
+    let terminal = render(&state, 80, 24);
+    insta::assert_snapshot!(terminal.backend());
+    // The highest losses first, from the same pass as the predictions.
+    let eval = state.shared().evaluation();
+    let losses: Vec<f32> = state
+        .shared()
+        .selection()
+        .from(0)
+        .map(|i| eval.verdicts[i].unwrap().loss)
+        .collect();
+    assert!(losses.windows(2).all(|w| w[0] >= w[1]));
+    let wrong = (eval.tally.total - eval.tally.correct) as usize;
+    assert_eq!(losses.len(), wrong);
+    let shown: Vec<usize> = rows(&terminal)
+        .iter()
+        .flat_map(|r| {
+            r.split(['│', '▸', ' '])
+                .collect::<Vec<_>>()
+                .windows(2)
+                .filter(|w| w[1].contains('→') && w[0].parse::<usize>().is_ok())
+                .map(|w| w[0].parse().unwrap())
+                .collect::<Vec<usize>>()
+        })
+        .collect();
+    let expected: Vec<usize> = state.shared().selection().from(0).take(10).collect();
+    assert_eq!(shown, expected, "ten thumbnails at 80x24, in the order");
+    assert!(shows(&terminal, "gallery: wrong · by loss · 1 of"));
+}
+
+#[test]
+fn browse_with_a_second_network_at_120x40() {
+    let (mut state, job) = start(Palette::Plain);
+    feed(&mut state, job, None);
+    let other = Arc::new(common::centroid_network(&state.shared().data, 300));
+    let Cmd::Submit(Job::Compare(other_job)) =
+        state.update(Msg::Compare(other, "centroids-300.npz".into()))
+    else {
+        panic!("the second network's pass starts")
+    };
+    feed_other(&mut state, other_job, None);
+    state.update(Msg::Nav(Nav::To(8)));
+    let terminal = render(&state, 120, 40);
+    insta::assert_snapshot!(terminal.backend());
+    assert!(shows(&terminal, "softmax: this ▕ centroids-300.npz"));
+    let theirs = state
+        .shared()
+        .other()
+        .unwrap()
+        .evals
+        .current()
+        .tally
+        .accuracy();
+    let ours = state.shared().evaluation().tally.accuracy();
+    assert_ne!(ours, theirs, "the fixture's networks differ");
+    let row = format!("▸div255   {:.2}%  {:.2}%", ours * 100.0, theirs * 100.0);
+    assert!(shows(&terminal, &row), "{row}");
+    assert!(shows(&terminal, "other net"));
+    let compact = render(&state, 80, 24);
+    let row = format!("▸div255  {:.2} {:.2}", ours * 100.0, theirs * 100.0);
+    assert!(
+        shows(&compact, &row),
+        "both accuracies fit 80x24: {row}: {:?}",
+        rows(&compact)
+    );
+}
+
+#[test]
+fn the_browse_title_shows_the_filter_and_the_order() {
+    let (mut state, job) = start(Palette::Plain);
+    feed(&mut state, job, None);
+    state.update(Msg::NextFilter);
+    state.update(Msg::NextOrder);
+    state.update(Msg::Nav(Nav::First));
+    let wrong = state.shared().selection().len();
+    let first = state.shared().index();
+    let terminal = render(&state, 80, 24);
+    let title = format!("┌ {first} · wrong conf 1/{wrong} ");
+    assert!(
+        shows(&terminal, &title),
+        "{title}: {:?}",
+        rows(&terminal)[0]
+    );
+    let wide = render(&state, 120, 40);
+    let title = format!("┌ image {first} · wrong by confidence · 1 of {wrong} ");
+    assert!(shows(&wide, &title), "{title}: {:?}", rows(&wide)[0]);
 }

@@ -1,11 +1,13 @@
-//! The explorer's whole-split evaluations: the one for the current settings, fed batch by
-//! batch by the worker, and every finished one kept by its settings so that switching back
-//! shows it at once.
+//! The explorer's whole-split evaluations of one network: the one for the current settings,
+//! fed batch by batch by the worker, and every finished one kept by its settings so that
+//! switching back shows it at once. Each network has its own [`Evaluations`], so a result is
+//! kept per (network, mode, batch size, output layer).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::analysis::{Rankings, Verdict};
 use crate::app::worker::{EvalJob, WorkerMsg};
 use crate::dataset::Dataset;
 use crate::eval::Tally;
@@ -56,6 +58,11 @@ pub struct Evaluation {
     pub tally: Tally,
     /// The predicted class of every image evaluated so far, by dataset index.
     pub predictions: Vec<Option<u8>>,
+    /// Confidence, loss and margin of every image evaluated so far, by dataset index, from
+    /// the pass that made its prediction.
+    pub verdicts: Vec<Option<Verdict>>,
+    /// The images ranked by confidence, loss and margin: made once, when the pass finishes.
+    pub rankings: Option<Arc<Rankings>>,
     /// Batches received.
     pub batches: usize,
     /// Worker time from the job's start to its latest batch.
@@ -74,6 +81,8 @@ impl Evaluation {
             generation,
             tally: Tally::default(),
             predictions: vec![None; images],
+            verdicts: vec![None; images],
+            rankings: None,
             batches: 0,
             elapsed: Duration::ZERO,
             status: EvalStatus::Running,
@@ -181,9 +190,15 @@ impl Evaluations {
                         *slot = Some(pred);
                     }
                 }
+                if let Some(slots) = eval.verdicts.get_mut(p.range.clone()) {
+                    for (slot, &verdict) in slots.iter_mut().zip(&p.verdicts) {
+                        *slot = Some(verdict);
+                    }
+                }
                 eval.batches += 1;
                 eval.elapsed = p.elapsed;
             }
+            WorkerMsg::Ranked { rankings, .. } => eval.rankings = Some(rankings),
             WorkerMsg::Finished { elapsed, .. } => {
                 eval.elapsed = elapsed;
                 eval.status = EvalStatus::Finished;
@@ -195,6 +210,9 @@ impl Evaluations {
                 eval.status = EvalStatus::Failed(message.clone());
                 return Some(message);
             }
+            // The second network's reports are unwrapped before they reach its evaluations;
+            // a file read is no evaluation's.
+            WorkerMsg::Compare(_) | WorkerMsg::Loaded { .. } => {}
         }
         None
     }

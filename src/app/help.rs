@@ -86,3 +86,23 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
     frame.render_widget(Clear, popup);
     frame.render_widget(Paragraph::new(lines).block(block), popup);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_of_every_view_fits_the_overlay_at_80_columns() {
+        // Inside the border: a space, the key column, the text.
+        let room = usize::from(MAX_WIDTH) - 2 - 1 - KEY_COLUMN;
+        for view in ViewId::ALL {
+            for row in rows(view) {
+                if let Row::Entry(label, what) = row {
+                    let label_w = label.chars().count();
+                    assert!(label_w < KEY_COLUMN, "{view:?}: `{label}` leaves no gap");
+                    assert!(what.chars().count() <= room, "{view:?}: `{what}` is cut");
+                }
+            }
+        }
+    }
+}

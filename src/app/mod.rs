@@ -13,6 +13,7 @@ pub mod help;
 pub mod keymap;
 pub mod msg;
 pub mod router;
+pub mod selection;
 pub mod shared;
 pub mod state;
 mod status;
@@ -73,13 +74,19 @@ pub enum Exit {
     Signal(i32),
 }
 
-/// Runs the explorer on `data` with `net` until the user quits, then restores the terminal.
-/// Every way out (quit, error, signal, panic) restores it; a panic in the worker is shown
-/// in the UI instead.
+/// Runs the explorer on `data` with `net` (and `other`, a second network and its name, to
+/// compare with) until the user quits, then restores the terminal. Every way out (quit,
+/// error, signal, panic) restores it; a panic in the worker is shown in the UI instead.
 ///
 /// # Errors
 /// The terminal cannot be set up, drawn to or read from, or a thread cannot be started.
-pub fn run(data: Dataset, net: Network, split: Split, start: EvalKey) -> Result<Exit> {
+pub fn run(
+    data: Dataset,
+    net: Network,
+    other: Option<(Network, String)>,
+    split: Split,
+    start: EvalKey,
+) -> Result<Exit> {
     let palette = Palette::from_env(
         std::env::var("NO_COLOR").ok().as_deref(),
         std::env::var("TERM").ok().as_deref(),
@@ -95,11 +102,15 @@ pub fn run(data: Dataset, net: Network, split: Split, start: EvalKey) -> Result<
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
     let (mut state, cmd) = AppState::new(data, net, split, palette, start, seed);
+    let other = other.map(|(net, name)| state.update(Msg::Compare(Arc::new(net), name)));
     let signals = signals::spawn(tx.clone()).wrap_err("installing signal handlers")?;
 
     let mut guard = TerminalGuard::init().wrap_err("setting up the terminal")?;
     spawn_input_thread(tx).wrap_err("starting the input thread")?;
     apply(cmd, &worker, &mut guard)?;
+    if let Some(cmd) = other {
+        apply(cmd, &worker, &mut guard)?;
+    }
     let result = event_loop(&mut guard, &mut state, &rx, &worker);
     // The worker stops before the terminal is handed back.
     worker.shutdown();
@@ -114,6 +125,10 @@ fn apply(cmd: Cmd, worker: &Worker, guard: &mut TerminalGuard) -> Result<bool> {
         Cmd::None => Ok(false),
         Cmd::Submit(job) => {
             worker.submit(job);
+            Ok(false)
+        }
+        Cmd::SubmitAll(jobs) => {
+            jobs.into_iter().for_each(|job| worker.submit(job));
             Ok(false)
         }
         Cmd::Suspend => {
@@ -146,6 +161,7 @@ fn event_loop(
         .draw(|frame| ui::draw(state, frame))
         .wrap_err("drawing")?
         .area;
+    note_size(state, shown);
     let mut last_draw = Instant::now();
     let mut pending = Redraw::No;
     loop {
@@ -224,9 +240,19 @@ fn event_loop(
                 .draw(|frame| ui::draw(state, frame))
                 .wrap_err("drawing")?
                 .area;
+            note_size(state, shown);
             last_draw = Instant::now();
             pending = Redraw::No;
         }
+    }
+}
+
+/// Tells the state the size of the screen just drawn, when it changed: keys that move by
+/// rows or pages (the gallery's) depend on it.
+fn note_size(state: &mut AppState, shown: ratatui::layout::Rect) {
+    if state.screen() != (shown.width, shown.height) {
+        // Only the size changes: nothing to submit, nothing more to draw.
+        let _ = state.update(Msg::Screen(shown.width, shown.height));
     }
 }
 

@@ -2,8 +2,11 @@
 //! loop to do ([`Cmd`]). Keys, the mouse and the worker all become messages; the one update
 //! step ([`crate::app::state::AppState::update`]) applies them.
 
-use crate::app::views::{ViewId, browse};
+use std::sync::Arc;
+
+use crate::app::views::{ViewId, browse, confusion, gallery};
 use crate::app::worker::{Job, WorkerMsg};
+use crate::network::Network;
 
 /// A message for the update step.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,6 +17,9 @@ pub enum Msg {
     Set(Setting),
     /// The go-to prompt.
     Goto(Goto),
+    /// The prompt for a second network's file (`w`): the same edits as the go-to prompt,
+    /// any character but control ones; Enter reads the file in the background.
+    LoadPrompt(Goto),
     /// The browse view's own toggles.
     Browse(browse::Msg),
     /// Open or close the help overlay.
@@ -32,6 +38,18 @@ pub enum Msg {
     Resized,
     /// A report from the worker.
     Worker(WorkerMsg),
+    /// The next order to walk the images in (`s`).
+    NextOrder,
+    /// The next filter of the images walked (`f`).
+    NextFilter,
+    /// The confusion matrix view's own messages.
+    Confusion(confusion::Msg),
+    /// The gallery's own messages.
+    Gallery(gallery::Msg),
+    /// Hold this network (called by the name given) against the first from now on.
+    Compare(Arc<Network>, String),
+    /// The size of the screen last drawn, which keys that move by rows or pages depend on.
+    Screen(u16, u16),
 }
 
 /// Moves through the images of the split.
@@ -98,6 +116,8 @@ pub enum Cmd {
     None,
     /// Start this job (it replaces any running job of its kind).
     Submit(Job),
+    /// Start these jobs, each of its own kind.
+    SubmitAll(Vec<Job>),
     /// Give the terminal back, stop the process, and take the terminal again once continued.
     Suspend,
 }
@@ -112,5 +132,15 @@ impl Cmd {
 impl From<Option<Job>> for Cmd {
     fn from(job: Option<Job>) -> Self {
         job.map_or(Cmd::None, Cmd::Submit)
+    }
+}
+
+impl Cmd {
+    /// Whichever of two jobs there are (the two networks' evaluations, say).
+    pub fn jobs(first: Option<Job>, second: Option<Job>) -> Self {
+        match (first, second) {
+            (Some(a), Some(b)) => Cmd::SubmitAll(vec![a, b]),
+            (a, b) => a.or(b).into(),
+        }
     }
 }

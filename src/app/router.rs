@@ -15,7 +15,17 @@ const HELP_PAGE: isize = 10;
 
 /// Keys that open the views, in every view that does not use the key itself. A view opens
 /// over the current one; its key again (or Esc) goes back.
-pub const VIEW_KEYS: &[Binding] = &[];
+pub const VIEW_KEYS: &[Binding] = &[Binding {
+    keys: &[KeyCode::Char('c')],
+    label: "c",
+    help: "confusion matrix: which digits are taken for which",
+    hint: Some(Hint {
+        rank: 75,
+        keys: "c",
+        word: "matrix",
+    }),
+    action: |_| Some(Msg::Open(ViewId::Confusion)),
+}];
 
 /// Keys that mean the same in every view.
 pub const GLOBAL_KEYS: &[Binding] = &[
@@ -77,14 +87,10 @@ pub fn key_to_msg(state: &AppState, key: KeyEvent) -> Option<Msg> {
         }
     }
     if state.goto_input().is_some() {
-        let goto = match key.code {
-            KeyCode::Enter => Goto::Confirm,
-            KeyCode::Esc => Goto::Cancel,
-            KeyCode::Backspace => Goto::Backspace,
-            KeyCode::Char(c) if c.is_ascii_digit() => Goto::Type(c),
-            _ => return None,
-        };
-        return Some(Msg::Goto(goto));
+        return edit(key.code, |c| c.is_ascii_digit()).map(Msg::Goto);
+    }
+    if state.load_input().is_some() {
+        return edit(key.code, |c| !c.is_control()).map(Msg::LoadPrompt);
     }
     if state.help_shown() {
         // The arrows scroll the help, `q` still quits, any other key closes it.
@@ -97,7 +103,20 @@ pub fn key_to_msg(state: &AppState, key: KeyEvent) -> Option<Msg> {
             _ => Msg::ToggleHelp,
         });
     }
-    keymap::lookup(GLOBAL_KEYS, key.code).or_else(|| keymap::lookup(state.view().keys(), key.code))
+    keymap::lookup(GLOBAL_KEYS, key.code)
+        .or_else(|| keymap::lookup(state.view().keys(), key.code))
+        .or_else(|| keymap::lookup(VIEW_KEYS, key.code))
+}
+
+/// What a key does in a prompt that takes the characters `accepts` lets through.
+fn edit(code: KeyCode, accepts: impl Fn(char) -> bool) -> Option<Goto> {
+    Some(match code {
+        KeyCode::Enter => Goto::Confirm,
+        KeyCode::Esc => Goto::Cancel,
+        KeyCode::Backspace => Goto::Backspace,
+        KeyCode::Char(c) if accepts(c) => Goto::Type(c),
+        _ => return None,
+    })
 }
 
 /// The message for a mouse event, from the active view.
@@ -145,6 +164,8 @@ mod tests {
         assert_eq!(k(KeyCode::Esc), Some(Msg::Back));
         assert_eq!(k(KeyCode::Char('q')), Some(Msg::Quit));
         assert_eq!(k(KeyCode::Char('z')), None);
+        assert_eq!(k(KeyCode::Char('c')), Some(Msg::Open(ViewId::Confusion)));
+        assert_eq!(k(KeyCode::Char('G')), Some(Msg::Open(ViewId::Gallery)));
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(key_to_msg(&s, ctrl_c), Some(Msg::Quit));
         let ctrl_z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL);
@@ -177,6 +198,16 @@ mod tests {
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(key_to_msg(&s, ctrl_c), Some(Msg::Quit));
         s.update(Msg::Goto(Goto::Cancel));
+        s.update(Msg::LoadPrompt(Goto::Start));
+        for (code, msg) in [
+            (KeyCode::Char('q'), Goto::Type('q')),
+            (KeyCode::Char('/'), Goto::Type('/')),
+            (KeyCode::Backspace, Goto::Backspace),
+            (KeyCode::Esc, Goto::Cancel),
+        ] {
+            assert_eq!(key_to_msg(&s, press(code)), Some(Msg::LoadPrompt(msg)));
+        }
+        s.update(Msg::LoadPrompt(Goto::Cancel));
         s.update(Msg::ToggleHelp);
         assert_eq!(key_to_msg(&s, press(KeyCode::Esc)), Some(Msg::ToggleHelp));
         assert_eq!(key_to_msg(&s, press(KeyCode::Char('q'))), Some(Msg::Quit));

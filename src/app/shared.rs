@@ -1,13 +1,16 @@
-//! What every view of the explorer shares: the split and the network, the current image and
-//! what the network makes of it, the settings (normalization, batch size, output layer) and
-//! the whole-split evaluations. Views read it; it changes only through [`Shared::navigate`]
-//! and [`Shared::change`], called from the one update step.
+//! What every view of the explorer shares: the split and the network (and a second one to
+//! compare with), the current image and what the networks make of it, the settings
+//! (normalization, batch size, output layer), the whole-split evaluations, and the order and
+//! filter that moves walk through. Views read it; it changes only through its methods
+//! ([`Shared::navigate`], [`Shared::change`], …), called from the one update step.
 
 use std::sync::Arc;
 
+use crate::analysis::Order;
 use crate::app::evaluations::{EvalKey, Evaluation, Evaluations};
 use crate::app::msg::{Nav, Setting};
-use crate::app::worker::Job;
+use crate::app::selection::{Filter, Selection, Sources};
+use crate::app::worker::{Job, JobKind, WorkerMsg};
 use crate::dataset::{Dataset, Split};
 use crate::inspect::{ImageReport, inspect};
 use crate::layer::OutputLayer;
@@ -70,6 +73,20 @@ impl Notice {
     }
 }
 
+/// A second network, held against the first (`--compare`). Views see it through
+/// [`Shared::other`], read-only; only `Shared` changes it.
+#[derive(Debug, Clone)]
+pub struct Other {
+    /// The network.
+    pub net: Arc<Network>,
+    /// What to call it: its file's name.
+    pub name: String,
+    /// The current image through this network.
+    pub image: ImageReport,
+    /// Its evaluations: `evals.current()` for the current settings, and the finished ones.
+    pub evals: Evaluations,
+}
+
 /// The state every view shares.
 #[derive(Debug, Clone)]
 pub struct Shared {
@@ -87,6 +104,10 @@ pub struct Shared {
     output: OutputLayer,
     image: ImageReport,
     evals: Evaluations,
+    other: Option<Other>,
+    order: Order,
+    filter: Filter,
+    selection: Selection,
     next_generation: u64,
     rng: SplitMix64,
 }
@@ -115,11 +136,101 @@ impl Shared {
             output: key.output,
             image,
             evals,
+            other: None,
+            order: Order::Index,
+            filter: Filter::All,
+            selection: Selection::default(),
             next_generation: 1,
             rng: SplitMix64::new(seed),
         };
         let job = shared.evaluate();
+        shared.refresh_selection();
         (shared, job)
+    }
+
+    /// Holds `net` (called `name`) against the first network from now on, and returns the
+    /// job that evaluates it under the current settings. It must fit the data as the first
+    /// one does.
+    pub fn compare_with(&mut self, net: Arc<Network>, name: String) -> Option<Job> {
+        let image = inspect(&net, self.data.image(self.index), self.norm);
+        self.other = Some(Other {
+            net,
+            name,
+            image,
+            evals: Evaluations::new(self.key(), self.data.len()),
+        });
+        self.evaluate_other()
+    }
+
+    /// A generation number no job has had yet, for a job of any kind.
+    pub fn new_generation(&mut self) -> u64 {
+        self.next_generation += 1;
+        self.next_generation - 1
+    }
+
+    /// The second network, if there is one.
+    pub fn other(&self) -> Option<&Other> {
+        self.other.as_ref()
+    }
+
+    /// The order moves walk through.
+    pub fn order(&self) -> Order {
+        self.order
+    }
+
+    /// The filter moves walk through.
+    pub fn filter(&self) -> Filter {
+        self.filter
+    }
+
+    /// The images moves walk through, in order.
+    pub fn selection(&self) -> &Selection {
+        &self.selection
+    }
+
+    /// The next order of the cycle.
+    pub fn next_order(&mut self) {
+        self.order = self.order.next();
+        self.refresh_selection();
+    }
+
+    /// The next filter of the cycle (see [`Filter::next`]), from the current image.
+    pub fn next_filter(&mut self) {
+        let label = self.data.label(self.index);
+        let predicted = u8::try_from(self.image.predicted).unwrap_or(u8::MAX);
+        self.set_filter(self.filter.next(label, predicted, self.other.is_some()));
+    }
+
+    /// Walks through the images `filter` keeps from now on.
+    pub fn set_filter(&mut self, filter: Filter) {
+        self.filter = filter;
+        self.refresh_selection();
+    }
+
+    /// Goes to the first image of the list unless the current one is in it; says so when
+    /// the list is empty.
+    pub fn enter_selection(&mut self) -> Option<Notice> {
+        match self.selection.locate(self.index) {
+            Ok(_) => None,
+            Err(_) if self.selection.is_empty() => Some(self.nothing_selected()),
+            Err(_) => self.go_to(self.selection.at(0)),
+        }
+    }
+
+    /// What lists of images are made from: the labels and the evaluations shown.
+    pub fn sources(&self) -> Sources<'_> {
+        Sources {
+            labels: self.data.labels(),
+            main: self.evals.current(),
+            other: self.other.as_ref().map(|o| o.evals.current()),
+        }
+    }
+
+    /// Rebuilds or extends the list after anything it depends on changed.
+    fn refresh_selection(&mut self) {
+        let mut selection = std::mem::take(&mut self.selection);
+        selection.refresh(self.order, self.filter, &self.sources());
+        self.selection = selection;
     }
 
     /// Index of the current image.
@@ -183,44 +294,62 @@ impl Shared {
     }
 
     /// Moves through the images; a move that cannot be made says why, and one that wraps
-    /// around an end of the split says so. Every relative move wraps: ←/→, PgUp/PgDn and the
-    /// searches (e/E, a label) alike.
+    /// around an end of the list says so. Every move but `To` walks the selection (the
+    /// order and filter; every image in dataset order by default), and every relative move
+    /// wraps: ←/→, PgUp/PgDn and the searches (e/E, a label) alike.
     pub fn navigate(&mut self, nav: Nav) -> Option<Notice> {
-        let len = self.data.len().max(1);
-        let last = len - 1;
+        let images = self.data.len();
+        if let Nav::To(i) = nav {
+            return if i < images {
+                self.go_to(i)
+            } else {
+                Some(Notice::error(format!(
+                    "no image {i}: indices run 0 to {}",
+                    images.saturating_sub(1)
+                )))
+            };
+        }
+        let len = self.selection.len();
+        if len == 0 {
+            return Some(self.nothing_selected());
+        }
         match nav {
             Nav::Next => self.step(1, true),
             Nav::Prev => self.step(1, false),
             Nav::Forward(n) => self.step(n, true),
             Nav::Back(n) => self.step(n, false),
-            Nav::First => self.go_to(0),
-            Nav::Last => self.go_to(last),
+            Nav::First => self.go_to(self.selection.at(0)),
+            Nav::Last => self.go_to(self.selection.at(len - 1)),
             Nav::Random => {
-                let i = (self.rng.next_u64() % len as u64) as usize;
-                self.go_to(i);
-                None
+                let at = (self.rng.next_u64() % len as u64) as usize;
+                self.go_to(self.selection.at(at))
             }
-            Nav::To(i) if i < len => self.go_to(i),
-            Nav::To(i) => Some(Notice::error(format!(
-                "no image {i}: indices run 0 to {last}"
-            ))),
             Nav::NextWrong => self.find_wrong(true),
             Nav::PrevWrong => self.find_wrong(false),
             Nav::NextWithLabel(label) => self.find_label(label),
+            Nav::To(_) => None,
         }
     }
 
-    /// Moves `by` images forward or back, wrapping around the ends with a notice.
+    /// Moves `by` places forward or back in the list, wrapping around its ends with a
+    /// notice. From an image outside the list, the first step lands on its neighbour in the
+    /// order.
     fn step(&mut self, by: usize, forward: bool) -> Option<Notice> {
-        let len = self.data.len().max(1);
+        let len = self.selection.len().max(1);
+        // The place a step of 0 would reach: the image itself, or the gap where it would be.
+        let (from, gap) = match self.selection.locate(self.index) {
+            Ok(at) => (at, false),
+            Err(at) => (at, true),
+        };
         let (to, wrapped) = if forward {
-            let to = self.index.saturating_add(by);
+            let to = from.saturating_add(by) - usize::from(gap && by > 0);
             (to % len, to >= len)
         } else {
-            ((self.index + len - by % len) % len, by > self.index)
+            ((from + len - by % len) % len, by > from)
         };
-        self.go_to(to);
-        wrapped.then(|| Notice::info(wrap_notice(forward, to)))
+        let index = self.selection.at(to);
+        self.go_to(index);
+        wrapped.then(|| Notice::info(wrap_notice(forward, index)))
     }
     /// Changes a setting; returns the job that evaluates the new settings unless their
     /// result is already known.
@@ -232,26 +361,72 @@ impl Shared {
                 } else {
                     self.norm.prev()
                 };
-                self.image = inspect(&self.net, self.data.image(self.index), self.norm);
+                self.inspect();
             }
             Setting::NextBatch => self.batch_size = next_batch_size(self.batch_size),
             Setting::PrevBatch => self.batch_size = prev_batch_size(self.batch_size),
             Setting::ToggleOutput => self.output = self.output.toggled(),
         }
-        self.evaluate()
+        let job = self.evaluate();
+        self.refresh_selection();
+        job
+    }
+
+    /// The job that evaluates the second network under the current settings, unless its
+    /// result is known (or there is no second network).
+    pub fn evaluate_other(&mut self) -> Option<Job> {
+        let (key, generation) = (self.key(), self.next_generation);
+        let other = self.other.as_mut()?;
+        let job = other.evals.show(key, generation, &self.data, &other.net);
+        // The list may walk the second network's predictions (the disagreements).
+        self.refresh_selection();
+        let job = job?;
+        self.next_generation += 1;
+        Some(Job::Compare(job))
     }
 
     /// Applies a worker report; returns the message of a failed job.
-    pub fn on_worker(&mut self, report: crate::app::worker::WorkerMsg) -> Option<String> {
-        self.evals.on_worker(report)
+    pub fn on_worker(&mut self, report: WorkerMsg) -> Option<String> {
+        let failed = match report {
+            WorkerMsg::Compare(report) => self.other.as_mut()?.evals.on_worker(*report),
+            report if report.kind() == JobKind::Compare => {
+                self.other.as_mut()?.evals.on_worker(report)
+            }
+            report => self.evals.on_worker(report),
+        };
+        self.refresh_selection();
+        failed
     }
 
     fn go_to(&mut self, index: usize) -> Option<Notice> {
         if index != self.index && index < self.data.len() {
             self.index = index;
-            self.image = inspect(&self.net, self.data.image(index), self.norm);
+            self.inspect();
         }
         None
+    }
+
+    /// Runs the current image through the networks again.
+    fn inspect(&mut self) {
+        let pixels = self.data.image(self.index);
+        self.image = inspect(&self.net, pixels, self.norm);
+        if let Some(other) = &mut self.other {
+            other.image = inspect(&other.net, pixels, self.norm);
+        }
+    }
+
+    /// What a move says when the list it walks is empty.
+    fn nothing_selected(&self) -> Notice {
+        let why = match self.filter {
+            Filter::Disagree if self.other.is_none() => " (there is no second network)",
+            Filter::All | Filter::Label(_) => "",
+            _ if self.evals.current().tally.total == 0 => " (no predictions yet)",
+            _ => "",
+        };
+        Notice::info(format!(
+            "no {}{why}: f changes the filter",
+            self.filter.describe()
+        ))
     }
 
     /// Shows the finished evaluation of the current settings, or returns the job that
@@ -265,18 +440,25 @@ impl Shared {
         Some(Job::Evaluate(job))
     }
 
-    /// The next (or previous) image, wrapping around, that satisfies `pred`, and whether the
-    /// search went past an end of the split to find it.
+    /// The next (or previous) image of the list, wrapping around, that satisfies `pred`,
+    /// and whether the search went past an end of the list to find it.
     fn search(&self, forward: bool, pred: impl Fn(usize) -> bool) -> Option<(usize, bool)> {
-        let len = self.data.len();
-        (1..len)
+        let len = self.selection.len();
+        // From an image outside the list, its neighbour in the order is the first candidate.
+        let (from, steps) = match self.selection.locate(self.index) {
+            Ok(at) => (at, 1..len),
+            Err(at) if forward => (at, 0..len),
+            Err(at) => (at, 1..len + 1),
+        };
+        steps
             .map(|step| {
                 if forward {
-                    ((self.index + step) % len, self.index + step >= len)
+                    ((from + step) % len, from + step >= len)
                 } else {
-                    ((self.index + len - step) % len, step > self.index)
+                    ((from + len - step) % len, step > from)
                 }
             })
+            .map(|(at, wrapped)| (self.selection.at(at), wrapped))
             .find(|&(i, _)| pred(i))
     }
 

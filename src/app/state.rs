@@ -12,13 +12,15 @@ use crate::app::evaluations::EvalKey;
 use crate::app::help;
 use crate::app::msg::{Cmd, Goto, Msg, Nav};
 use crate::app::shared::{Notice, Palette, Shared};
-use crate::app::views::{ViewId, browse};
-use crate::app::worker::JobKind;
+use crate::app::views::{ViewId, browse, confusion, gallery};
+use crate::app::worker::{Job, JobKind, LoadJob, WorkerMsg};
 use crate::dataset::{Dataset, Split};
 use crate::network::Network;
 
 /// Longest index that `g` accepts, in digits (enough for any split here).
 const MAX_GOTO_DIGITS: usize = 9;
+/// Longest path the second network's prompt takes, in characters.
+const MAX_PATH_CHARS: usize = 4096;
 
 /// The whole state of the explorer.
 #[derive(Debug, Clone)]
@@ -27,9 +29,16 @@ pub struct AppState {
     /// Open views, the active one last; never empty.
     views: Vec<ViewId>,
     browse: browse::State,
+    confusion: confusion::State,
+    /// The size of the screen last drawn (80x24 until the first frame).
+    screen: (u16, u16),
     /// The help overlay, when open, and how far it is scrolled.
     help: Option<usize>,
     goto: Option<String>,
+    /// The second network's prompt, while it is open.
+    load: Option<String>,
+    /// The file being read for a second network, and the job's generation.
+    loading: Option<(u64, String)>,
     notice: Option<Notice>,
     should_quit: bool,
 }
@@ -52,8 +61,12 @@ impl AppState {
             shared,
             views: vec![ViewId::Browse],
             browse: browse::State::default(),
+            confusion: confusion::State::default(),
+            screen: (80, 24),
             help: None,
             goto: None,
+            load: None,
+            loading: None,
             notice: None,
             should_quit: false,
         };
@@ -70,6 +83,21 @@ impl AppState {
         &self.browse
     }
 
+    /// The confusion matrix view's own state.
+    pub fn confusion(&self) -> &confusion::State {
+        &self.confusion
+    }
+
+    /// The size of the screen last drawn.
+    pub fn screen(&self) -> (u16, u16) {
+        self.screen
+    }
+
+    /// The open views, the active one last.
+    pub fn views(&self) -> &[ViewId] {
+        &self.views
+    }
+
     /// The active view.
     pub fn view(&self) -> ViewId {
         self.views.last().copied().unwrap_or(ViewId::Browse)
@@ -78,6 +106,11 @@ impl AppState {
     /// The go-to prompt's text, while it is open.
     pub fn goto_input(&self) -> Option<&str> {
         self.goto.as_deref()
+    }
+
+    /// The second network's prompt's text, while it is open.
+    pub fn load_input(&self) -> Option<&str> {
+        self.load.as_deref()
     }
 
     /// Whether the help overlay is shown.
@@ -103,12 +136,30 @@ impl AppState {
     /// Applies one message.
     pub fn update(&mut self, msg: Msg) -> Cmd {
         // A notice lasts until the next thing the user does.
-        let had_notice =
-            !matches!(msg, Msg::Worker(_) | Msg::Resized) && self.notice.take().is_some();
+        let had_notice = !matches!(msg, Msg::Worker(_) | Msg::Resized | Msg::Screen(..))
+            && self.notice.take().is_some();
         match msg {
             Msg::Nav(nav) => self.notice = self.shared.navigate(nav),
-            Msg::Set(setting) => return self.shared.change(setting).into(),
+            Msg::Set(setting) => {
+                let main = self.shared.change(setting);
+                return Cmd::jobs(main, self.shared.evaluate_other());
+            }
+            Msg::NextOrder => self.shared.next_order(),
+            Msg::NextFilter => self.shared.next_filter(),
+            Msg::Confusion(msg) => {
+                if let Some(filter) = self.confusion.update(msg) {
+                    self.shared.set_filter(filter);
+                    if !self.shared.selection().is_empty() {
+                        self.notice = self.shared.navigate(Nav::First);
+                    }
+                    self.open(ViewId::Gallery);
+                }
+            }
+            Msg::Gallery(msg) => self.gallery(msg),
+            Msg::Compare(net, name) => return self.shared.compare_with(net, name).into(),
+            Msg::Screen(width, height) => self.screen = (width, height),
             Msg::Goto(goto) => self.goto(goto),
+            Msg::LoadPrompt(edit) => return self.load_prompt(edit),
             Msg::Browse(msg) => self.browse.update(msg),
             Msg::ToggleHelp => self.help = self.help.xor(Some(0)),
             Msg::ScrollHelp(by) => {
@@ -130,11 +181,28 @@ impl AppState {
             Msg::Open(view) => self.open(view),
             Msg::Quit => self.should_quit = true,
             Msg::Suspend => return Cmd::Suspend,
+            Msg::Worker(WorkerMsg::Loaded { generation, result }) => {
+                return self.loaded(generation, result);
+            }
+            Msg::Worker(report) if report.kind() == JobKind::Load => {
+                // A load that panicked: said only if it is the one awaited.
+                if let WorkerMsg::Failed {
+                    generation,
+                    message,
+                    ..
+                } = report
+                    && self.loading.take_if(|(g, _)| *g == generation).is_some()
+                {
+                    self.notice = Some(Notice::error(format!("loading failed: {message}")));
+                }
+            }
             Msg::Worker(report) => {
                 let kind = report.kind();
                 if let Some(message) = self.shared.on_worker(report) {
                     let what = match kind {
                         JobKind::Evaluate => "evaluation",
+                        JobKind::Compare => "the second network's evaluation",
+                        JobKind::Load => "loading",
                     };
                     self.notice = Some(Notice::error(format!("{what} failed: {message}")));
                 }
@@ -153,6 +221,92 @@ impl AppState {
             self.views.truncate(at + 1);
         } else {
             self.views.push(view);
+        }
+        // The gallery shows the list the current image is walked through: it starts on an
+        // image of it.
+        if self.view() == ViewId::Gallery && self.notice.is_none() {
+            self.notice = self.shared.enter_selection();
+        }
+    }
+
+    /// The gallery's moves by rows and pages, which depend on how many thumbnails the
+    /// screen holds, and Enter, which shows the selected image in the browse view.
+    fn gallery(&mut self, msg: gallery::Msg) {
+        let (width, height) = self.screen;
+        let body = ratatui::layout::Rect::new(0, 0, width, height.saturating_sub(1));
+        let grid = gallery::grid(&self.shared, body);
+        let nav = |by: isize, unit: usize| {
+            let n = by.unsigned_abs().saturating_mul(unit.max(1));
+            if by < 0 {
+                Nav::Back(n)
+            } else {
+                Nav::Forward(n)
+            }
+        };
+        match msg {
+            gallery::Msg::Rows(by) => self.notice = self.shared.navigate(nav(by, grid.cols)),
+            gallery::Msg::Pages(by) => self.notice = self.shared.navigate(nav(by, grid.per_page())),
+            gallery::Msg::Open => self.open(ViewId::Browse),
+        }
+    }
+
+    /// The second network's prompt; Enter returns the job that reads the file.
+    fn load_prompt(&mut self, edit: Goto) -> Cmd {
+        match edit {
+            Goto::Start => self.load = Some(String::new()),
+            Goto::Type(c) => {
+                if let Some(text) = &mut self.load
+                    && !c.is_control()
+                    && text.chars().count() < MAX_PATH_CHARS
+                {
+                    text.push(c);
+                }
+            }
+            Goto::Backspace => {
+                if let Some(text) = &mut self.load {
+                    text.pop();
+                }
+            }
+            Goto::Confirm => {
+                let path = self.load.take().unwrap_or_default();
+                // An empty prompt loads nothing.
+                if path.trim().is_empty() {
+                    return Cmd::None;
+                }
+                let generation = self.shared.new_generation();
+                self.notice = Some(Notice::info(format!("reading {path} …")));
+                let job = LoadJob {
+                    generation,
+                    path: path.clone().into(),
+                    inputs: self.shared.data.pixels_per_image(),
+                    classes: crate::dataset::NUM_CLASSES,
+                };
+                self.loading = Some((generation, path));
+                return Cmd::Submit(Job::Load(job));
+            }
+            Goto::Cancel => self.load = None,
+        }
+        Cmd::None
+    }
+
+    /// A second network's file was read: compare with it, or say what is wrong with it.
+    fn loaded(&mut self, generation: u64, result: Result<Arc<Network>, String>) -> Cmd {
+        let Some((_, path)) = self.loading.take_if(|(g, _)| *g == generation) else {
+            // A file asked for before the last one: superseded.
+            return Cmd::None;
+        };
+        match result {
+            Ok(net) => {
+                let name = std::path::Path::new(&path)
+                    .file_name()
+                    .map_or_else(|| path.clone(), |n| n.to_string_lossy().into_owned());
+                self.notice = Some(Notice::info(format!("comparing with {name}")));
+                self.shared.compare_with(net, name).into()
+            }
+            Err(fault) => {
+                self.notice = Some(Notice::error(fault));
+                Cmd::None
+            }
         }
     }
 
@@ -219,10 +373,12 @@ pub(crate) fn test_state(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::{Order, Rankings, Verdict};
     use crate::app::evaluations::EvalStatus;
     use crate::app::msg::Setting;
+    use crate::app::selection::Filter;
     use crate::app::shared::BATCH_SIZES;
-    use crate::app::worker::{EvalJob, Job, Progress, WorkerMsg};
+    use crate::app::worker::{EvalJob, Job, LoadJob, Progress, WorkerMsg};
     use crate::eval::Tally;
     use crate::layer::{OutputLayer, argmax};
     use crate::normalize::{NormMode, Norms};
@@ -254,15 +410,27 @@ mod tests {
         s.update(Msg::Set(setting))
     }
 
+    /// Made-up figures for image `i`: its loss is `i % 7`, so that rankings have ties to
+    /// break.
+    fn verdict(i: usize) -> Verdict {
+        Verdict {
+            confidence: 0.5 + (i % 5) as f32 * 0.1,
+            loss: (i % 7) as f32,
+            margin: 0.1 * (i % 3) as f32,
+        }
+    }
+
     /// A progress message for images `range` with the given predictions.
     fn progress(s: &AppState, generation: u64, start: usize, preds: &[u8]) -> Msg {
         let range = start..start + preds.len();
         let mut batch = Tally::default();
         batch.push(&s.shared.data.labels()[range.clone()], preds);
+        let verdicts = range.clone().map(verdict).collect();
         Msg::Worker(WorkerMsg::Progress(Box::new(Progress {
             generation,
             range,
             predictions: preds.to_vec(),
+            verdicts,
             batch,
             elapsed: Duration::from_millis(10),
         })))
@@ -277,12 +445,34 @@ mod tests {
 
     /// Feeds a whole evaluation where image `i` is predicted `preds(i)`.
     fn complete(s: &mut AppState, generation: u64, preds: impl Fn(usize) -> u8) {
+        complete_as(s, generation, preds, |m| m);
+    }
+
+    /// [`complete`] for a message of the worker's that `wrap` wraps (the second network's),
+    /// with the rankings the worker sends before the end.
+    fn complete_as(
+        s: &mut AppState,
+        generation: u64,
+        preds: impl Fn(usize) -> u8,
+        wrap: fn(WorkerMsg) -> WorkerMsg,
+    ) {
+        let unwrap = |m: Msg| match m {
+            Msg::Worker(m) => Msg::Worker(wrap(m)),
+            other => other,
+        };
         for start in (0..30).step_by(10) {
             let p: Vec<u8> = (start..start + 10).map(&preds).collect();
             let m = progress(s, generation, start, &p);
-            s.update(m);
+            s.update(unwrap(m));
         }
-        s.update(finish(generation));
+        let all: Vec<u8> = (0..30).map(&preds).collect();
+        let verdicts: Vec<Verdict> = (0..30).map(verdict).collect();
+        let rankings = Rankings::new(&verdicts, &all, s.shared.data.labels());
+        s.update(unwrap(Msg::Worker(WorkerMsg::Ranked {
+            generation,
+            rankings: Arc::new(rankings),
+        })));
+        s.update(unwrap(finish(generation)));
     }
 
     #[test]
@@ -601,5 +791,258 @@ mod tests {
         let (mut s, _) = state();
         s.update(Msg::Back);
         assert!(s.should_quit());
+    }
+
+    /// Labels are `i % 10`; wrong on images 3 and 13 (both 3 taken for 4), 20 (0 for 1) and
+    /// 27 (7 for 8). Their made-up losses (`i % 7`): 3, 6, 6, 6.
+    fn with_errors(i: usize) -> u8 {
+        match i {
+            3 | 13 | 20 | 27 => ((i + 1) % 10) as u8,
+            _ => (i % 10) as u8,
+        }
+    }
+
+    #[test]
+    fn moves_walk_the_filter_in_the_order_and_e_keeps_to_it() {
+        let (mut s, cmd) = state();
+        complete(&mut s, job_of(cmd).generation, with_errors);
+        s.update(Msg::NextFilter);
+        assert_eq!(s.shared.filter(), Filter::Wrong);
+        let walk = |s: &mut AppState, nav: Nav, n: usize| -> Vec<usize> {
+            (0..n)
+                .map(|_| {
+                    s.update(Msg::Nav(nav));
+                    s.shared.index()
+                })
+                .collect()
+        };
+        assert_eq!(walk(&mut s, Nav::Next, 5), [3, 13, 20, 27, 3]);
+        assert!(s.notice().is_some_and(|n| n.text.contains("wrapped")));
+        // Confidence, then loss: highest first, ties (13, 20, 27 at 6) by index.
+        s.update(Msg::NextOrder);
+        s.update(Msg::NextOrder);
+        assert_eq!(s.shared.order(), Order::Loss);
+        s.update(Msg::Nav(Nav::First));
+        assert_eq!(s.shared.index(), 13);
+        assert_eq!(walk(&mut s, Nav::Next, 4), [20, 27, 3, 13]);
+        assert_eq!(walk(&mut s, Nav::Prev, 2), [3, 27]);
+        // All images by loss: e walks the misclassified ones in that order.
+        for _ in 0..3 {
+            s.update(Msg::NextFilter);
+        }
+        assert_eq!(
+            s.shared.filter(),
+            Filter::All,
+            "no second network: no disagree"
+        );
+        s.update(Msg::Nav(Nav::First));
+        assert_eq!(s.shared.index(), 6, "the first image of loss 6");
+        assert_eq!(walk(&mut s, Nav::NextWrong, 3), [13, 20, 27]);
+        assert_eq!(walk(&mut s, Nav::PrevWrong, 1), [20]);
+        // Back to dataset order: as before the filter and the order existed.
+        for _ in 0..2 {
+            s.update(Msg::NextOrder);
+        }
+        assert_eq!(s.shared.order(), Order::Index);
+        assert_eq!(walk(&mut s, Nav::Next, 2), [21, 22]);
+    }
+
+    #[test]
+    fn a_running_pass_grows_the_filtered_list() {
+        let (mut s, cmd) = state();
+        let g = job_of(cmd).generation;
+        s.update(Msg::NextFilter);
+        nav(&mut s, Nav::Next);
+        assert!(
+            s.notice()
+                .is_some_and(|n| n.text.contains("no misclassified image"))
+        );
+        let first: Vec<u8> = (0..10).map(with_errors).collect();
+        let m = progress(&s, g, 0, &first);
+        s.update(m);
+        assert_eq!(s.shared.selection().len(), 1);
+        nav(&mut s, Nav::Next);
+        assert_eq!(s.shared.index(), 3);
+        let second: Vec<u8> = (10..20).map(with_errors).collect();
+        let m = progress(&s, g, 10, &second);
+        s.update(m);
+        nav(&mut s, Nav::Next);
+        assert_eq!(
+            s.shared.index(),
+            13,
+            "the second batch's error joined the list"
+        );
+    }
+
+    #[test]
+    fn a_cell_opens_its_gallery_enter_browses_it_and_esc_goes_back() {
+        let (mut s, cmd) = state();
+        complete(&mut s, job_of(cmd).generation, with_errors);
+        let before = s.shared.evaluation().clone();
+        // No view switch or cursor move starts a job: the finished pass is shown.
+        assert!(s.update(Msg::Open(ViewId::Confusion)).is_none());
+        assert!(
+            s.update(Msg::Confusion(confusion::Msg::Move(3, 4)))
+                .is_none()
+        );
+        assert!(s.update(Msg::Confusion(confusion::Msg::Open)).is_none());
+        assert_eq!(
+            s.views(),
+            [ViewId::Browse, ViewId::Confusion, ViewId::Gallery]
+        );
+        let cell = Filter::Cell {
+            truth: 3,
+            predicted: 4,
+        };
+        assert_eq!(s.shared.filter(), cell);
+        assert_eq!(
+            s.shared.index(),
+            3,
+            "the gallery starts on the cell's first image"
+        );
+        assert!(s.update(Msg::Back).is_none());
+        assert_eq!(
+            s.view(),
+            ViewId::Confusion,
+            "Esc goes back where it came from"
+        );
+        s.update(Msg::Confusion(confusion::Msg::Open));
+        s.update(Msg::Nav(Nav::Next));
+        assert_eq!(s.shared.index(), 13);
+        assert!(s.update(Msg::Gallery(gallery::Msg::Open)).is_none());
+        assert_eq!(s.views(), [ViewId::Browse]);
+        assert_eq!(s.shared.index(), 13, "Enter shows the selected image");
+        // The browse view walks the cell too.
+        nav(&mut s, Nav::Next);
+        assert_eq!(s.shared.index(), 3);
+        assert_eq!(s.shared.evaluation(), &before, "nothing was recomputed");
+        // G opens the gallery on the current image.
+        s.update(Msg::Open(ViewId::Gallery));
+        assert_eq!((s.view(), s.shared.index()), (ViewId::Gallery, 3));
+        s.update(Msg::Back);
+        assert_eq!(s.views(), [ViewId::Browse]);
+    }
+
+    #[test]
+    fn gallery_rows_and_pages_follow_the_screen() {
+        let (mut s, cmd) = state();
+        complete(&mut s, job_of(cmd).generation, with_errors);
+        s.update(Msg::Open(ViewId::Gallery));
+        // 2x2 images: 1x1-cell thumbnails under 11-character captions, 12 cells a tile.
+        s.update(Msg::Screen(80, 24));
+        s.update(Msg::Gallery(gallery::Msg::Rows(1)));
+        assert_eq!(s.shared.index(), 6, "78 cells hold six tiles a row");
+        s.update(Msg::Screen(40, 24));
+        s.update(Msg::Gallery(gallery::Msg::Rows(1)));
+        assert_eq!(s.shared.index(), 9, "38 cells hold three");
+        s.update(Msg::Gallery(gallery::Msg::Rows(-1)));
+        s.update(Msg::Gallery(gallery::Msg::Pages(1)));
+        // Ten rows of three: a page is the whole split, and wraps to where it started.
+        assert_eq!(s.shared.index(), 6);
+        assert!(s.notice().is_some_and(|n| n.text.contains("wrapped")));
+    }
+
+    #[test]
+    fn a_second_network_is_evaluated_and_cached_apart() {
+        let (mut s, cmd) = state();
+        let g = job_of(cmd).generation;
+        complete(&mut s, g, with_errors);
+        let other = Arc::new(s.shared.net.as_ref().clone());
+        let Cmd::Submit(Job::Compare(job)) = s.update(Msg::Compare(other, "b.npz".into())) else {
+            panic!("the second network's pass starts")
+        };
+        assert_eq!(job.norm, NormMode::Div255);
+        let compare = |m| WorkerMsg::Compare(Box::new(m));
+        // Its own predictions: right everywhere but 5 (and it is not told about ours).
+        complete_as(
+            &mut s,
+            job.generation,
+            |i| if i == 5 { 6 } else { (i % 10) as u8 },
+            compare,
+        );
+        let other = s.shared.other().unwrap();
+        assert_eq!(other.evals.current().tally.correct, 29);
+        assert_eq!(s.shared.evaluation().tally.correct, 26, "ours is untouched");
+        for _ in 0..4 {
+            s.update(Msg::NextFilter);
+        }
+        assert_eq!(s.shared.filter(), Filter::Disagree);
+        let disagree: Vec<usize> = s.shared.selection().from(0).collect();
+        assert_eq!(disagree, [3, 5, 13, 20, 27]);
+        // New settings start both passes; coming back starts neither.
+        let Cmd::SubmitAll(jobs) = set(&mut s, Setting::NextNorm) else {
+            panic!("both networks' passes start")
+        };
+        let kinds: Vec<JobKind> = jobs.iter().map(Job::kind).collect();
+        assert_eq!(kinds, [JobKind::Evaluate, JobKind::Compare]);
+        assert!(set(&mut s, Setting::PrevNorm).is_none());
+        assert_eq!(s.shared.other().unwrap().evals.current().tally.correct, 29);
+        assert_eq!(
+            s.shared.selection().len(),
+            5,
+            "the filter holds across settings"
+        );
+        // A failure of the second network's pass names it.
+        set(&mut s, Setting::NextNorm);
+        let failed = s.shared.other().unwrap().evals.current().generation;
+        s.update(Msg::Worker(WorkerMsg::Failed {
+            kind: JobKind::Compare,
+            generation: failed,
+            message: "boom".into(),
+        }));
+        assert!(
+            s.notice()
+                .is_some_and(|n| n.text == "the second network's evaluation failed: boom")
+        );
+        assert_eq!(s.shared.evaluation().status, EvalStatus::Running);
+    }
+
+    #[test]
+    fn w_reads_a_second_network_in_the_background_then_compares_with_it() {
+        let (mut s, _) = state();
+        let ask_for = |s: &mut AppState, path: &str| -> LoadJob {
+            s.update(Msg::LoadPrompt(Goto::Start));
+            for c in path.chars().chain(['\u{7}']) {
+                s.update(Msg::LoadPrompt(Goto::Type(c)));
+            }
+            assert_eq!(
+                s.load_input(),
+                Some(path),
+                "a control character is not typed"
+            );
+            match s.update(Msg::LoadPrompt(Goto::Confirm)) {
+                Cmd::Submit(Job::Load(job)) => job,
+                other => panic!("{other:?}"),
+            }
+        };
+        let loaded = |generation, result| Msg::Worker(WorkerMsg::Loaded { generation, result });
+        let first = ask_for(&mut s, "dir/a.npz");
+        assert_eq!((first.inputs, first.classes), (4, 10));
+        assert_eq!(first.path, std::path::PathBuf::from("dir/a.npz"));
+        assert!(s.load_input().is_none() && s.notice().is_some_and(|n| !n.is_error));
+        // Asked again before the first file was read: the first answer no longer counts.
+        let second = ask_for(&mut s, "dir/b.npz");
+        let net = Arc::new(s.shared.net.as_ref().clone());
+        assert!(
+            s.update(loaded(first.generation, Ok(Arc::clone(&net))))
+                .is_none()
+        );
+        assert!(s.shared.other().is_none());
+        s.update(loaded(
+            second.generation,
+            Err("dir/b.npz: not a valid .npz".into()),
+        ));
+        assert!(
+            s.notice()
+                .is_some_and(|n| n.is_error && n.text.contains("b.npz"))
+        );
+        assert!(s.shared.other().is_none());
+        let third = ask_for(&mut s, "dir/c.npz");
+        let cmd = s.update(loaded(third.generation, Ok(net)));
+        assert!(matches!(cmd, Cmd::Submit(Job::Compare(_))), "{cmd:?}");
+        assert_eq!(s.shared.other().map(|o| o.name.as_str()), Some("c.npz"));
+        // An empty prompt reads nothing.
+        s.update(Msg::LoadPrompt(Goto::Start));
+        assert!(s.update(Msg::LoadPrompt(Goto::Confirm)).is_none());
     }
 }

@@ -1,4 +1,4 @@
-//! The status line: the go-to prompt, a notice, or the main keys of the active view (from
+//! The status line: a prompt (go to, second network), a notice, or the main keys of the active view (from
 //! its key table and the global one), most useful first; the line is cut at the screen's edge.
 
 use ratatui::Frame;
@@ -9,6 +9,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::app::keymap::{self, Binding};
 use crate::app::router::{GLOBAL_KEYS, open_keys};
+use crate::app::shared::Palette;
 use crate::app::state::AppState;
 use crate::app::widgets::{bold, dim, fg};
 
@@ -16,18 +17,12 @@ use crate::app::widgets::{bold, dim, fg};
 pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
     let palette = state.shared().palette;
     let line = if let Some(typed) = state.goto_input() {
-        Line::from(vec![
-            Span::styled(" go to image: ", bold()),
-            Span::raw(typed.to_string()),
-            Span::styled("█", Style::default().add_modifier(Modifier::SLOW_BLINK)),
-            Span::styled(
-                format!(
-                    "   (0-{}, Enter go, Esc cancel)",
-                    state.shared().data.len().saturating_sub(1)
-                ),
-                dim(palette),
-            ),
-        ])
+        let last = state.shared().data.len().saturating_sub(1);
+        let note = format!("   (0-{last}, Enter go, Esc cancel)");
+        prompt(" go to image: ", typed, note, palette)
+    } else if let Some(typed) = state.load_input() {
+        let note = "   (a .npz to compare with; Enter read, Esc cancel)".to_string();
+        prompt(" second network: ", typed, note, palette)
     } else if let Some(notice) = state.notice() {
         let style = if notice.is_error {
             fg(palette, Color::Red).patch(bold())
@@ -46,4 +41,14 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
         Line::from(spans)
     };
     frame.render_widget(Paragraph::new(line), area);
+}
+
+/// A prompt's line: what it asks, what was typed, a cursor and a note on the keys.
+fn prompt(asks: &'static str, typed: &str, note: String, palette: Palette) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(asks, bold()),
+        Span::raw(typed.to_string()),
+        Span::styled("█", Style::default().add_modifier(Modifier::SLOW_BLINK)),
+        Span::styled(note, dim(palette)),
+    ])
 }

@@ -16,12 +16,14 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::analysis::{Rankings, Verdict, verdicts};
 use crate::dataset::Dataset;
 use crate::eval::{Tally, evaluate};
 use crate::layer::OutputLayer;
@@ -40,6 +42,11 @@ const SHUTDOWN: u64 = u64::MAX;
 pub enum JobKind {
     /// A whole-split evaluation.
     Evaluate,
+    /// A whole-split evaluation of the second network (`--compare`), in a lane of its own so
+    /// that neither network's pass cancels the other's.
+    Compare,
+    /// Reading a second network's file, typed in the explorer.
+    Load,
 }
 
 impl JobKind {
@@ -47,6 +54,8 @@ impl JobKind {
     pub fn name(self) -> &'static str {
         match self {
             JobKind::Evaluate => "evaluation",
+            JobKind::Compare => "comparison",
+            JobKind::Load => "loading",
         }
     }
 }
@@ -56,6 +65,12 @@ impl JobKind {
 pub enum Job {
     /// Evaluate a network on a whole split.
     Evaluate(EvalJob),
+    /// Evaluate the second network on a whole split; its reports come as
+    /// [`WorkerMsg::Compare`].
+    Compare(EvalJob),
+    /// Read a network from a file and check that it fits the data; reported as
+    /// [`WorkerMsg::Loaded`].
+    Load(LoadJob),
 }
 
 impl Job {
@@ -63,13 +78,16 @@ impl Job {
     pub fn kind(&self) -> JobKind {
         match self {
             Job::Evaluate(_) => JobKind::Evaluate,
+            Job::Compare(_) => JobKind::Compare,
+            Job::Load(_) => JobKind::Load,
         }
     }
 
     /// The job's generation, which its messages carry back.
     pub fn generation(&self) -> u64 {
         match self {
-            Job::Evaluate(job) => job.generation,
+            Job::Evaluate(job) | Job::Compare(job) => job.generation,
+            Job::Load(job) => job.generation,
         }
     }
 }
@@ -91,6 +109,19 @@ pub struct EvalJob {
     pub output: OutputLayer,
 }
 
+/// A network file to read, for images of `inputs` pixels and `classes` classes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadJob {
+    /// Identifies the job; its report carries it back.
+    pub generation: u64,
+    /// The file.
+    pub path: PathBuf,
+    /// Pixels per image of the data it must fit.
+    pub inputs: usize,
+    /// Classes of the data it must fit.
+    pub classes: usize,
+}
+
 /// One finished batch of an evaluation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Progress {
@@ -100,6 +131,8 @@ pub struct Progress {
     pub range: Range<usize>,
     /// The predicted class of each image of `range`.
     pub predictions: Vec<u8>,
+    /// Confidence, loss and margin of each image of `range`, from the same forward pass.
+    pub verdicts: Vec<Verdict>,
     /// Counts for this batch alone; the receiver merges them.
     pub batch: Tally,
     /// Time since the job started, at the end of this batch.
@@ -111,6 +144,14 @@ pub struct Progress {
 pub enum WorkerMsg {
     /// An evaluation finished a batch (boxed: a tally is 800 bytes, the other variants a few).
     Progress(Box<Progress>),
+    /// Every batch of an evaluation is done, and these are its images ranked (sent just
+    /// before [`WorkerMsg::Finished`], so that the UI thread never sorts a split).
+    Ranked {
+        /// The job.
+        generation: u64,
+        /// The rankings by confidence, loss and margin.
+        rankings: Arc<Rankings>,
+    },
     /// Every batch of an evaluation is done.
     Finished {
         /// The job.
@@ -127,14 +168,29 @@ pub enum WorkerMsg {
         /// The panic message.
         message: String,
     },
+    /// A network file was read ([`Job::Load`]): the network, or what is wrong with the file
+    /// (the message names it).
+    Loaded {
+        /// The job.
+        generation: u64,
+        /// The network, or the fault.
+        result: Result<Arc<Network>, String>,
+    },
+    /// A report of the second network's evaluation ([`Job::Compare`]): `Progress` or
+    /// `Finished` (its failures come as `Failed` of kind [`JobKind::Compare`]).
+    Compare(Box<WorkerMsg>),
 }
 
 impl WorkerMsg {
     /// The lane of the job the message is about.
     pub fn kind(&self) -> JobKind {
         match self {
-            WorkerMsg::Progress(_) | WorkerMsg::Finished { .. } => JobKind::Evaluate,
+            WorkerMsg::Progress(_) | WorkerMsg::Ranked { .. } | WorkerMsg::Finished { .. } => {
+                JobKind::Evaluate
+            }
             WorkerMsg::Failed { kind, .. } => *kind,
+            WorkerMsg::Compare(_) => JobKind::Compare,
+            WorkerMsg::Loaded { .. } => JobKind::Load,
         }
     }
 
@@ -142,9 +198,11 @@ impl WorkerMsg {
     pub fn generation(&self) -> u64 {
         match self {
             WorkerMsg::Progress(p) => p.generation,
-            WorkerMsg::Finished { generation, .. } | WorkerMsg::Failed { generation, .. } => {
-                *generation
-            }
+            WorkerMsg::Ranked { generation, .. }
+            | WorkerMsg::Loaded { generation, .. }
+            | WorkerMsg::Finished { generation, .. }
+            | WorkerMsg::Failed { generation, .. } => *generation,
+            WorkerMsg::Compare(report) => report.generation(),
         }
     }
 }
@@ -295,15 +353,32 @@ fn serve(rx: &Receiver<Job>, current: &AtomicU64, send: &dyn Fn(WorkerMsg) -> bo
 fn run(job: Job, cancel: &Cancel<'_>, send: &dyn Fn(WorkerMsg) -> bool) -> bool {
     match job {
         Job::Evaluate(job) => run_evaluation(&job, cancel, send),
+        Job::Compare(job) => run_evaluation(&job, cancel, &|report| {
+            send(WorkerMsg::Compare(Box::new(report)))
+        }),
+        Job::Load(job) => send(WorkerMsg::Loaded {
+            generation: job.generation,
+            result: load(&job),
+        }),
     }
 }
 
-/// Evaluates the whole split, one message per batch, then [`WorkerMsg::Finished`].
+/// Reads the network of `job` and checks that it fits the data.
+fn load(job: &LoadJob) -> Result<Arc<Network>, String> {
+    let net = crate::weights::load(&job.path).map_err(|e| e.to_string())?;
+    net.check_fits(job.inputs, job.classes)
+        .map_err(|fault| format!("{}: {fault}", job.path.display()))?;
+    Ok(Arc::new(net))
+}
+
+/// Evaluates the whole split, one message per batch, then [`WorkerMsg::Ranked`] and
+/// [`WorkerMsg::Finished`].
 fn run_evaluation(job: &EvalJob, cancel: &Cancel<'_>, send: &dyn Fn(WorkerMsg) -> bool) -> bool {
     let start = Instant::now();
     let labels = job.data.labels();
     let mut listening = true;
-    evaluate(
+    let mut all_verdicts = Vec::with_capacity(job.data.len());
+    let (_, predictions) = evaluate(
         &job.net,
         &job.data,
         job.norm,
@@ -313,12 +388,16 @@ fn run_evaluation(job: &EvalJob, cancel: &Cancel<'_>, send: &dyn Fn(WorkerMsg) -
             if cancel.cancelled() {
                 return false;
             }
+            let labels = &labels[done.range.clone()];
             let mut batch = Tally::default();
-            batch.push(&labels[done.range.clone()], done.predictions);
+            batch.push(labels, done.predictions);
+            let verdicts = verdicts(done.outputs, labels, job.output);
+            all_verdicts.extend_from_slice(&verdicts);
             listening = send(WorkerMsg::Progress(Box::new(Progress {
                 generation: job.generation,
                 range: done.range.clone(),
                 predictions: done.predictions.to_vec(),
+                verdicts,
                 batch,
                 elapsed: start.elapsed(),
             })));
@@ -327,6 +406,16 @@ fn run_evaluation(job: &EvalJob, cancel: &Cancel<'_>, send: &dyn Fn(WorkerMsg) -
     );
     if !listening || cancel.cancelled() {
         return listening;
+    }
+    let rankings = Arc::new(Rankings::new(&all_verdicts, &predictions, labels));
+    if cancel.cancelled() {
+        return true;
+    }
+    if !send(WorkerMsg::Ranked {
+        generation: job.generation,
+        rankings,
+    }) {
+        return false;
     }
     send(WorkerMsg::Finished {
         generation: job.generation,
@@ -397,36 +486,108 @@ mod tests {
         }
     }
 
+    /// The progress reports of one finished job, checked to come in order, none skipped,
+    /// followed by its rankings and its end; returns the merged tally, the predictions, the
+    /// verdicts and the rankings.
+    fn merge_reports(msgs: &[WorkerMsg]) -> (Tally, Vec<u8>, Vec<Verdict>, Arc<Rankings>) {
+        let [
+            progress @ ..,
+            WorkerMsg::Ranked { rankings, .. },
+            WorkerMsg::Finished { .. },
+        ] = msgs
+        else {
+            panic!("a pass ends with its rankings and its end: {msgs:?}")
+        };
+        let mut tally = Tally::default();
+        let (mut preds, mut verdicts) = (Vec::new(), Vec::new());
+        let mut next = 0;
+        for m in progress {
+            let WorkerMsg::Progress(p) = m else {
+                panic!("unexpected {m:?}")
+            };
+            assert_eq!(p.range.start, next, "batches arrive in order, none skipped");
+            assert_eq!(p.verdicts.len(), p.range.len(), "a verdict per image");
+            next = p.range.end;
+            tally.merge(&p.batch);
+            preds.extend_from_slice(&p.predictions);
+            verdicts.extend_from_slice(&p.verdicts);
+        }
+        (tally, preds, verdicts, Arc::clone(rankings))
+    }
+
     #[test]
     fn a_job_reports_every_batch_and_matches_evaluate() {
         let f = fixture(4);
         let (worker, rx) = spawn();
         worker.submit(job(&f, 1, 30));
         let msgs = until_end(&rx, 1);
-        let mut tally = Tally::default();
-        let mut preds = Vec::new();
-        let mut next = 0;
-        for m in &msgs[..msgs.len() - 1] {
-            let WorkerMsg::Progress(p) = m else {
-                panic!("unexpected {m:?}")
-            };
-            assert_eq!(p.generation, 1);
-            assert_eq!(p.range.start, next, "batches arrive in order, none skipped");
-            next = p.range.end;
-            tally.merge(&p.batch);
-            preds.extend_from_slice(&p.predictions);
-        }
-        assert_eq!(msgs.len() - 1, 7, "200 images in batches of 30");
+        assert!(msgs.iter().all(|m| m.generation() == 1));
+        assert_eq!(msgs.len() - 2, 7, "200 images in batches of 30");
+        let (tally, preds, verdicts, rankings) = merge_reports(&msgs);
+        let mut expected_verdicts = Vec::new();
         let (expected, expected_preds) = evaluate(
             &f.1,
             &f.0,
             NormMode::Div255,
             30,
             OutputLayer::Softmax,
-            |_| true,
+            |b| {
+                let labels = &f.0.labels()[b.range.clone()];
+                expected_verdicts.extend(crate::analysis::verdicts(
+                    b.outputs,
+                    labels,
+                    OutputLayer::Softmax,
+                ));
+                true
+            },
         );
         assert_eq!(tally, expected);
         assert_eq!(preds, expected_preds);
+        assert_eq!(verdicts, expected_verdicts);
+        assert_eq!(
+            *rankings,
+            Rankings::new(&expected_verdicts, &expected_preds, f.0.labels())
+        );
+    }
+
+    #[test]
+    fn the_second_network_runs_in_its_own_lane_and_says_so() {
+        let f = fixture(4);
+        let other = (Arc::clone(&f.0), fixture(4).1);
+        let (worker, rx) = spawn();
+        let Job::Evaluate(compare) = job(&other, 2, 1) else {
+            unreachable!()
+        };
+        worker.submit(Job::Compare(compare));
+        // A main job submitted meanwhile does not replace the comparison.
+        worker.submit(job(&f, 3, 50));
+        let mut of = HashMap::<u64, Vec<WorkerMsg>>::new();
+        while of
+            .values()
+            .filter(|m| matches!(m.last(), Some(WorkerMsg::Finished { .. })))
+            .count()
+            < 2
+        {
+            let m = rx.recv_timeout(WAIT).unwrap();
+            let m = match m {
+                WorkerMsg::Compare(inner) => {
+                    assert_eq!(inner.generation(), 2, "only the comparison is wrapped");
+                    *inner
+                }
+                other => {
+                    assert_eq!(
+                        other.generation(),
+                        3,
+                        "the comparison's reports are wrapped"
+                    );
+                    other
+                }
+            };
+            of.entry(m.generation()).or_default().push(m);
+        }
+        let (tally, ..) = merge_reports(&of[&2]);
+        assert_eq!(tally.total, 200, "every image of the comparison");
+        assert_eq!(merge_reports(&of[&3]).0.total, 200);
     }
 
     #[test]
@@ -447,7 +608,7 @@ mod tests {
             .collect();
         assert_eq!(finished, vec![3]);
         let of_3 = msgs.iter().filter(|m| m.generation() == 3).count();
-        assert_eq!(of_3, 4 + 1, "four batches of 50 and the end");
+        assert_eq!(of_3, 4 + 2, "four batches of 50, the rankings and the end");
         // Nothing else arrives afterwards.
         assert!(matches!(
             rx.recv_timeout(Duration::from_millis(100)),
@@ -536,5 +697,34 @@ mod tests {
             .unwrap();
         drop(lanes);
         thread.join().unwrap();
+    }
+
+    #[test]
+    fn a_network_file_is_read_off_the_ui_thread_and_faults_name_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (worker, rx) = spawn();
+        let (_, net) = fixture(4);
+        let path = dir.path().join("other.npz");
+        crate::weights::save(&net, &path).unwrap();
+        let load = |generation, path: &std::path::Path, inputs| {
+            worker.submit(Job::Load(LoadJob {
+                generation,
+                path: path.to_path_buf(),
+                inputs,
+                classes: 10,
+            }));
+            match rx.recv_timeout(WAIT).unwrap() {
+                WorkerMsg::Loaded {
+                    generation: g,
+                    result,
+                } if g == generation => result,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(load(1, &path, 4).unwrap().as_ref(), net.as_ref());
+        let wrong_size = load(2, &path, 9).unwrap_err();
+        assert!(wrong_size.contains("other.npz"), "{wrong_size}");
+        let missing = load(3, &dir.path().join("absent.npz"), 4).unwrap_err();
+        assert!(missing.contains("absent.npz"), "{missing}");
     }
 }

@@ -6,9 +6,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use color_eyre::eyre::{Result, WrapErr};
-use mnist_explorer::dataset::NUM_CLASSES;
+use mnist_explorer::analysis::{Verdict, verdicts};
 use mnist_explorer::eval::{Tally, evaluate};
 
+use super::analysis::{Comparison, confusion_table, worst, worst_json, worst_text};
 use super::{out_file, stdio};
 use crate::cli::EvalArgs;
 
@@ -22,18 +23,32 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
         out_file::check_out(path, args.force, "--predictions")?;
     }
     let (data, net) = super::load(data_dir, weights, args.split)?;
-    let pass = || {
+    let other = match &args.compare {
+        Some(path) => Some((
+            path,
+            super::load_network(path, &data, "the network to compare with (--compare)")?,
+        )),
+        None => None,
+    };
+    // The per-image figures come from the first pass itself, the one whose predictions are
+    // reported, and only when asked for.
+    let mut per_image: Vec<Verdict> = Vec::new();
+    let mut pass = |keep: bool| {
         let start = Instant::now();
-        let result = evaluate(&net, &data, args.norm, args.batch_size, args.output, |_| {
+        let result = evaluate(&net, &data, args.norm, args.batch_size, args.output, |b| {
+            if keep {
+                let labels = &data.labels()[b.range.clone()];
+                per_image.extend(verdicts(b.outputs, labels, args.output));
+            }
             true
         });
         (result, start.elapsed().as_secs_f64())
     };
-    let ((tally, predictions), mut seconds) = pass();
+    let ((tally, predictions), mut seconds) = pass(args.worst.is_some());
     let mut all_seconds = vec![seconds];
     if args.repeat > 1 {
         // The first pass was the warm-up (page faults, thread pool start, weight packing).
-        all_seconds = (0..args.repeat).map(|_| pass().1).collect();
+        all_seconds = (0..args.repeat).map(|_| pass(false).1).collect();
         all_seconds.sort_by(f64::total_cmp);
         let mid = all_seconds.len() / 2;
         seconds = if all_seconds.len() % 2 == 0 {
@@ -43,6 +58,21 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
         };
     }
     let images_per_second = tally.total as f64 / seconds.max(1e-12);
+    let worst = args
+        .worst
+        .map(|n| worst(n, &per_image, &predictions, data.labels()));
+    let comparison = other.map(|(path, other)| {
+        let (other_tally, other_predictions) = evaluate(
+            &other,
+            &data,
+            args.norm,
+            args.batch_size,
+            args.output,
+            |_| true,
+        );
+        let c = Comparison::new(other_tally, &predictions, &other_predictions, data.labels());
+        (path, c)
+    });
 
     if let Some(path) = &args.predictions {
         let mut text = String::with_capacity(predictions.len() * 2);
@@ -72,7 +102,7 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
                 })
             })
             .collect();
-        let report = serde_json::json!({
+        let mut report = serde_json::json!({
             "accuracy": tally.accuracy(),
             "correct": tally.correct,
             "total": tally.total,
@@ -90,9 +120,35 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
             "per_class": per_class,
             "confusion": tally.confusion,
         });
-        format!("{report}\n")
+        if let Some(worst) = &worst {
+            report["worst"] = worst_json(worst);
+        }
+        if let Some((path, c)) = &comparison {
+            report["compare"] = c.json(path);
+        }
+        format!(
+            "{report}
+"
+        )
     } else {
-        human_report(&tally, args, weights, seconds)
+        let mut text = human_report(&tally, args, weights, seconds);
+        if let Some((path, c)) = &comparison {
+            let _ = write!(
+                text,
+                "
+{}",
+                c.text(&tally, path)
+            );
+        }
+        if let Some(worst) = &worst {
+            let _ = write!(
+                text,
+                "
+{}",
+                worst_text(worst)
+            );
+        }
+        text
     };
     if predictions_to_stdout {
         stdio::note(text.trim_end());
@@ -149,17 +205,6 @@ fn human_report(tally: &Tally, args: &EvalArgs, weights: &Path, seconds: f64) ->
         s,
         "\nconfusion matrix (rows: true label, columns: predicted):"
     );
-    let _ = write!(s, "      ");
-    for p in 0..NUM_CLASSES {
-        let _ = write!(s, "{p:>6}");
-    }
-    let _ = writeln!(s);
-    for (t, row) in tally.confusion.iter().enumerate() {
-        let _ = write!(s, "  {t:>2}  ");
-        for count in row {
-            let _ = write!(s, "{count:>6}");
-        }
-        let _ = writeln!(s);
-    }
+    s.push_str(&confusion_table(tally));
     s
 }

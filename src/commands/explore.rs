@@ -35,12 +35,25 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ExploreArgs) -> Result<()> {
         std::process::exit(1);
     }
     let (data, net) = super::load(data_dir, weights, split)?;
+    let other = match &args.compare {
+        Some(path) => {
+            let name = path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into(),
+            );
+            Some((
+                super::load_network(path, &data, "the network to compare with (--compare)")?,
+                name,
+            ))
+        }
+        None => None,
+    };
     let start = EvalKey {
         norm: args.norm.unwrap_or_default(),
         batch_size: args.batch_size.unwrap_or(100),
         output: OutputLayer::Softmax,
     };
-    match app::run(data, net, split, start)? {
+    match app::run(data, net, other, split, start)? {
         Exit::Quit => Ok(()),
         // The conventional status of a process ended by a signal, now that the terminal is
         // restored.

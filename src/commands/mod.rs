@@ -1,5 +1,6 @@
 //! The headless subcommands, each in its own file; `run` dispatches to them.
 
+mod analysis;
 mod eval;
 mod explore;
 mod out_file;
@@ -35,7 +36,14 @@ pub fn run(cli: Cli) -> Result<()> {
 /// Loads a split and a network and checks that they fit each other.
 pub(crate) fn load(data_dir: &Path, weights: &Path, split: Split) -> Result<(Dataset, Network)> {
     let data = load_split(data_dir, split)?;
-    let net = weights::load(weights).wrap_err("loading the network weights")?;
+    let net = load_network(weights, &data, "the network weights")?;
+    Ok((data, net))
+}
+
+/// Loads a network (`what` it is, for errors) and checks that it fits `data`'s images and
+/// classes.
+pub(crate) fn load_network(weights: &Path, data: &Dataset, what: &str) -> Result<Network> {
+    let net = weights::load(weights).wrap_err_with(|| format!("loading {what}"))?;
     net.check_fits(data.pixels_per_image(), NUM_CLASSES)
         .map_err(|fault| color_eyre::eyre::eyre!("{}: {fault}", weights.display()))
         .wrap_err_with(|| {
@@ -45,7 +53,7 @@ pub(crate) fn load(data_dir: &Path, weights: &Path, split: Split) -> Result<(Dat
                 data.cols()
             )
         })?;
-    Ok((data, net))
+    Ok(net)
 }
 
 /// Loads a split, refusing one without images: an accuracy over no image, or a range of

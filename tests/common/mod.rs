@@ -63,15 +63,62 @@ pub fn run_within(seconds: u64, args: &[&str]) -> Output {
     child.wait_with_output().expect("the output is collected")
 }
 
-/// Runs the built binary like [`run`] and also returns its peak resident memory in bytes,
-/// read from the kernel's accounting of that one child (Linux).
+/// The test that, re-run with [`MEMORY_PROBE`] set, acts as the probe of
+/// [`run_measuring_memory`]; every test binary that measures memory defines it.
+pub const MEMORY_PROBE_TEST: &str = "peak_memory_counts_the_measured_program_alone";
+
+/// Set to a folder, turns [`MEMORY_PROBE_TEST`] into the probe: it runs the arguments
+/// found there and writes back the binary's output and peak memory.
+pub const MEMORY_PROBE: &str = "MNIST_EXPLORER_MEMORY_PROBE";
+
+/// Runs the built binary like [`run`] and also returns its peak resident memory in bytes.
+///
+/// Linux charges a program, when it is exec'd, with the peak memory of the process it was
+/// spawned from, and a test process running many tests grows to tens of MB; so the binary is
+/// spawned from a fresh, small copy of this test binary (the probe) instead.
+#[cfg(target_os = "linux")]
+pub fn run_measuring_memory(args: &[&str]) -> (Output, u64) {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    std::fs::write(dir.path().join("args"), args.join("\0")).expect("the arguments are written");
+    let probe = Command::new(std::env::current_exe().expect("this test binary"))
+        .args([MEMORY_PROBE_TEST, "--exact", "--test-threads=1", "--quiet"])
+        .env(MEMORY_PROBE, dir.path())
+        .output()
+        .expect("the memory probe runs");
+    assert!(
+        probe.status.success(),
+        "the memory probe failed: {}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    let read = |name: &str| std::fs::read(dir.path().join(name)).expect("the probe wrote it");
+    let number = |name: &str| -> i64 {
+        String::from_utf8(read(name))
+            .expect("text")
+            .parse()
+            .expect("a number")
+    };
+    let output = Output {
+        status: std::process::ExitStatus::from_raw(number("status") as i32),
+        stdout: read("stdout"),
+        stderr: read("stderr"),
+    };
+    (output, number("peak") as u64)
+}
+
+/// The probe's side of [`run_measuring_memory`]: when [`MEMORY_PROBE`] is set, runs the
+/// binary with the arguments it names, writes what came of it there and returns true.
 #[cfg(target_os = "linux")]
 // The child is reaped by wait4, which std's Child does not know about.
 #[allow(clippy::zombie_processes)]
-pub fn run_measuring_memory(args: &[&str]) -> (Output, u64) {
+pub fn act_as_memory_probe() -> bool {
     use std::io::Read;
-    use std::os::unix::process::ExitStatusExt;
-    let mut child = spawn_piped(args);
+    let Some(dir) = std::env::var_os(MEMORY_PROBE).map(PathBuf::from) else {
+        return false;
+    };
+    let args = std::fs::read_to_string(dir.join("args")).expect("the arguments");
+    let args: Vec<&str> = args.split('\0').filter(|a| !a.is_empty()).collect();
+    let mut child = spawn_piped(&args);
     let drain = |mut pipe: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
             let mut bytes = Vec::new();
@@ -87,13 +134,16 @@ pub fn run_measuring_memory(args: &[&str]) -> (Output, u64) {
     // SAFETY: the pid is our own unwaited child; status and usage are valid for writes.
     let waited = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
     assert_eq!(waited, child.id() as libc::pid_t, "wait4 on the child");
-    let output = Output {
-        status: std::process::ExitStatus::from_raw(status),
-        stdout: stdout.join().expect("stdout read"),
-        stderr: stderr.join().expect("stderr read"),
-    };
+    let write = |name: &str, bytes: &[u8]| std::fs::write(dir.join(name), bytes).expect("written");
+    write("stdout", &stdout.join().expect("stdout read"));
+    write("stderr", &stderr.join().expect("stderr read"));
+    write("status", status.to_string().as_bytes());
     // Linux reports ru_maxrss in KiB.
-    (output, usage.ru_maxrss as u64 * 1024)
+    write(
+        "peak",
+        (usage.ru_maxrss as u64 * 1024).to_string().as_bytes(),
+    );
+    true
 }
 
 /// Makes a named pipe at `path` (Unix).

@@ -8,6 +8,8 @@
 //! applies them in an `update` of its own, called from the one update step.
 
 pub mod browse;
+pub mod confusion;
+pub mod gallery;
 
 use ratatui::Frame;
 use ratatui::crossterm::event::MouseEvent;
@@ -23,16 +25,22 @@ use crate::app::state::AppState;
 pub enum ViewId {
     /// One image, its output, norms and the accuracy over the split.
     Browse,
+    /// The confusion matrix of the evaluation for the current settings.
+    Confusion,
+    /// Thumbnails of the images walked through (a cell of the matrix, the filter).
+    Gallery,
 }
 
 impl ViewId {
     /// Every view.
-    pub const ALL: [ViewId; 1] = [ViewId::Browse];
+    pub const ALL: [ViewId; 3] = [ViewId::Browse, ViewId::Confusion, ViewId::Gallery];
 
     /// The view's own keys (the global ones come first, see [`crate::app::router`]).
     pub fn keys(self) -> &'static [Binding] {
         match self {
             ViewId::Browse => browse::KEYS,
+            ViewId::Confusion => confusion::KEYS,
+            ViewId::Gallery => gallery::KEYS,
         }
     }
 
@@ -40,6 +48,8 @@ impl ViewId {
     pub fn mouse_help(self) -> &'static [Note] {
         match self {
             ViewId::Browse => browse::MOUSE,
+            ViewId::Confusion => confusion::MOUSE,
+            ViewId::Gallery => gallery::MOUSE,
         }
     }
 
@@ -47,6 +57,8 @@ impl ViewId {
     pub fn guide(self) -> &'static [Note] {
         match self {
             ViewId::Browse => browse::GUIDE,
+            ViewId::Confusion => confusion::GUIDE,
+            ViewId::Gallery => gallery::GUIDE,
         }
     }
 
@@ -54,6 +66,8 @@ impl ViewId {
     pub fn marks(self) -> &'static [Note] {
         match self {
             ViewId::Browse => browse::MARKS,
+            ViewId::Confusion => confusion::MARKS,
+            ViewId::Gallery => gallery::MARKS,
         }
     }
 
@@ -61,6 +75,8 @@ impl ViewId {
     pub fn needed(self, shared: &Shared) -> (u16, u16) {
         match self {
             ViewId::Browse => browse::needed(shared),
+            ViewId::Confusion => confusion::needed(shared),
+            ViewId::Gallery => gallery::needed(shared),
         }
     }
 
@@ -68,6 +84,8 @@ impl ViewId {
     pub fn draw(self, state: &AppState, frame: &mut Frame, body: Rect) {
         match self {
             ViewId::Browse => browse::draw(state.shared(), state.browse(), frame, body),
+            ViewId::Confusion => confusion::draw(state.shared(), state.confusion(), frame, body),
+            ViewId::Gallery => gallery::draw(state.shared(), frame, body),
         }
     }
 }
@@ -76,5 +94,7 @@ impl ViewId {
 pub fn mouse_to_msg(view: ViewId, mouse: MouseEvent) -> Option<Msg> {
     match view {
         ViewId::Browse => browse::mouse_to_msg(mouse),
+        ViewId::Confusion => None,
+        ViewId::Gallery => gallery::mouse_to_msg(mouse),
     }
 }

@@ -1,7 +1,10 @@
 //! Drawing pieces any view may use: styles that respect the palette, bars in eighths of a
-//! cell, short numbers, and the digit itself ([`digit::Digit`]).
+//! cell, short numbers, the digit itself ([`digit::Digit`]), shaded table cells ([`heat`])
+//! and grids of small digits ([`thumbnail`]).
 
 pub mod digit;
+pub mod heat;
+pub mod thumbnail;
 
 use ratatui::style::{Color, Modifier, Style};
 

@@ -192,7 +192,15 @@ fn progress_lines(shared: &Shared, width: u16, height: u16) -> Vec<Line<'static>
 fn modes_lines(shared: &Shared, wide: bool) -> Vec<Line<'static>> {
     let palette = shared.palette;
     let key = dim(palette);
-    let mut lines = vec![Line::styled("mode     accuracy", key)];
+    let other = shared.other();
+    // Two networks in a narrow panel (80x24): percentages without the sign, to fit.
+    let tight = other.is_some() && !wide;
+    let heading = match (other.is_some(), tight) {
+        (false, _) => "mode     accuracy",
+        (true, false) => "mode     accuracy   other",
+        (true, true) => "mode      this  other",
+    };
+    let mut lines = vec![Line::styled(heading, key)];
     for mode in NormMode::ALL {
         let current = mode == shared.norm();
         let name_style = if current { bold() } else { Style::default() };
@@ -200,20 +208,17 @@ fn modes_lines(shared: &Shared, wide: bool) -> Vec<Line<'static>> {
             format!("{}{:<7}", if current { "▸" } else { " " }, mode.name()),
             name_style,
         )];
-        let eval = shared.evaluation();
-        match shared.result_for(mode) {
-            Some(done) => {
-                spans.push(Span::styled(
-                    format!("{:>8}", pct(done.tally.accuracy())),
-                    name_style,
-                ));
-                spans.push(Span::styled(other_settings(shared, done, wide), key));
-            }
-            None if current && eval.status == EvalStatus::Running => {
-                let done = eval.tally.total as f64 / shared.data.len().max(1) as f64;
-                spans.push(Span::styled(format!("   …{:>3.0}%", done * 100.0), key));
-            }
-            None => spans.push(Span::styled("       -", key)),
+        let ours = shared.result_for(mode);
+        let cell =
+            |done, running| accuracy_cell(shared, (done, running), current, tight, name_style);
+        spans.push(cell(ours, shared.evaluation()));
+        if let Some(other) = other {
+            let evals = &other.evals;
+            let theirs = evals.result_for(mode, shared.batch_size(), shared.output());
+            spans.push(cell(theirs, other.evals.current()));
+        }
+        if let Some(done) = ours {
+            spans.push(Span::styled(other_settings(shared, done, wide), key));
         }
         lines.push(Line::from(spans));
     }
@@ -226,6 +231,31 @@ fn modes_lines(shared: &Shared, wide: bool) -> Vec<Line<'static>> {
         key,
     ));
     lines
+}
+
+/// One network's accuracy in the modes table: its finished result, how far the current
+/// pass has come, or `-`; in 8 characters, or 6 without the percent sign when `tight`. A
+/// result takes `style` (the current mode's is bold).
+fn accuracy_cell(
+    shared: &Shared,
+    (done, running): (Option<&Evaluation>, &Evaluation),
+    current: bool,
+    tight: bool,
+    style: Style,
+) -> Span<'static> {
+    let key = dim(shared.palette);
+    let w = if tight { 6 } else { 8 };
+    match done {
+        Some(done) if tight => {
+            Span::styled(format!(" {:>5.2}", done.tally.accuracy() * 100.0), style)
+        }
+        Some(done) => Span::styled(format!("{:>8}", pct(done.tally.accuracy())), style),
+        None if current && running.status == EvalStatus::Running => {
+            let done = running.tally.total as f64 / shared.data.len().max(1) as f64;
+            Span::styled(format!("{:>w$}", format!("…{:>3.0}%", done * 100.0)), key)
+        }
+        None => Span::styled(format!("{:>w$}", "-"), key),
+    }
 }
 
 /// Notes where a cached result's batch size or output layer differ from the current ones.

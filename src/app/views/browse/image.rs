@@ -1,4 +1,5 @@
-//! The image panel: the current digit, zoomed to fit, with its index in the title; or, with
+//! The image panel: the current digit, zoomed to fit, with its index in the title (and,
+//! when moves walk a filter or an order, those and the image's place in the list); or, with
 //! `v`, what the network really receives: the input after the normalization mode, whose
 //! values may be tiny (l1) or negative (zscore), with their range in the caption.
 
@@ -8,6 +9,8 @@ use ratatui::text::Line;
 use ratatui::widgets::Block;
 
 use super::State;
+use crate::analysis::Order;
+use crate::app::selection::Filter;
 use crate::app::shared::{Palette, Shared};
 use crate::app::widgets::digit::{Digit, InputDigit};
 use crate::app::widgets::num;
@@ -32,6 +35,7 @@ pub fn draw(shared: &Shared, view: &State, frame: &mut Frame, area: Rect, zoom: 
     let style = (0..3)
         .find(|&s| title(s, last).chars().count() <= room)
         .unwrap_or(3);
+    let heading = walked(shared, room).unwrap_or_else(|| title(style, index));
     let (cols, zoom) = (shared.data.cols(), usize::from(zoom.max(1)));
     let input = &shared.image().input;
     let caption = if view.input_view {
@@ -68,7 +72,7 @@ pub fn draw(shared: &Shared, view: &State, frame: &mut Frame, area: Rect, zoom: 
         )
     };
     let block = Block::bordered()
-        .title(Line::from(title(style, index)))
+        .title(Line::from(heading))
         .title_bottom(Line::from(caption));
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -88,6 +92,48 @@ pub fn draw(shared: &Shared, view: &State, frame: &mut Frame, area: Rect, zoom: 
             palette: shared.palette,
         };
         frame.render_widget(digit, inner);
+    }
+}
+
+/// The title when moves walk a filter or an order other than all images by index: the
+/// image, the filter, the order and the image's place in the list (`-` when outside it), in
+/// the longest form that fits `room`; `None` for all images by index.
+fn walked(shared: &Shared, room: usize) -> Option<String> {
+    let (filter, order) = (shared.filter(), shared.order());
+    if filter == Filter::All && order == Order::Index {
+        return None;
+    }
+    let selection = shared.selection();
+    let place = match selection.locate(shared.index()) {
+        Ok(at) => (at + 1).to_string(),
+        Err(_) => "-".into(),
+    };
+    let (i, f, o, len) = (shared.index(), filter.name(), order.name(), selection.len());
+    let pending = if selection.is_ordered() {
+        ""
+    } else {
+        " (after pass)"
+    };
+    Some(fitting(
+        room,
+        &[
+            format!(" image {i} · {f} by {o}{pending} · {place} of {len} "),
+            format!(" {i} · {f} by {o}{pending} · {place}/{len} "),
+            format!(" {i} · {f} by {o} · {place}/{len} "),
+            format!(" {i} · {f} {o} {place}/{len} "),
+            format!(" {i} · {f} {} {place}/{len} ", short(order)),
+            format!(" {i} · {place}/{len} "),
+        ],
+    ))
+}
+
+/// An order's name in at most four letters, for the narrowest title.
+fn short(order: Order) -> &'static str {
+    match order {
+        Order::Index => "idx",
+        Order::Confidence => "conf",
+        Order::Loss => "loss",
+        Order::Margin => "marg",
     }
 }
 

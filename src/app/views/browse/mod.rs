@@ -31,6 +31,7 @@ use ratatui::layout::Rect;
 use crate::app::keymap::{Binding, Hint, Note};
 use crate::app::msg::{self, Goto, Nav, Setting};
 use crate::app::shared::Shared;
+use crate::app::views::ViewId;
 
 /// The browse view's own state: how it shows what the shared state holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -63,173 +64,255 @@ impl State {
 /// How far PgUp/PgDn move.
 pub const PAGE: usize = 100;
 
+/// Previous / next image.
+pub const STEP: Binding = Binding {
+    keys: &[
+        KeyCode::Left,
+        KeyCode::Right,
+        KeyCode::Char('h'),
+        KeyCode::Char('l'),
+    ],
+    label: "← → h l",
+    help: "previous / next image",
+    hint: Some(Hint {
+        rank: 0,
+        keys: "←→",
+        word: "image",
+    }),
+    action: |code| {
+        Some(msg::Msg::Nav(match code {
+            KeyCode::Left | KeyCode::Char('h') => Nav::Prev,
+            _ => Nav::Next,
+        }))
+    },
+};
+
+/// Back / forward 100 images.
+pub const PAGE_KEYS: Binding = Binding {
+    keys: &[KeyCode::PageUp, KeyCode::PageDown],
+    label: "PgUp PgDn",
+    help: "back / forward 100 images",
+    hint: None,
+    action: |code| {
+        Some(msg::Msg::Nav(if code == KeyCode::PageUp {
+            Nav::Back(PAGE)
+        } else {
+            Nav::Forward(PAGE)
+        }))
+    },
+};
+
+/// First / last image.
+pub const ENDS: Binding = Binding {
+    keys: &[KeyCode::Home, KeyCode::End],
+    label: "Home End",
+    help: "first / last image",
+    hint: None,
+    action: |code| {
+        Some(msg::Msg::Nav(if code == KeyCode::Home {
+            Nav::First
+        } else {
+            Nav::Last
+        }))
+    },
+};
+
+/// The go-to prompt.
+pub const GOTO: Binding = Binding {
+    keys: &[KeyCode::Char('g')],
+    label: "g",
+    help: "go to an index: type it, Enter (Esc cancels)",
+    hint: Some(Hint {
+        rank: 70,
+        keys: "g",
+        word: "go to",
+    }),
+    action: |_| Some(msg::Msg::Goto(Goto::Start)),
+};
+
+/// A random image.
+pub const RANDOM: Binding = Binding {
+    keys: &[KeyCode::Char('r')],
+    label: "r",
+    help: "a random image",
+    hint: None,
+    action: |_| Some(msg::Msg::Nav(Nav::Random)),
+};
+
+/// Next image with a true label.
+pub const LABELS: Binding = Binding {
+    keys: &[
+        KeyCode::Char('0'),
+        KeyCode::Char('1'),
+        KeyCode::Char('2'),
+        KeyCode::Char('3'),
+        KeyCode::Char('4'),
+        KeyCode::Char('5'),
+        KeyCode::Char('6'),
+        KeyCode::Char('7'),
+        KeyCode::Char('8'),
+        KeyCode::Char('9'),
+    ],
+    label: "0 … 9",
+    help: "next image with that true label",
+    hint: None,
+    action: |code| match code {
+        KeyCode::Char(c @ '0'..='9') => Some(msg::Msg::Nav(Nav::NextWithLabel(c as u8 - b'0'))),
+        _ => None,
+    },
+};
+
+/// Next / previous misclassified image.
+pub const ERRORS: Binding = Binding {
+    keys: &[KeyCode::Char('e'), KeyCode::Char('E')],
+    label: "e E",
+    help: "next / previous misclassified image (background pass)",
+    hint: Some(Hint {
+        rank: 40,
+        keys: "e/E",
+        word: "errors",
+    }),
+    action: |code| {
+        Some(msg::Msg::Nav(if code == KeyCode::Char('e') {
+            Nav::NextWrong
+        } else {
+            Nav::PrevWrong
+        }))
+    },
+};
+
+/// Next / previous normalization mode.
+pub const NORM: Binding = Binding {
+    keys: &[KeyCode::Char('n'), KeyCode::Char('N')],
+    label: "n N",
+    help: "next / previous normalization mode",
+    hint: Some(Hint {
+        rank: 10,
+        keys: "n/N",
+        word: "norm",
+    }),
+    action: |code| {
+        Some(msg::Msg::Set(if code == KeyCode::Char('n') {
+            Setting::NextNorm
+        } else {
+            Setting::PrevNorm
+        }))
+    },
+};
+
+/// Next / previous batch size.
+pub const BATCH: Binding = Binding {
+    keys: &[KeyCode::Char('b'), KeyCode::Char('B')],
+    label: "b B",
+    help: "next / previous batch size (1 … 10000)",
+    hint: Some(Hint {
+        rank: 20,
+        keys: "b/B",
+        word: "batch",
+    }),
+    action: |code| {
+        Some(msg::Msg::Set(if code == KeyCode::Char('b') {
+            Setting::NextBatch
+        } else {
+            Setting::PrevBatch
+        }))
+    },
+};
+
+/// Softmax or identity output layer.
+pub const OUTPUT: Binding = Binding {
+    keys: &[KeyCode::Char('o')],
+    label: "o",
+    help: "output layer: softmax ↔ identity (raw scores)",
+    hint: Some(Hint {
+        rank: 30,
+        keys: "o",
+        word: "output",
+    }),
+    action: |_| Some(msg::Msg::Set(Setting::ToggleOutput)),
+};
+
+/// Pixels or the network's input.
+pub const INPUT_VIEW: Binding = Binding {
+    keys: &[KeyCode::Char('v')],
+    label: "v",
+    help: "image panel: the pixels ↔ what the network receives",
+    hint: Some(Hint {
+        rank: 15,
+        keys: "v",
+        word: "input",
+    }),
+    action: |_| Some(msg::Msg::Browse(Msg::ToggleInputView)),
+};
+
+/// Linear or log scale for the softmax bars.
+pub const LOG_SCALE: Binding = Binding {
+    keys: &[KeyCode::Char('L')],
+    label: "L",
+    help: "softmax bars on a log scale (1e-8 … 1) ↔ linear",
+    hint: None,
+    action: |_| Some(msg::Msg::Browse(Msg::ToggleLogScale)),
+};
+
+/// Cycle the order the images are walked in.
+pub const ORDER: Binding = Binding {
+    keys: &[KeyCode::Char('s')],
+    label: "s",
+    help: "order: index, confidence (wrong first), loss, margin",
+    hint: Some(Hint {
+        rank: 80,
+        keys: "s",
+        word: "order",
+    }),
+    action: |_| Some(msg::Msg::NextOrder),
+};
+
+/// Cycle the filter of the images walked.
+pub const FILTER: Binding = Binding {
+    keys: &[KeyCode::Char('f')],
+    label: "f",
+    help: "filter: all, wrong, this label, this cell, disagree",
+    hint: Some(Hint {
+        rank: 81,
+        keys: "f",
+        word: "filter",
+    }),
+    action: |_| Some(msg::Msg::NextFilter),
+};
+
 /// The browse view's keys (the app's messages are `msg::Msg` here: `Msg` is this view's own).
 pub const KEYS: &[Binding] = &[
+    STEP,
+    PAGE_KEYS,
+    ENDS,
+    GOTO,
+    RANDOM,
+    LABELS,
+    ERRORS,
+    NORM,
+    BATCH,
+    OUTPUT,
+    INPUT_VIEW,
+    LOG_SCALE,
+    ORDER,
+    FILTER,
     Binding {
-        keys: &[
-            KeyCode::Left,
-            KeyCode::Right,
-            KeyCode::Char('h'),
-            KeyCode::Char('l'),
-        ],
-        label: "← → h l",
-        help: "previous / next image",
-        hint: Some(Hint {
-            rank: 0,
-            keys: "←→",
-            word: "image",
-        }),
-        action: |code| {
-            Some(msg::Msg::Nav(match code {
-                KeyCode::Left | KeyCode::Char('h') => Nav::Prev,
-                _ => Nav::Next,
-            }))
-        },
-    },
-    Binding {
-        keys: &[KeyCode::PageUp, KeyCode::PageDown],
-        label: "PgUp PgDn",
-        help: "back / forward 100 images",
+        keys: &[KeyCode::Char('w')],
+        label: "w",
+        help: "a second network to compare with: type its .npz path",
         hint: None,
-        action: |code| {
-            Some(msg::Msg::Nav(if code == KeyCode::PageUp {
-                Nav::Back(PAGE)
-            } else {
-                Nav::Forward(PAGE)
-            }))
-        },
+        action: |_| Some(msg::Msg::LoadPrompt(Goto::Start)),
     },
     Binding {
-        keys: &[KeyCode::Home, KeyCode::End],
-        label: "Home End",
-        help: "first / last image",
-        hint: None,
-        action: |code| {
-            Some(msg::Msg::Nav(if code == KeyCode::Home {
-                Nav::First
-            } else {
-                Nav::Last
-            }))
-        },
-    },
-    Binding {
-        keys: &[KeyCode::Char('g')],
-        label: "g",
-        help: "go to an index: type it, Enter (Esc cancels)",
+        keys: &[KeyCode::Char('G')],
+        label: "G",
+        help: "gallery: thumbnails of the images walked (order, filter)",
         hint: Some(Hint {
-            rank: 70,
-            keys: "g",
-            word: "go to",
+            rank: 76,
+            keys: "G",
+            word: "gallery",
         }),
-        action: |_| Some(msg::Msg::Goto(Goto::Start)),
-    },
-    Binding {
-        keys: &[KeyCode::Char('r')],
-        label: "r",
-        help: "a random image",
-        hint: None,
-        action: |_| Some(msg::Msg::Nav(Nav::Random)),
-    },
-    Binding {
-        keys: &[
-            KeyCode::Char('0'),
-            KeyCode::Char('1'),
-            KeyCode::Char('2'),
-            KeyCode::Char('3'),
-            KeyCode::Char('4'),
-            KeyCode::Char('5'),
-            KeyCode::Char('6'),
-            KeyCode::Char('7'),
-            KeyCode::Char('8'),
-            KeyCode::Char('9'),
-        ],
-        label: "0 … 9",
-        help: "next image with that true label",
-        hint: None,
-        action: |code| match code {
-            KeyCode::Char(c @ '0'..='9') => Some(msg::Msg::Nav(Nav::NextWithLabel(c as u8 - b'0'))),
-            _ => None,
-        },
-    },
-    Binding {
-        keys: &[KeyCode::Char('e'), KeyCode::Char('E')],
-        label: "e E",
-        help: "next / previous misclassified image (background pass)",
-        hint: Some(Hint {
-            rank: 40,
-            keys: "e/E",
-            word: "errors",
-        }),
-        action: |code| {
-            Some(msg::Msg::Nav(if code == KeyCode::Char('e') {
-                Nav::NextWrong
-            } else {
-                Nav::PrevWrong
-            }))
-        },
-    },
-    Binding {
-        keys: &[KeyCode::Char('n'), KeyCode::Char('N')],
-        label: "n N",
-        help: "next / previous normalization mode",
-        hint: Some(Hint {
-            rank: 10,
-            keys: "n/N",
-            word: "norm",
-        }),
-        action: |code| {
-            Some(msg::Msg::Set(if code == KeyCode::Char('n') {
-                Setting::NextNorm
-            } else {
-                Setting::PrevNorm
-            }))
-        },
-    },
-    Binding {
-        keys: &[KeyCode::Char('b'), KeyCode::Char('B')],
-        label: "b B",
-        help: "next / previous batch size (1 … 10000)",
-        hint: Some(Hint {
-            rank: 20,
-            keys: "b/B",
-            word: "batch",
-        }),
-        action: |code| {
-            Some(msg::Msg::Set(if code == KeyCode::Char('b') {
-                Setting::NextBatch
-            } else {
-                Setting::PrevBatch
-            }))
-        },
-    },
-    Binding {
-        keys: &[KeyCode::Char('o')],
-        label: "o",
-        help: "output layer: softmax ↔ identity (raw scores)",
-        hint: Some(Hint {
-            rank: 30,
-            keys: "o",
-            word: "output",
-        }),
-        action: |_| Some(msg::Msg::Set(Setting::ToggleOutput)),
-    },
-    Binding {
-        keys: &[KeyCode::Char('v')],
-        label: "v",
-        help: "image panel: the pixels ↔ what the network receives",
-        hint: Some(Hint {
-            rank: 15,
-            keys: "v",
-            word: "input",
-        }),
-        action: |_| Some(msg::Msg::Browse(Msg::ToggleInputView)),
-    },
-    Binding {
-        keys: &[KeyCode::Char('L')],
-        label: "L",
-        help: "softmax bars on a log scale (1e-8 … 1) ↔ linear",
-        hint: None,
-        action: |_| Some(msg::Msg::Browse(Msg::ToggleLogScale)),
+        action: |_| Some(msg::Msg::Open(ViewId::Gallery)),
     },
 ];
 
@@ -299,6 +382,14 @@ pub const MARKS: &[Note] = &[
     Note {
         label: "│ = 0",
         help: "identity scores grow left (< 0) or right (> 0)",
+    },
+    Note {
+        label: "4→9 loss 3/9",
+        help: "in the title: the filter (f), the order (s), the place in it",
+    },
+    Note {
+        label: "▏ second bar",
+        help: "the second network's output (--compare), beside the first's",
     },
     Note {
         label: "blue, ·",

@@ -1,6 +1,7 @@
 //! The output panel: one bar per class with its probability (softmax, linear or log scale)
 //! or raw score (identity, drawn from a zero line so that negative scores point left); the
 //! predicted and the true class are marked, and the marks and colors explained at the foot.
+//! With a second network (`--compare`), its bars stand beside the first's.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -11,44 +12,46 @@ use ratatui::widgets::{Block, Paragraph};
 use super::State;
 use crate::app::shared::{Palette, Shared};
 use crate::app::widgets::{MAX_BAR_WIDTH, bar, bold, dim, fg, num};
+use crate::inspect::ImageReport;
 use crate::layer::OutputLayer;
 
 /// Smallest probability the log scale shows: 1e-8, eight decades below certainty.
 const LOG_DECADES: f64 = 8.0;
 
-/// Draws the panel.
+/// Draws the panel: the network's bars, and the second network's beside them (with
+/// `--compare`), each colored by its own prediction.
 pub fn draw(shared: &Shared, view: &State, frame: &mut Frame, area: Rect) {
-    let image = shared.image();
     let label = shared.label();
     let palette = shared.palette;
     let inner_w = usize::from(area.width.saturating_sub(2));
     let wide = inner_w >= 40;
-    let scale = match shared.output() {
-        OutputLayer::Softmax if view.log_scale => Scale::Log,
-        OutputLayer::Softmax => Scale::Linear,
-        OutputLayer::Identity => Scale::Zero(range(&image.scores)),
-    };
-    let values = match shared.output() {
-        OutputLayer::Softmax => &image.probs,
-        OutputLayer::Identity => &image.scores,
-    };
-    // "7 " + bar + value + mark
-    let value_w = if scale == Scale::Log { 10 } else { 8 };
-    let mark_w = if wide { 13 } else { 3 };
-    let bar_w = inner_w
-        .saturating_sub(2 + value_w + mark_w)
-        .clamp(1, MAX_BAR_WIDTH);
-    let lines: Vec<Line> = values
+    let mut images = vec![shared.image()];
+    images.extend(shared.other().map(|o| &o.image));
+    let columns: Vec<(&ImageReport, Scale)> = images
         .iter()
-        .enumerate()
-        .map(|(class, &v)| {
-            let (is_pred, is_true) = (class == image.predicted, class == label);
-            let bar_style = match (is_pred, is_true) {
-                (true, true) => fg(palette, Color::Green),
-                (true, false) => fg(palette, Color::Red),
-                (false, true) => fg(palette, Color::Cyan),
-                _ => Style::default(),
+        .map(|&image| {
+            let scale = match shared.output() {
+                OutputLayer::Softmax if view.log_scale => Scale::Log,
+                OutputLayer::Softmax => Scale::Linear,
+                OutputLayer::Identity => Scale::Zero(range(&image.scores)),
             };
+            (image, scale)
+        })
+        .collect();
+    let two = columns.len() > 1;
+    let scale = columns[0].1;
+    // "7 " + (bar + value) per network + mark; two networks side by side take shorter values
+    // where the panel is narrow.
+    let short = two && !wide;
+    let value_w = scale.value_width(short);
+    let mark_w = if wide { 13 } else { 3 };
+    let gap = usize::from(two);
+    let bars = inner_w.saturating_sub(2 + mark_w + columns.len() * value_w + gap);
+    let bar_w = (bars / columns.len()).clamp(1, MAX_BAR_WIDTH);
+    let main = shared.image();
+    let lines: Vec<Line> = (0..main.probs.len())
+        .map(|class| {
+            let (is_pred, is_true) = (class == main.predicted, class == label);
             let mark = match (is_pred, is_true, wide) {
                 (true, true, true) => " ◀ right",
                 (true, false, true) => " ◀ predicted",
@@ -60,8 +63,26 @@ pub fn draw(shared: &Shared, view: &State, frame: &mut Frame, area: Rect) {
             };
             let text_style = if is_pred { bold() } else { Style::default() };
             let mut spans = vec![Span::styled(format!("{class} "), text_style)];
-            spans.extend(scale.bar(f64::from(v), bar_w, bar_style, palette));
-            spans.push(Span::styled(scale.value(f64::from(v)), text_style));
+            for (k, (image, scale)) in columns.iter().enumerate() {
+                let values = match shared.output() {
+                    OutputLayer::Softmax => &image.probs,
+                    OutputLayer::Identity => &image.scores,
+                };
+                let v = f64::from(values.get(class).copied().unwrap_or(0.0));
+                let is_pred = class == image.predicted;
+                let bar_style = match (is_pred, is_true) {
+                    (true, true) => fg(palette, Color::Green),
+                    (true, false) => fg(palette, Color::Red),
+                    (false, true) => fg(palette, Color::Cyan),
+                    _ => Style::default(),
+                };
+                let value_style = if is_pred { bold() } else { Style::default() };
+                if k > 0 {
+                    spans.push(Span::styled("▕", dim(palette)));
+                }
+                spans.extend(scale.bar(v, bar_w, bar_style, palette));
+                spans.push(Span::styled(scale.value(v, short), value_style));
+            }
             spans.push(Span::styled(mark, bold()));
             Line::from(spans)
         })
@@ -74,12 +95,34 @@ pub fn draw(shared: &Shared, view: &State, frame: &mut Frame, area: Rect) {
         (Scale::Zero(_), true) => " identity output: raw scores ",
         (Scale::Zero(_), false) => " identity: scores ",
     };
+    let title = match shared.other() {
+        Some(other) => compared_title(scale, &other.name, inner_w),
+        None => title.to_string(),
+    };
     let block = Block::bordered().title(title).title_bottom(legend(
         palette,
         wide,
         matches!(scale, Scale::Zero(_)),
     ));
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The title with a second network: what the bars are, this network's and the other's (by
+/// name where it fits).
+fn compared_title(scale: Scale, other: &str, room: usize) -> String {
+    let what = match scale {
+        Scale::Linear => "softmax",
+        Scale::Log => "softmax (log)",
+        Scale::Zero(_) => "identity",
+    };
+    [
+        format!(" {what}: this ▕ {other} "),
+        format!(" {what}: this ▕ other "),
+        " this ▕ other ".to_string(),
+    ]
+    .into_iter()
+    .find(|t| t.chars().count() <= room)
+    .unwrap_or_default()
 }
 
 /// The foot of the panel: what the marks, the colors and the axis mean.
@@ -157,13 +200,26 @@ impl Scale {
         }
     }
 
-    /// The value printed after the bar.
-    fn value(self, v: f64) -> String {
-        match self {
-            Scale::Linear => format!(" {:>6.2}%", v * 100.0),
-            Scale::Log if v * 100.0 >= 0.01 => format!(" {:>8.4}%", v * 100.0),
-            Scale::Log => format!(" {:>8.1e}%", v * 100.0),
-            Scale::Zero(_) => format!(" {:>7}", num(v)),
+    /// The value printed after the bar; `short` (two networks in a narrow panel) in whole
+    /// percents, or a score in fewer digits.
+    fn value(self, v: f64, short: bool) -> String {
+        match (self, short) {
+            (Scale::Linear | Scale::Log, true) => format!(" {:>3.0}%", v * 100.0),
+            (Scale::Linear, false) => format!(" {:>6.2}%", v * 100.0),
+            (Scale::Log, false) if v * 100.0 >= 0.01 => format!(" {:>8.4}%", v * 100.0),
+            (Scale::Log, false) => format!(" {:>8.1e}%", v * 100.0),
+            (Scale::Zero(_), true) => format!(" {:>5.1}", v),
+            (Scale::Zero(_), false) => format!(" {:>7}", num(v)),
+        }
+    }
+
+    /// The width of [`Scale::value`]'s text.
+    fn value_width(self, short: bool) -> usize {
+        match (self, short) {
+            (Scale::Linear | Scale::Log, true) => 5,
+            (Scale::Zero(_), true) => 6,
+            (Scale::Log, false) => 10,
+            (_, false) => 8,
         }
     }
 }
@@ -239,8 +295,14 @@ mod tests {
         assert_ne!(log(1e-5), log(1e-3));
         assert_eq!(log(1.0), "█".repeat(16));
         assert_eq!(log(1e-8).trim(), "");
-        assert_eq!(Scale::Log.value(0.99999), "  99.9990%");
-        assert_eq!(Scale::Log.value(1.2e-7), "   1.2e-5%");
+        assert_eq!(Scale::Log.value(0.99999, false), "  99.9990%");
+        assert_eq!(Scale::Log.value(1.2e-7, false), "   1.2e-5%");
+        for scale in [Scale::Linear, Scale::Log, Scale::Zero((-1.0, 1.0))] {
+            for short in [false, true] {
+                let width = scale.value(0.5, short).chars().count();
+                assert_eq!(width, scale.value_width(short), "{scale:?} {short}");
+            }
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The prediction panel under the digit: true label, prediction, how sure it is (the
 //! probability under softmax, the score under identity, which has no probability), right or
-//! wrong, the runner-up, and the background evaluation's answer for the same image. With
-//! room to spare, it says what those lines mean.
+//! wrong, the runner-up, the background evaluation's answer for the same image, and the
+//! second network's (`--compare`). With room to spare, it says what those lines mean.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -94,6 +94,30 @@ pub fn draw(shared: &Shared, frame: &mut Frame, area: Rect) {
     let mut batch_line = vec![Span::styled("in a batch   ", key)];
     batch_line.extend(batched);
     lines.push(Line::from(batch_line));
+    if let Some(other) = shared.other() {
+        // The second network's call on the same image, under the same settings.
+        let theirs = &other.image;
+        let p = theirs.predicted;
+        let values = if identity {
+            &theirs.scores
+        } else {
+            &theirs.probs
+        };
+        let mark = if p == label {
+            Span::styled(" ✓", fg(palette, Color::Green))
+        } else {
+            Span::styled(" ✗", fg(palette, Color::Red))
+        };
+        lines.push(Line::from(vec![
+            Span::styled("other net    ", key),
+            Span::styled(p.to_string(), bold()),
+            mark,
+            Span::raw(format!(
+                " ({})",
+                show(values.get(p).copied().unwrap_or(0.0))
+            )),
+        ]));
+    }
     let inner_h = usize::from(area.height.saturating_sub(2));
     let inner_w = usize::from(area.width.saturating_sub(2)).max(1);
     // Each explanation takes as many rows as it wraps to, plus a blank line before them.

@@ -13,4 +13,5 @@ pub mod layer;
 pub mod network;
 pub mod normalize;
 pub mod rng;
+pub mod softmax;
 pub mod train;

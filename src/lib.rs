@@ -12,6 +12,8 @@ pub mod kernels;
 pub mod layer;
 pub mod network;
 pub mod normalize;
+pub mod occlusion;
 pub mod rng;
 pub mod softmax;
+pub mod timing;
 pub mod train;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::app::worker::{EvalJob, WorkerMsg};
+use crate::app::worker::{EvalJob, JobKind, WorkerMsg};
 use crate::dataset::Dataset;
 use crate::eval::Tally;
 use crate::layer::OutputLayer;
@@ -169,8 +169,12 @@ impl Evaluations {
     /// failed. Reports of any job but the current one's are dropped.
     pub fn on_worker(&mut self, report: WorkerMsg) -> Option<String> {
         let eval = &mut self.current;
-        // Only the job of the settings shown may change what is shown.
-        if report.generation() != eval.generation || eval.status != EvalStatus::Running {
+        // Only the job of the settings shown may change what is shown; other kinds of job
+        // have generations of their own.
+        if report.kind() != JobKind::Evaluate
+            || report.generation() != eval.generation
+            || eval.status != EvalStatus::Running
+        {
             return None;
         }
         match report {
@@ -195,6 +199,11 @@ impl Evaluations {
                 eval.status = EvalStatus::Failed(message.clone());
                 return Some(message);
             }
+            // Reports of the other kinds, excluded above.
+            WorkerMsg::Occluded { .. }
+            | WorkerMsg::BatchTimed { .. }
+            | WorkerMsg::BatchTimingFinished { .. }
+            | WorkerMsg::OutputTimed { .. } => {}
         }
         None
     }

@@ -116,6 +116,12 @@ fn apply(cmd: Cmd, worker: &Worker, guard: &mut TerminalGuard) -> Result<bool> {
             worker.submit(job);
             Ok(false)
         }
+        Cmd::SubmitAll(jobs) => {
+            for job in jobs {
+                worker.submit(job);
+            }
+            Ok(false)
+        }
         Cmd::Suspend => {
             guard.suspend().wrap_err("suspending")?;
             Ok(true)

@@ -2,7 +2,7 @@
 //! loop to do ([`Cmd`]). Keys, the mouse and the worker all become messages; the one update
 //! step ([`crate::app::state::AppState::update`]) applies them.
 
-use crate::app::views::{ViewId, browse};
+use crate::app::views::{ViewId, browse, network};
 use crate::app::worker::{Job, WorkerMsg};
 
 /// A message for the update step.
@@ -16,6 +16,8 @@ pub enum Msg {
     Goto(Goto),
     /// The browse view's own toggles.
     Browse(browse::Msg),
+    /// The network view's own keys (unit cursor, logit scale, panels).
+    Network(network::Msg),
     /// Open or close the help overlay.
     ToggleHelp,
     /// Scroll the help overlay by this many rows (negative: up).
@@ -98,6 +100,8 @@ pub enum Cmd {
     None,
     /// Start this job (it replaces any running job of its kind).
     Submit(Job),
+    /// Start these jobs, each replacing any running job of its kind.
+    SubmitAll(Vec<Job>),
     /// Give the terminal back, stop the process, and take the terminal again once continued.
     Suspend,
 }
@@ -106,6 +110,34 @@ impl Cmd {
     /// Whether there is nothing to do.
     pub fn is_none(&self) -> bool {
         matches!(self, Cmd::None)
+    }
+
+    /// This command and `jobs` besides (a suspension stays a suspension: nothing that
+    /// suspends also starts work).
+    pub fn with_jobs(self, mut jobs: Vec<Job>) -> Cmd {
+        match self {
+            _ if jobs.is_empty() => self,
+            Cmd::None if jobs.len() == 1 => Cmd::Submit(jobs.remove(0)),
+            Cmd::None => Cmd::SubmitAll(jobs),
+            Cmd::Submit(job) => {
+                jobs.insert(0, job);
+                Cmd::SubmitAll(jobs)
+            }
+            Cmd::SubmitAll(mut all) => {
+                all.extend(jobs);
+                Cmd::SubmitAll(all)
+            }
+            Cmd::Suspend => Cmd::Suspend,
+        }
+    }
+
+    /// The jobs the command starts.
+    pub fn jobs(&self) -> &[Job] {
+        match self {
+            Cmd::Submit(job) => std::slice::from_ref(job),
+            Cmd::SubmitAll(jobs) => jobs,
+            Cmd::None | Cmd::Suspend => &[],
+        }
     }
 }
 

@@ -15,7 +15,18 @@ const HELP_PAGE: isize = 10;
 
 /// Keys that open the views, in every view that does not use the key itself. A view opens
 /// over the current one; its key again (or Esc) goes back.
-pub const VIEW_KEYS: &[Binding] = &[];
+pub const VIEW_KEYS: &[Binding] = &[Binding {
+    keys: &[KeyCode::Char('i')],
+    label: "i",
+    help: "inside the network: layers, units, softmax (i again: back)",
+    // After quit: at 80 columns the line has no room left for it, and `?` lists it.
+    hint: Some(Hint {
+        rank: 65,
+        keys: "i",
+        word: "inside",
+    }),
+    action: |_| Some(Msg::Open(ViewId::Network)),
+}];
 
 /// Keys that mean the same in every view.
 pub const GLOBAL_KEYS: &[Binding] = &[
@@ -97,7 +108,9 @@ pub fn key_to_msg(state: &AppState, key: KeyEvent) -> Option<Msg> {
             _ => Msg::ToggleHelp,
         });
     }
-    keymap::lookup(GLOBAL_KEYS, key.code).or_else(|| keymap::lookup(state.view().keys(), key.code))
+    keymap::lookup(GLOBAL_KEYS, key.code)
+        .or_else(|| keymap::lookup(state.view().keys(), key.code))
+        .or_else(|| keymap::lookup(VIEW_KEYS, key.code))
 }
 
 /// The message for a mouse event, from the active view.

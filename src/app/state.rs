@@ -12,7 +12,7 @@ use crate::app::evaluations::EvalKey;
 use crate::app::help;
 use crate::app::msg::{Cmd, Goto, Msg, Nav};
 use crate::app::shared::{Notice, Palette, Shared};
-use crate::app::views::{ViewId, browse};
+use crate::app::views::{ViewId, browse, network};
 use crate::app::worker::JobKind;
 use crate::dataset::{Dataset, Split};
 use crate::network::Network;
@@ -27,6 +27,7 @@ pub struct AppState {
     /// Open views, the active one last; never empty.
     views: Vec<ViewId>,
     browse: browse::State,
+    network: network::State,
     /// The help overlay, when open, and how far it is scrolled.
     help: Option<usize>,
     goto: Option<String>,
@@ -52,6 +53,7 @@ impl AppState {
             shared,
             views: vec![ViewId::Browse],
             browse: browse::State::default(),
+            network: network::State::default(),
             help: None,
             goto: None,
             notice: None,
@@ -68,6 +70,11 @@ impl AppState {
     /// The browse view's own state.
     pub fn browse(&self) -> &browse::State {
         &self.browse
+    }
+
+    /// The network view's own state.
+    pub fn network(&self) -> &network::State {
+        &self.network
     }
 
     /// The active view.
@@ -100,8 +107,20 @@ impl AppState {
         self.should_quit
     }
 
-    /// Applies one message.
+    /// Applies one message; while the network view is shown, also asks for what it lacks
+    /// for the image and settings that result (its slow numbers, see `network::measures`).
     pub fn update(&mut self, msg: Msg) -> Cmd {
+        let cmd = self.apply(msg);
+        self.network.sync(&self.shared);
+        if self.view() == ViewId::Network {
+            cmd.with_jobs(self.network.wanted(&self.shared))
+        } else {
+            cmd
+        }
+    }
+
+    /// Applies one message to the state.
+    fn apply(&mut self, msg: Msg) -> Cmd {
         // A notice lasts until the next thing the user does.
         let had_notice =
             !matches!(msg, Msg::Worker(_) | Msg::Resized) && self.notice.take().is_some();
@@ -110,6 +129,7 @@ impl AppState {
             Msg::Set(setting) => return self.shared.change(setting).into(),
             Msg::Goto(goto) => self.goto(goto),
             Msg::Browse(msg) => self.browse.update(msg),
+            Msg::Network(msg) => self.network.update(msg, &self.shared),
             Msg::ToggleHelp => self.help = self.help.xor(Some(0)),
             Msg::ScrollHelp(by) => {
                 let last = help::rows(self.view()).len().saturating_sub(1);
@@ -132,10 +152,14 @@ impl AppState {
             Msg::Suspend => return Cmd::Suspend,
             Msg::Worker(report) => {
                 let kind = report.kind();
-                if let Some(message) = self.shared.on_worker(report) {
-                    let what = match kind {
-                        JobKind::Evaluate => "evaluation",
-                    };
+                let failed = match kind {
+                    JobKind::Evaluate => self.shared.on_worker(report),
+                    JobKind::Occlusion | JobKind::BatchTiming | JobKind::OutputTiming => {
+                        self.network.on_worker(report)
+                    }
+                };
+                if let Some(message) = failed {
+                    let what = kind.name();
                     self.notice = Some(Notice::error(format!("{what} failed: {message}")));
                 }
             }

@@ -8,6 +8,7 @@
 //! applies them in an `update` of its own, called from the one update step.
 
 pub mod browse;
+pub mod network;
 
 use ratatui::Frame;
 use ratatui::crossterm::event::MouseEvent;
@@ -23,16 +24,19 @@ use crate::app::state::AppState;
 pub enum ViewId {
     /// One image, its output, norms and the accuracy over the split.
     Browse,
+    /// The forward pass of the current image laid open.
+    Network,
 }
 
 impl ViewId {
     /// Every view.
-    pub const ALL: [ViewId; 1] = [ViewId::Browse];
+    pub const ALL: [ViewId; 2] = [ViewId::Browse, ViewId::Network];
 
     /// The view's own keys (the global ones come first, see [`crate::app::router`]).
     pub fn keys(self) -> &'static [Binding] {
         match self {
             ViewId::Browse => browse::KEYS,
+            ViewId::Network => network::KEYS,
         }
     }
 
@@ -40,6 +44,7 @@ impl ViewId {
     pub fn mouse_help(self) -> &'static [Note] {
         match self {
             ViewId::Browse => browse::MOUSE,
+            ViewId::Network => network::MOUSE,
         }
     }
 
@@ -47,6 +52,7 @@ impl ViewId {
     pub fn guide(self) -> &'static [Note] {
         match self {
             ViewId::Browse => browse::GUIDE,
+            ViewId::Network => network::GUIDE,
         }
     }
 
@@ -54,6 +60,7 @@ impl ViewId {
     pub fn marks(self) -> &'static [Note] {
         match self {
             ViewId::Browse => browse::MARKS,
+            ViewId::Network => network::MARKS,
         }
     }
 
@@ -61,6 +68,7 @@ impl ViewId {
     pub fn needed(self, shared: &Shared) -> (u16, u16) {
         match self {
             ViewId::Browse => browse::needed(shared),
+            ViewId::Network => network::needed(shared),
         }
     }
 
@@ -68,6 +76,7 @@ impl ViewId {
     pub fn draw(self, state: &AppState, frame: &mut Frame, body: Rect) {
         match self {
             ViewId::Browse => browse::draw(state.shared(), state.browse(), frame, body),
+            ViewId::Network => network::draw(state.shared(), state.network(), frame, body),
         }
     }
 }
@@ -75,6 +84,7 @@ impl ViewId {
 /// The message for a mouse event in `view`.
 pub fn mouse_to_msg(view: ViewId, mouse: MouseEvent) -> Option<Msg> {
     match view {
-        ViewId::Browse => browse::mouse_to_msg(mouse),
+        // The wheel moves through the images in both.
+        ViewId::Browse | ViewId::Network => browse::mouse_to_msg(mouse),
     }
 }

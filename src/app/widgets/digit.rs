@@ -62,10 +62,11 @@ impl Widget for Digit<'_> {
     }
 }
 
-/// The network's input for one image: values of any sign and size. Positive values are drawn
-/// in gray as pixels are, relative to the largest one; negative ones in blue (dots without
-/// colors), relative to the most negative one, so that a negative background (z-score's
-/// -0.42) shows as clearly as the ink; zero is black.
+/// The network's input for one image, or any grid of values of any sign and size (a unit's
+/// weights). Positive values are drawn in gray as pixels are, relative to the largest one;
+/// negative ones in blue (dots without colors), relative to the most negative one, so that a
+/// negative background (z-score's -0.42) shows as clearly as the ink; zero is black. With
+/// `symmetric`, both signs share the largest magnitude, so equal sizes look equal (weights).
 #[derive(Debug, Clone, Copy)]
 pub struct InputDigit<'a> {
     /// The values, row-major.
@@ -76,17 +77,25 @@ pub struct InputDigit<'a> {
     pub zoom: usize,
     /// How to paint.
     pub palette: Palette,
+    /// One scale for both signs (the largest magnitude) instead of one per sign.
+    pub symmetric: bool,
 }
 
 impl InputDigit<'_> {
     /// The magnitudes that map to full blue and full white: the most negative value and the
-    /// largest positive one (1 where there is none).
+    /// largest positive one (1 where there is none), or with `symmetric` the largest
+    /// magnitude for both.
     pub fn scales(&self) -> (f32, f32) {
         let (neg, pos) = self
             .values
             .iter()
             .filter(|v| v.is_finite())
             .fold((0.0f32, 0.0f32), |(n, p), &v| (n.max(-v), p.max(v)));
+        let (neg, pos) = if self.symmetric {
+            (neg.max(pos), neg.max(pos))
+        } else {
+            (neg, pos)
+        };
         let or_one = |m: f32| if m > 0.0 { m } else { 1.0 };
         (or_one(neg), or_one(pos))
     }
@@ -221,6 +230,7 @@ mod tests {
             cols: 1,
             zoom: 1,
             palette: Palette::TrueColor,
+            symmetric: false,
         };
         assert_eq!(digit.scales(), (2.0, 2.0));
         let mut buf = Buffer::empty(Rect::new(0, 0, 1, 2));
@@ -257,6 +267,20 @@ mod tests {
         .render(buf.area, &mut buf);
         assert_eq!(buf[(0, 0)].fg, Color::Rgb(0, 85, 255));
         assert_eq!(buf[(0, 1)].fg, Color::Rgb(255, 255, 255));
+        // Symmetric: the small negative background is drawn small beside the ink.
+        let weights = InputDigit {
+            values: &zscore_like,
+            symmetric: true,
+            ..digit
+        };
+        assert_eq!(weights.scales(), (2.8, 2.8));
+        let mut buf = Buffer::empty(Rect::new(0, 0, 1, 2));
+        weights.render(buf.area, &mut buf);
+        assert_eq!(
+            buf[(0, 0)].fg,
+            Color::Rgb(0, 12, 38),
+            "-0.42 of 2.8: a dark blue"
+        );
     }
 
     #[test]

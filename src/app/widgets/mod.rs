@@ -1,7 +1,9 @@
 //! Drawing pieces any view may use: styles that respect the palette, bars in eighths of a
-//! cell, short numbers, and the digit itself ([`digit::Digit`]).
+//! cell, short numbers, the digit itself ([`digit::Digit`]) and the digit under a map
+//! ([`heat::HeatDigit`]).
 
 pub mod digit;
+pub mod heat;
 
 use ratatui::style::{Color, Modifier, Style};
 

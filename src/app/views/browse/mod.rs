@@ -65,27 +65,7 @@ pub const PAGE: usize = 100;
 
 /// The browse view's keys (the app's messages are `msg::Msg` here: `Msg` is this view's own).
 pub const KEYS: &[Binding] = &[
-    Binding {
-        keys: &[
-            KeyCode::Left,
-            KeyCode::Right,
-            KeyCode::Char('h'),
-            KeyCode::Char('l'),
-        ],
-        label: "← → h l",
-        help: "previous / next image",
-        hint: Some(Hint {
-            rank: 0,
-            keys: "←→",
-            word: "image",
-        }),
-        action: |code| {
-            Some(msg::Msg::Nav(match code {
-                KeyCode::Left | KeyCode::Char('h') => Nav::Prev,
-                _ => Nav::Next,
-            }))
-        },
-    },
+    IMAGE_KEYS,
     Binding {
         keys: &[KeyCode::PageUp, KeyCode::PageDown],
         label: "PgUp PgDn",
@@ -112,24 +92,8 @@ pub const KEYS: &[Binding] = &[
             }))
         },
     },
-    Binding {
-        keys: &[KeyCode::Char('g')],
-        label: "g",
-        help: "go to an index: type it, Enter (Esc cancels)",
-        hint: Some(Hint {
-            rank: 70,
-            keys: "g",
-            word: "go to",
-        }),
-        action: |_| Some(msg::Msg::Goto(Goto::Start)),
-    },
-    Binding {
-        keys: &[KeyCode::Char('r')],
-        label: "r",
-        help: "a random image",
-        hint: None,
-        action: |_| Some(msg::Msg::Nav(Nav::Random)),
-    },
+    GOTO_KEY,
+    RANDOM_KEY,
     Binding {
         keys: &[
             KeyCode::Char('0'),
@@ -151,57 +115,9 @@ pub const KEYS: &[Binding] = &[
             _ => None,
         },
     },
-    Binding {
-        keys: &[KeyCode::Char('e'), KeyCode::Char('E')],
-        label: "e E",
-        help: "next / previous misclassified image (background pass)",
-        hint: Some(Hint {
-            rank: 40,
-            keys: "e/E",
-            word: "errors",
-        }),
-        action: |code| {
-            Some(msg::Msg::Nav(if code == KeyCode::Char('e') {
-                Nav::NextWrong
-            } else {
-                Nav::PrevWrong
-            }))
-        },
-    },
-    Binding {
-        keys: &[KeyCode::Char('n'), KeyCode::Char('N')],
-        label: "n N",
-        help: "next / previous normalization mode",
-        hint: Some(Hint {
-            rank: 10,
-            keys: "n/N",
-            word: "norm",
-        }),
-        action: |code| {
-            Some(msg::Msg::Set(if code == KeyCode::Char('n') {
-                Setting::NextNorm
-            } else {
-                Setting::PrevNorm
-            }))
-        },
-    },
-    Binding {
-        keys: &[KeyCode::Char('b'), KeyCode::Char('B')],
-        label: "b B",
-        help: "next / previous batch size (1 … 10000)",
-        hint: Some(Hint {
-            rank: 20,
-            keys: "b/B",
-            word: "batch",
-        }),
-        action: |code| {
-            Some(msg::Msg::Set(if code == KeyCode::Char('b') {
-                Setting::NextBatch
-            } else {
-                Setting::PrevBatch
-            }))
-        },
-    },
+    ERROR_KEYS,
+    NORM_KEYS,
+    BATCH_KEYS,
     Binding {
         keys: &[KeyCode::Char('o')],
         label: "o",
@@ -232,6 +148,108 @@ pub const KEYS: &[Binding] = &[
         action: |_| Some(msg::Msg::Browse(Msg::ToggleLogScale)),
     },
 ];
+
+/// Keys: previous / next image (shared with the views that show the current image).
+pub const IMAGE_KEYS: Binding = Binding {
+    keys: &[
+        KeyCode::Left,
+        KeyCode::Right,
+        KeyCode::Char('h'),
+        KeyCode::Char('l'),
+    ],
+    label: "← → h l",
+    help: "previous / next image",
+    hint: Some(Hint {
+        rank: 0,
+        keys: "←→",
+        word: "image",
+    }),
+    action: |code| {
+        Some(msg::Msg::Nav(match code {
+            KeyCode::Left | KeyCode::Char('h') => Nav::Prev,
+            _ => Nav::Next,
+        }))
+    },
+};
+
+/// Keys: the go-to prompt (shared with the views that show the current image).
+pub const GOTO_KEY: Binding = Binding {
+    keys: &[KeyCode::Char('g')],
+    label: "g",
+    help: "go to an index: type it, Enter (Esc cancels)",
+    hint: Some(Hint {
+        rank: 70,
+        keys: "g",
+        word: "go to",
+    }),
+    action: |_| Some(msg::Msg::Goto(Goto::Start)),
+};
+
+/// Keys: a random image (shared with the views that show the current image).
+pub const RANDOM_KEY: Binding = Binding {
+    keys: &[KeyCode::Char('r')],
+    label: "r",
+    help: "a random image",
+    hint: None,
+    action: |_| Some(msg::Msg::Nav(Nav::Random)),
+};
+
+/// Keys: next / previous misclassified image (shared with the views that show the current image).
+pub const ERROR_KEYS: Binding = Binding {
+    keys: &[KeyCode::Char('e'), KeyCode::Char('E')],
+    label: "e E",
+    help: "next / previous misclassified image (background pass)",
+    hint: Some(Hint {
+        rank: 40,
+        keys: "e/E",
+        word: "errors",
+    }),
+    action: |code| {
+        Some(msg::Msg::Nav(if code == KeyCode::Char('e') {
+            Nav::NextWrong
+        } else {
+            Nav::PrevWrong
+        }))
+    },
+};
+
+/// Keys: next / previous normalization mode (shared with the views that show the current image).
+pub const NORM_KEYS: Binding = Binding {
+    keys: &[KeyCode::Char('n'), KeyCode::Char('N')],
+    label: "n N",
+    help: "next / previous normalization mode",
+    hint: Some(Hint {
+        rank: 10,
+        keys: "n/N",
+        word: "norm",
+    }),
+    action: |code| {
+        Some(msg::Msg::Set(if code == KeyCode::Char('n') {
+            Setting::NextNorm
+        } else {
+            Setting::PrevNorm
+        }))
+    },
+};
+
+/// Keys: next / previous batch size (shared with the views that show the current image).
+pub const BATCH_KEYS: Binding = Binding {
+    keys: &[KeyCode::Char('b'), KeyCode::Char('B')],
+    label: "b B",
+    help: "next / previous batch size (1 … 10000)",
+    hint: Some(Hint {
+        rank: 20,
+        keys: "b/B",
+        word: "batch",
+    }),
+    action: |code| {
+        Some(msg::Msg::Set(if code == KeyCode::Char('b') {
+            Setting::NextBatch
+        } else {
+            Setting::PrevBatch
+        }))
+    },
+};
 
 /// Help lines for what is not a key.
 pub const MOUSE: &[Note] = &[

@@ -247,7 +247,7 @@ fn lesson(chart: &BatchChart) -> String {
         (Some(matrix), Some(fast)) => format!(
             "batch 1→100: matrix ×{matrix:.1}, fast ×{fast:.1}. Each matrix product call \
              repacks W and allocates, so batches spread that cost; the kernels pack W once \
-             and skip blank pixels, so batch size matters little to them."
+             and skip blank pixels, so batching gains them less."
         ),
         _ => "the matrix product speeds up with the batch (each call repacks W); the kernels \
               pack W once and skip blank pixels."

@@ -8,7 +8,7 @@ use ratatui::style::Color;
 use ratatui::widgets::Widget;
 
 use crate::app::shared::Palette;
-use crate::app::widgets::digit::gray;
+use crate::app::widgets::digit::{Grid, gray, paint_halves};
 use crate::glyphs::shade;
 
 /// The plain mark of a strongly positive value (half the largest or more).
@@ -38,50 +38,32 @@ pub struct HeatDigit<'a> {
 
 impl Widget for HeatDigit<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let cols = self.cols.max(1);
-        let rows = self.pixels.len() / cols;
-        let zoom = self.zoom.max(1);
-        // (pixel, heat) at half-row `h` and cell column `x`; nothing outside the image.
-        let at = |h: usize, x: usize| -> (u8, f32) {
-            let (r, c) = (h / zoom, x / zoom);
-            if r < rows && c < cols {
-                let i = r * cols + c;
-                let t = self.heat.get(i).copied().unwrap_or(0.0);
-                (
-                    self.pixels[i],
-                    if t.is_finite() {
-                        t.clamp(-1.0, 1.0)
-                    } else {
-                        0.0
-                    },
-                )
-            } else {
-                (0, 0.0)
-            }
+        let grid = Grid {
+            len: self.pixels.len(),
+            cols: self.cols,
+            zoom: self.zoom,
         };
-        for y in 0..area.height {
-            for x in 0..area.width {
-                let (top, bottom) = (
-                    at(2 * usize::from(y), usize::from(x)),
-                    at(2 * usize::from(y) + 1, usize::from(x)),
-                );
-                let Some(cell) = buf.cell_mut((area.x + x, area.y + y)) else {
-                    continue;
+        paint_halves(
+            area,
+            buf,
+            grid,
+            self.palette,
+            (0u8, 0.0f32),
+            |i| {
+                let t = self.heat.get(i).copied().unwrap_or(0.0);
+                let t = if t.is_finite() {
+                    t.clamp(-1.0, 1.0)
+                } else {
+                    0.0
                 };
-                match self.palette {
-                    Palette::Plain => {
-                        let t = (top.1 + bottom.1) / 2.0;
-                        let ink = ((u16::from(top.0) + u16::from(bottom.0)) / 2) as u8;
-                        cell.set_char(plain(t, ink));
-                    }
-                    palette => {
-                        cell.set_char('▀')
-                            .set_fg(tint(palette, top.0, top.1))
-                            .set_bg(tint(palette, bottom.0, bottom.1));
-                    }
-                }
-            }
-        }
+                (self.pixels[i], t)
+            },
+            |top, bottom| {
+                let ink = ((u16::from(top.0) + u16::from(bottom.0)) / 2) as u8;
+                plain((top.1 + bottom.1) / 2.0, ink)
+            },
+            |(pixel, t)| tint(self.palette, pixel, t),
+        );
     }
 }
 

@@ -194,6 +194,12 @@ pub enum Command {
     Eval(EvalArgs),
     /// Print one image, its label, the prediction, the softmax and the norms
     Show(ShowArgs),
+    /// The book's softmax example: naive and stable softmax of the given scores, in float32
+    ///
+    /// The naive softmax exp(a) / sum exp(a) overflows once a score passes about 88.7 (the
+    /// largest x whose exp(x) a float32 holds); the stable one subtracts max(a) first.
+    /// Try `mnist-explorer softmax 1010 1000 990`.
+    Softmax(SoftmaxArgs),
     /// Train a network from random weights on the training split and save it as .npz
     ///
     /// Starts from Glorot-initialized weights (the global --weights is not read) and writes
@@ -210,6 +216,7 @@ impl Command {
             Command::Eval(_) => "eval",
             Command::Show(_) => "show",
             Command::Train(_) => "train",
+            Command::Softmax(_) => "softmax",
         }
     }
 }
@@ -271,6 +278,49 @@ pub struct ShowArgs {
     /// Which split to take the image from
     #[arg(long, value_parser = engine::<SplitArg, Split>(), default_value = Split::Test.name())]
     pub split: Split,
+
+    /// Output layer shown: softmax (probabilities) or identity (the raw scores, which are not
+    /// probabilities; same prediction)
+    #[arg(long, value_parser = engine::<OutputArg, OutputLayer>(), default_value = OutputLayer::Softmax.name())]
+    pub output: OutputLayer,
+
+    /// Also print every hidden layer's activations, the scores and the softmax
+    #[arg(long)]
+    pub layers: bool,
+
+    /// Print one JSON object: index, label, prediction, norm, output (logits, softmax) and
+    /// activations (one array per hidden layer)
+    #[arg(long, conflicts_with_all = ["layers", "output"])]
+    pub json: bool,
+}
+
+/// Options of `softmax`.
+#[derive(Debug, Args)]
+pub struct SoftmaxArgs {
+    /// The scores (logits), e.g. 1010 1000 990
+    #[arg(required = true, num_args = 1.., allow_negative_numbers = true, value_parser = finite_f32)]
+    pub scores: Vec<f32>,
+
+    /// Print one JSON object: naive, stable (null where a value is inf or NaN), their sums,
+    /// and overflowed
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parses a score: a number that a float32 holds (inf, NaN and anything beyond about 3.4e38
+/// are refused).
+pub fn finite_f32(text: &str) -> Result<f32, String> {
+    let value: f32 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(format!(
+            "`{text}` is not a finite float32 (the largest is about 3.4e38)"
+        ))
+    }
 }
 
 /// Parses a whole number of at least 1 (batch sizes, counts).

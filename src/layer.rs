@@ -71,6 +71,45 @@ pub fn forward_reference(
     a
 }
 
+/// Every layer's output for one image (`input`, as many values as the first layer takes),
+/// accumulated in f64 from the f32 weights: the sigmoid outputs of each hidden layer, then
+/// the last layer's raw scores. Rounded to f32, these are as close to the exact values as
+/// f32 can hold, so any f32 pass (the kernels, numpy's) differs from them by its own rounding
+/// alone: the yardstick of what `show` and the explorer print for one image.
+///
+/// # Panics
+/// If the shapes do not chain, or `input` is not as long as the first layer's inputs.
+pub fn exact_outputs(layers: &[Layer], input: &[f32]) -> Vec<Vec<f64>> {
+    let last = layers.len().saturating_sub(1);
+    let mut x: Vec<f64> = input.iter().map(|&v| f64::from(v)).collect();
+    let mut outputs = Vec::with_capacity(layers.len());
+    for (k, layer) in layers.iter().enumerate() {
+        assert_eq!(
+            x.len(),
+            layer.w.nrows(),
+            "layer {} takes {} inputs",
+            k + 1,
+            layer.w.nrows()
+        );
+        let mut a: Vec<f64> = layer.b.iter().map(|&b| f64::from(b)).collect();
+        for (xi, row) in x.iter().zip(layer.w.rows()) {
+            if *xi != 0.0 {
+                for (aj, &w) in a.iter_mut().zip(row) {
+                    *aj += xi * f64::from(w);
+                }
+            }
+        }
+        if k < last {
+            for v in &mut a {
+                *v = 1.0 / (1.0 + (-*v).exp());
+            }
+        }
+        x.clone_from(&a);
+        outputs.push(a);
+    }
+    outputs
+}
+
 /// The logistic function 1 / (1 + e^-x).
 pub fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
@@ -130,6 +169,31 @@ mod tests {
         // A non-contiguous view (a column).
         let m = array![[0.0f32, 1.0], [3.0, 2.0], [3.0, 0.0]];
         assert_eq!(argmax(m.column(0)), 1);
+    }
+
+    #[test]
+    fn the_exact_pass_agrees_with_the_reference_one() {
+        let layers = vec![
+            Layer {
+                w: array![[1.0f32, -1.0, 0.5], [0.0, 2.0, -0.5]],
+                b: array![0.1, 0.0, -0.1],
+            },
+            Layer {
+                w: array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]],
+                b: array![0.0, 0.5],
+            },
+        ];
+        let exact = exact_outputs(&layers, &[1.0, 2.0]);
+        let h = [1.1f64, 3.0, -0.6].map(|a| 1.0 / (1.0 + (-a).exp()));
+        for (got, want) in exact[0].iter().zip(h) {
+            assert!((got - want).abs() < 1e-7, "{got} vs {want}");
+        }
+        let scores =
+            forward_reference(&layers, array![[1.0f32, 2.0]].view(), OutputLayer::Identity);
+        for (got, want) in exact[1].iter().zip(scores.row(0)) {
+            assert!((got - f64::from(*want)).abs() < 1e-6);
+        }
+        assert!((exact[1][0] - (h[0] + h[2])).abs() < 1e-7);
     }
 
     #[test]

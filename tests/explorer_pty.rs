@@ -547,3 +547,44 @@ fn matrix_to_a_cell_s_gallery_to_an_image_and_back() {
     assert!(status.success(), "exit status {status:?}");
     s.assert_restored();
 }
+
+#[test]
+fn the_network_view_opens_moves_its_cursor_scales_the_scores_and_quits() {
+    let weights = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("weights")
+        .join("mnist-784-50-100-10.npz");
+    let mut s = Session::spawn(&weights, 80, 24);
+    s.wait_for_text("image 0 (");
+    s.send("i");
+    s.wait_for_text("activations of image 0 (div255)");
+    s.wait_for_text("unit 0 of layer 1");
+    s.send("]");
+    s.wait_for_text("unit 1 of layer 1");
+    s.send("\x1b[B"); // Down: the next layer
+    s.wait_for_text("unit 1 of layer 2 (100 units)");
+    s.send("[[");
+    s.wait_for_text("unit 99 of layer 2 (100 units)");
+    s.send("x");
+    let screen = s.wait_for_text("scores ×10 (x)");
+    // Image 0's largest score is about 20: ×10 overflows the naive softmax.
+    s.wait_for("the naive overflow", |t| t.contains("inf/inf = NaN"));
+    assert!(screen.contains("softmax"), "{screen}");
+    // The worker's measures arrive without any key.
+    s.send("\t");
+    s.wait_for_text("pixels that matter for p(7)");
+    s.wait_for_text("4×4 patches, stride 2, 169 positions");
+    s.send("\t");
+    s.wait_for("the batch lesson's table", |t| {
+        t.lines()
+            .any(|l| l.starts_with("matrix ") && !l.contains('…'))
+    });
+    // → still changes the image, and i goes back to browse.
+    s.send("\x1b[C");
+    s.wait_for_text("activations of image 1 (div255)");
+    s.send("i");
+    s.wait_for_text("image 1 (");
+    s.send("q");
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    s.assert_restored();
+}

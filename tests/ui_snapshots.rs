@@ -6,19 +6,21 @@
 
 mod common;
 
+use common::{render, rows, shows};
+
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
 use mnist_explorer::analysis::{Rankings, Verdict, verdicts};
 use mnist_explorer::app::evaluations::EvalKey;
+use mnist_explorer::app::help;
 use mnist_explorer::app::msg::{Cmd, Goto, Msg, Nav, Setting};
 use mnist_explorer::app::shared::Palette;
 use mnist_explorer::app::state::AppState;
 use mnist_explorer::app::views::{ViewId, browse, confusion};
 use mnist_explorer::app::widgets::MAX_BAR_WIDTH;
 use mnist_explorer::app::worker::{EvalJob, Job, Progress, WorkerMsg};
-use mnist_explorer::app::{help, ui};
 use mnist_explorer::dataset::Split;
 use mnist_explorer::eval::{Tally, evaluate};
 use mnist_explorer::layer::OutputLayer;
@@ -123,25 +125,6 @@ fn feed_as(
     }
 }
 
-fn render(state: &AppState, width: u16, height: u16) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| ui::draw(state, frame)).unwrap();
-    terminal
-}
-
-/// The screen's rows as text.
-fn rows(terminal: &Terminal<TestBackend>) -> Vec<String> {
-    let buf = terminal.backend().buffer();
-    (0..buf.area.height)
-        .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
-        .collect()
-}
-
-/// Whether some row of the screen contains `needle`.
-fn shows(terminal: &Terminal<TestBackend>, needle: &str) -> bool {
-    rows(terminal).iter().any(|r| r.contains(needle))
-}
-
 /// The longest run of full blocks in `row`: the longest bar drawn on it.
 fn longest_bar(row: &str) -> usize {
     row.split(|c| c != '█')
@@ -244,7 +227,6 @@ fn the_help_scrolls_to_its_last_row_at_80x24() {
         panic!("the help ends with an entry")
     };
     assert!(shows(&terminal, &format!("{label:<13}{what}")));
-    // The footer counts the rows (38 since s, f, G and the marks of issue 18).
     let total = help::rows(state.view()).len();
     assert!(
         shows(&terminal, &format!("of {total}")),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::analysis::{Rankings, Verdict};
-use crate::app::worker::{EvalJob, WorkerMsg};
+use crate::app::worker::{EvalJob, JobKind, WorkerMsg};
 use crate::dataset::Dataset;
 use crate::eval::Tally;
 use crate::layer::OutputLayer;
@@ -178,8 +178,12 @@ impl Evaluations {
     /// failed. Reports of any job but the current one's are dropped.
     pub fn on_worker(&mut self, report: WorkerMsg) -> Option<String> {
         let eval = &mut self.current;
-        // Only the job of the settings shown may change what is shown.
-        if report.generation() != eval.generation || eval.status != EvalStatus::Running {
+        // Only the job of the settings shown may change what is shown; other kinds of job
+        // have generations of their own (the second network's pass fails as `Compare`).
+        if !matches!(report.kind(), JobKind::Evaluate | JobKind::Compare)
+            || report.generation() != eval.generation
+            || eval.status != EvalStatus::Running
+        {
             return None;
         }
         match report {
@@ -211,8 +215,13 @@ impl Evaluations {
                 return Some(message);
             }
             // The second network's reports are unwrapped before they reach its evaluations;
-            // a file read is no evaluation's.
-            WorkerMsg::Compare(_) | WorkerMsg::Loaded { .. } => {}
+            // a file read is no evaluation's; the other kinds are excluded above.
+            WorkerMsg::Compare(_)
+            | WorkerMsg::Loaded { .. }
+            | WorkerMsg::Occluded { .. }
+            | WorkerMsg::BatchTimed { .. }
+            | WorkerMsg::BatchTimingFinished { .. }
+            | WorkerMsg::OutputTimed { .. } => {}
         }
         None
     }

@@ -128,7 +128,9 @@ fn apply(cmd: Cmd, worker: &Worker, guard: &mut TerminalGuard) -> Result<bool> {
             Ok(false)
         }
         Cmd::SubmitAll(jobs) => {
-            jobs.into_iter().for_each(|job| worker.submit(job));
+            for job in jobs {
+                worker.submit(job);
+            }
             Ok(false)
         }
         Cmd::Suspend => {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::app::views::{ViewId, browse, confusion, gallery};
+use crate::app::views::{ViewId, browse, confusion, gallery, network};
 use crate::app::worker::{Job, WorkerMsg};
 use crate::network::Network;
 
@@ -22,6 +22,8 @@ pub enum Msg {
     LoadPrompt(Goto),
     /// The browse view's own toggles.
     Browse(browse::Msg),
+    /// The network view's own keys (unit cursor, logit scale, panels).
+    Network(network::Msg),
     /// Open or close the help overlay.
     ToggleHelp,
     /// Scroll the help overlay by this many rows (negative: up).
@@ -116,7 +118,7 @@ pub enum Cmd {
     None,
     /// Start this job (it replaces any running job of its kind).
     Submit(Job),
-    /// Start these jobs, each of its own kind.
+    /// Start these jobs, each replacing any running job of its kind.
     SubmitAll(Vec<Job>),
     /// Give the terminal back, stop the process, and take the terminal again once continued.
     Suspend,
@@ -127,20 +129,43 @@ impl Cmd {
     pub fn is_none(&self) -> bool {
         matches!(self, Cmd::None)
     }
+
+    /// This command and `jobs` besides (a suspension stays a suspension: nothing that
+    /// suspends also starts work).
+    pub fn with_jobs(self, mut jobs: Vec<Job>) -> Cmd {
+        match self {
+            _ if jobs.is_empty() => self,
+            Cmd::None if jobs.len() == 1 => Cmd::Submit(jobs.remove(0)),
+            Cmd::None => Cmd::SubmitAll(jobs),
+            Cmd::Submit(job) => {
+                jobs.insert(0, job);
+                Cmd::SubmitAll(jobs)
+            }
+            Cmd::SubmitAll(mut all) => {
+                all.extend(jobs);
+                Cmd::SubmitAll(all)
+            }
+            Cmd::Suspend => Cmd::Suspend,
+        }
+    }
+
+    /// Whichever of two jobs there are (the two networks' evaluations, say).
+    pub fn either(first: Option<Job>, second: Option<Job>) -> Self {
+        Cmd::from(first).with_jobs(second.into_iter().collect())
+    }
+
+    /// The jobs the command starts.
+    pub fn jobs(&self) -> &[Job] {
+        match self {
+            Cmd::Submit(job) => std::slice::from_ref(job),
+            Cmd::SubmitAll(jobs) => jobs,
+            Cmd::None | Cmd::Suspend => &[],
+        }
+    }
 }
 
 impl From<Option<Job>> for Cmd {
     fn from(job: Option<Job>) -> Self {
         job.map_or(Cmd::None, Cmd::Submit)
-    }
-}
-
-impl Cmd {
-    /// Whichever of two jobs there are (the two networks' evaluations, say).
-    pub fn jobs(first: Option<Job>, second: Option<Job>) -> Self {
-        match (first, second) {
-            (Some(a), Some(b)) => Cmd::SubmitAll(vec![a, b]),
-            (a, b) => a.or(b).into(),
-        }
     }
 }

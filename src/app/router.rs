@@ -15,17 +15,31 @@ const HELP_PAGE: isize = 10;
 
 /// Keys that open the views, in every view that does not use the key itself. A view opens
 /// over the current one; its key again (or Esc) goes back.
-pub const VIEW_KEYS: &[Binding] = &[Binding {
-    keys: &[KeyCode::Char('c')],
-    label: "c",
-    help: "confusion matrix: which digits are taken for which",
-    hint: Some(Hint {
-        rank: 75,
-        keys: "c",
-        word: "matrix",
-    }),
-    action: |_| Some(Msg::Open(ViewId::Confusion)),
-}];
+pub const VIEW_KEYS: &[Binding] = &[
+    Binding {
+        keys: &[KeyCode::Char('c')],
+        label: "c",
+        help: "confusion matrix: which digits are taken for which",
+        hint: Some(Hint {
+            rank: 75,
+            keys: "c",
+            word: "matrix",
+        }),
+        action: |_| Some(Msg::Open(ViewId::Confusion)),
+    },
+    Binding {
+        keys: &[KeyCode::Char('i')],
+        label: "i",
+        help: "inside the network: layers, units, softmax (i again: back)",
+        // After quit: at 80 columns the line has no room left for it, and `?` lists it.
+        hint: Some(Hint {
+            rank: 65,
+            keys: "i",
+            word: "inside",
+        }),
+        action: |_| Some(Msg::Open(ViewId::Network)),
+    },
+];
 
 /// Keys that mean the same in every view.
 pub const GLOBAL_KEYS: &[Binding] = &[

@@ -17,9 +17,14 @@ use crate::layer::OutputLayer;
 use crate::network::Network;
 use crate::normalize::NormMode;
 use crate::rng::SplitMix64;
+use crate::softmax::Steps;
 
 /// The batch sizes `b`/`B` cycle through.
 pub const BATCH_SIZES: [usize; 5] = [1, 10, 100, 1000, 10000];
+
+/// The factors the network view multiplies the scores by (`x`) to show the naive softmax
+/// overflow while the stable one holds.
+pub const LOGIT_SCALES: [f32; 4] = [1.0, 10.0, 100.0, 1000.0];
 
 /// How the digit is painted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +108,8 @@ pub struct Shared {
     batch_size: usize,
     output: OutputLayer,
     image: ImageReport,
+    /// The softmax of the current image's scores laid open, once per [`LOGIT_SCALES`].
+    softmax: Vec<Steps>,
     evals: Evaluations,
     other: Option<Other>,
     order: Order,
@@ -124,6 +131,7 @@ impl Shared {
         seed: u64,
     ) -> (Self, Option<Job>) {
         let image = inspect(&net, data.image(0), key.norm);
+        let softmax = laid_open(&image);
         let evals = Evaluations::new(key, data.len());
         let mut shared = Self {
             data,
@@ -135,6 +143,7 @@ impl Shared {
             batch_size: key.batch_size.max(1),
             output: key.output,
             image,
+            softmax,
             evals,
             other: None,
             order: Order::Index,
@@ -266,6 +275,12 @@ impl Shared {
     /// The current image through the network.
     pub fn image(&self) -> &ImageReport {
         &self.image
+    }
+
+    /// The current image's softmax laid open with its scores multiplied by
+    /// `LOGIT_SCALES[scale]` (the last scale for any larger index).
+    pub fn softmax_steps(&self, scale: usize) -> &Steps {
+        &self.softmax[scale.min(self.softmax.len() - 1)]
     }
 
     /// The evaluation for the current settings.
@@ -406,10 +421,11 @@ impl Shared {
         None
     }
 
-    /// Runs the current image through the networks again.
+    /// Runs the current image through the networks again (after a move or a mode change).
     fn inspect(&mut self) {
         let pixels = self.data.image(self.index);
         self.image = inspect(&self.net, pixels, self.norm);
+        self.softmax = laid_open(&self.image);
         if let Some(other) = &mut self.other {
             other.image = inspect(&other.net, pixels, self.norm);
         }
@@ -493,6 +509,14 @@ impl Shared {
             None => Some(Notice::info(format!("no other image labelled {label}"))),
         }
     }
+}
+
+/// The softmax of `image`'s logits at every [`LOGIT_SCALES`] factor.
+fn laid_open(image: &ImageReport) -> Vec<Steps> {
+    LOGIT_SCALES
+        .iter()
+        .map(|&k| Steps::of(&image.logits.iter().map(|&a| a * k).collect::<Vec<f32>>()))
+        .collect()
 }
 
 /// What a move that went around an end of the split says.

@@ -12,7 +12,7 @@ use crate::app::evaluations::EvalKey;
 use crate::app::help;
 use crate::app::msg::{Cmd, Goto, Msg, Nav};
 use crate::app::shared::{Notice, Palette, Shared};
-use crate::app::views::{ViewId, browse, confusion, gallery};
+use crate::app::views::{ViewId, browse, confusion, gallery, network};
 use crate::app::worker::{Job, JobKind, LoadJob, WorkerMsg};
 use crate::dataset::{Dataset, Split};
 use crate::network::Network;
@@ -32,6 +32,7 @@ pub struct AppState {
     confusion: confusion::State,
     /// The size of the screen last drawn (80x24 until the first frame).
     screen: (u16, u16),
+    network: network::State,
     /// The help overlay, when open, and how far it is scrolled.
     help: Option<usize>,
     goto: Option<String>,
@@ -63,6 +64,7 @@ impl AppState {
             browse: browse::State::default(),
             confusion: confusion::State::default(),
             screen: (80, 24),
+            network: network::State::default(),
             help: None,
             goto: None,
             load: None,
@@ -96,6 +98,11 @@ impl AppState {
     /// The open views, the active one last.
     pub fn views(&self) -> &[ViewId] {
         &self.views
+    }
+
+    /// The network view's own state.
+    pub fn network(&self) -> &network::State {
+        &self.network
     }
 
     /// The active view.
@@ -133,8 +140,20 @@ impl AppState {
         self.should_quit
     }
 
-    /// Applies one message.
+    /// Applies one message; while the network view is shown, also asks for what it lacks
+    /// for the image and settings that result (its slow numbers, see `network::measures`).
     pub fn update(&mut self, msg: Msg) -> Cmd {
+        let cmd = self.apply(msg);
+        self.network.sync(&self.shared);
+        if self.view() == ViewId::Network {
+            cmd.with_jobs(self.network.wanted(&self.shared))
+        } else {
+            cmd
+        }
+    }
+
+    /// Applies one message to the state.
+    fn apply(&mut self, msg: Msg) -> Cmd {
         // A notice lasts until the next thing the user does.
         let had_notice = !matches!(msg, Msg::Worker(_) | Msg::Resized | Msg::Screen(..))
             && self.notice.take().is_some();
@@ -142,7 +161,7 @@ impl AppState {
             Msg::Nav(nav) => self.notice = self.shared.navigate(nav),
             Msg::Set(setting) => {
                 let main = self.shared.change(setting);
-                return Cmd::jobs(main, self.shared.evaluate_other());
+                return Cmd::either(main, self.shared.evaluate_other());
             }
             Msg::NextOrder => self.shared.next_order(),
             Msg::NextFilter => self.shared.next_filter(),
@@ -161,6 +180,7 @@ impl AppState {
             Msg::Goto(goto) => self.goto(goto),
             Msg::LoadPrompt(edit) => return self.load_prompt(edit),
             Msg::Browse(msg) => self.browse.update(msg),
+            Msg::Network(msg) => self.network.update(msg, &self.shared),
             Msg::ToggleHelp => self.help = self.help.xor(Some(0)),
             Msg::ScrollHelp(by) => {
                 let last = help::rows(self.view()).len().saturating_sub(1);
@@ -198,11 +218,18 @@ impl AppState {
             }
             Msg::Worker(report) => {
                 let kind = report.kind();
-                if let Some(message) = self.shared.on_worker(report) {
+                let failed = match kind {
+                    JobKind::Evaluate | JobKind::Compare | JobKind::Load => {
+                        self.shared.on_worker(report)
+                    }
+                    JobKind::Occlusion | JobKind::BatchTiming | JobKind::OutputTiming => {
+                        self.network.on_worker(report)
+                    }
+                };
+                if let Some(message) = failed {
                     let what = match kind {
-                        JobKind::Evaluate => "evaluation",
                         JobKind::Compare => "the second network's evaluation",
-                        JobKind::Load => "loading",
+                        _ => kind.name(),
                     };
                     self.notice = Some(Notice::error(format!("{what} failed: {message}")));
                 }

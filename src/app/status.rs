@@ -1,5 +1,5 @@
 //! The status line: a prompt (go to, second network), a notice, or the main keys of the active view (from
-//! its key table and the global one), most useful first; the line is cut at the screen's edge.
+//! its key table and the global one), most useful first, as many whole hints as fit.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -34,9 +34,17 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
         let mut spans = Vec::new();
         let view = state.view();
         let opens: Vec<Binding> = open_keys(view).into_iter().copied().collect();
+        // Whole hints only, most useful first: a key without its word would puzzle.
+        let mut room = usize::from(area.width);
         for hint in keymap::hints(&[view.keys(), &opens, GLOBAL_KEYS]) {
-            spans.push(Span::styled(format!(" {}", hint.keys), bold()));
-            spans.push(Span::styled(format!(" {} ", hint.word), dim(palette)));
+            let (keys, word) = (format!(" {}", hint.keys), format!(" {} ", hint.word));
+            let width = keys.chars().count() + word.trim_end().chars().count();
+            if width > room {
+                break;
+            }
+            room = room.saturating_sub(width + 1);
+            spans.push(Span::styled(keys, bold()));
+            spans.push(Span::styled(word, dim(palette)));
         }
         Line::from(spans)
     };

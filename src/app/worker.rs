@@ -29,6 +29,8 @@ use crate::eval::{Tally, evaluate};
 use crate::layer::OutputLayer;
 use crate::network::Network;
 use crate::normalize::NormMode;
+use crate::occlusion::{OcclusionMap, PATCH, STRIDE, occlusion_map};
+use crate::timing::{self, LESSON_BATCHES, LESSON_IMAGES, PassPath, PassTime};
 
 /// Prefix of the worker threads' names; the app's panic hook recognizes it so that a caught
 /// job panic does not tear down the terminal.
@@ -47,6 +49,12 @@ pub enum JobKind {
     Compare,
     /// Reading a second network's file, typed in the explorer.
     Load,
+    /// An occlusion map of one image.
+    Occlusion,
+    /// Images per second against batch size, fast kernels and matrix product.
+    BatchTiming,
+    /// A whole-split pass with softmax against one with identity.
+    OutputTiming,
 }
 
 impl JobKind {
@@ -56,6 +64,9 @@ impl JobKind {
             JobKind::Evaluate => "evaluation",
             JobKind::Compare => "comparison",
             JobKind::Load => "loading",
+            JobKind::Occlusion => "occlusion map",
+            JobKind::BatchTiming => "batch timing",
+            JobKind::OutputTiming => "softmax timing",
         }
     }
 }
@@ -71,6 +82,12 @@ pub enum Job {
     /// Read a network from a file and check that it fits the data; reported as
     /// [`WorkerMsg::Loaded`].
     Load(LoadJob),
+    /// Compute the occlusion map of one image.
+    Occlusion(ImageJob),
+    /// Time passes at every batch size of the lesson, through both paths.
+    BatchTiming(TimingJob),
+    /// Time a whole-split pass with softmax and with identity output.
+    OutputTiming(TimingJob),
 }
 
 impl Job {
@@ -80,6 +97,9 @@ impl Job {
             Job::Evaluate(_) => JobKind::Evaluate,
             Job::Compare(_) => JobKind::Compare,
             Job::Load(_) => JobKind::Load,
+            Job::Occlusion(_) => JobKind::Occlusion,
+            Job::BatchTiming(_) => JobKind::BatchTiming,
+            Job::OutputTiming(_) => JobKind::OutputTiming,
         }
     }
 
@@ -88,8 +108,66 @@ impl Job {
         match self {
             Job::Evaluate(job) | Job::Compare(job) => job.generation,
             Job::Load(job) => job.generation,
+            Job::Occlusion(job) => job.generation,
+            Job::BatchTiming(job) | Job::OutputTiming(job) => job.generation,
         }
     }
+}
+
+/// One image of a split, under one normalization mode.
+#[derive(Debug, Clone)]
+pub struct ImageJob {
+    /// Identifies the job; messages carry it back.
+    pub generation: u64,
+    /// The images and labels.
+    pub data: Arc<Dataset>,
+    /// The network.
+    pub net: Arc<Network>,
+    /// The image's index in `data`.
+    pub index: usize,
+    /// Input normalization.
+    pub norm: NormMode,
+}
+
+/// Passes to time over a split, under one normalization mode and batch size.
+#[derive(Debug, Clone)]
+pub struct TimingJob {
+    /// Identifies the job; messages carry it back.
+    pub generation: u64,
+    /// The images and labels.
+    pub data: Arc<Dataset>,
+    /// The network.
+    pub net: Arc<Network>,
+    /// Input normalization.
+    pub norm: NormMode,
+    /// Images per forward pass (the output timing's; the batch lesson takes its own).
+    pub batch_size: usize,
+}
+
+/// One point of the batch lesson: a path at a batch size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchPoint {
+    /// Which code ran.
+    pub path: PassPath,
+    /// Images per forward call.
+    pub batch_size: usize,
+    /// How long the pass took.
+    pub time: PassTime,
+}
+
+/// A whole-split pass with softmax output against one with identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputTiming {
+    /// Input normalization of both passes.
+    pub norm: NormMode,
+    /// Their batch size.
+    pub batch_size: usize,
+    /// The pass with softmax.
+    pub softmax: PassTime,
+    /// The pass with identity.
+    pub identity: PassTime,
+    /// Whether both passes predicted the same class for every image.
+    pub same_predictions: bool,
 }
 
 /// What to evaluate: a network on a split, with one (normalization, batch size, output layer).
@@ -159,7 +237,37 @@ pub enum WorkerMsg {
         /// Time the whole job took.
         elapsed: Duration,
     },
-    /// A job panicked; its lane is still alive.
+    /// An occlusion map is ready (boxed: it holds a map of patch positions).
+    Occluded {
+        /// The job.
+        generation: u64,
+        /// The image.
+        index: usize,
+        /// Its normalization.
+        norm: NormMode,
+        /// The map.
+        map: Box<OcclusionMap>,
+    },
+    /// One point of the batch lesson is measured.
+    BatchTimed {
+        /// The job.
+        generation: u64,
+        /// The point.
+        point: BatchPoint,
+    },
+    /// Every point of the batch lesson is measured.
+    BatchTimingFinished {
+        /// The job.
+        generation: u64,
+    },
+    /// Both output-layer passes are timed.
+    OutputTimed {
+        /// The job.
+        generation: u64,
+        /// The result.
+        timing: Box<OutputTiming>,
+    },
+    /// A job panicked or could not start; its lane is still alive.
     Failed {
         /// The lane it ran in.
         kind: JobKind,
@@ -188,6 +296,11 @@ impl WorkerMsg {
             WorkerMsg::Progress(_) | WorkerMsg::Ranked { .. } | WorkerMsg::Finished { .. } => {
                 JobKind::Evaluate
             }
+            WorkerMsg::Occluded { .. } => JobKind::Occlusion,
+            WorkerMsg::BatchTimed { .. } | WorkerMsg::BatchTimingFinished { .. } => {
+                JobKind::BatchTiming
+            }
+            WorkerMsg::OutputTimed { .. } => JobKind::OutputTiming,
             WorkerMsg::Failed { kind, .. } => *kind,
             WorkerMsg::Compare(_) => JobKind::Compare,
             WorkerMsg::Loaded { .. } => JobKind::Load,
@@ -201,7 +314,11 @@ impl WorkerMsg {
             WorkerMsg::Ranked { generation, .. }
             | WorkerMsg::Loaded { generation, .. }
             | WorkerMsg::Finished { generation, .. }
-            | WorkerMsg::Failed { generation, .. } => *generation,
+            | WorkerMsg::Failed { generation, .. }
+            | WorkerMsg::Occluded { generation, .. }
+            | WorkerMsg::BatchTimed { generation, .. }
+            | WorkerMsg::BatchTimingFinished { generation }
+            | WorkerMsg::OutputTimed { generation, .. } => *generation,
             WorkerMsg::Compare(report) => report.generation(),
         }
     }
@@ -360,6 +477,9 @@ fn run(job: Job, cancel: &Cancel<'_>, send: &dyn Fn(WorkerMsg) -> bool) -> bool 
             generation: job.generation,
             result: load(&job),
         }),
+        Job::Occlusion(job) => run_occlusion(&job, cancel, send),
+        Job::BatchTiming(job) => run_batch_timing(&job, cancel, send),
+        Job::OutputTiming(job) => run_output_timing(&job, cancel, send),
     }
 }
 
@@ -369,6 +489,143 @@ fn load(job: &LoadJob) -> Result<Arc<Network>, String> {
     net.check_fits(job.inputs, job.classes)
         .map_err(|fault| format!("{}: {fault}", job.path.display()))?;
     Ok(Arc::new(net))
+}
+
+/// Computes the occlusion map of the job's image for its true label, checking for
+/// cancellation after each row of patch positions.
+fn run_occlusion(job: &ImageJob, cancel: &Cancel<'_>, send: &dyn Fn(WorkerMsg) -> bool) -> bool {
+    let data = &job.data;
+    let class = usize::from(data.label(job.index));
+    let map = occlusion_map(
+        &job.net,
+        data.image(job.index),
+        (data.rows(), data.cols()),
+        job.norm,
+        class,
+        PATCH,
+        STRIDE,
+        |_, _| !cancel.cancelled(),
+    );
+    match map {
+        Some(map) if !cancel.cancelled() => send(WorkerMsg::Occluded {
+            generation: job.generation,
+            index: job.index,
+            norm: job.norm,
+            map: Box::new(map),
+        }),
+        // Replaced: nothing more to say, and the UI is presumably still listening.
+        _ => true,
+    }
+}
+
+/// Times a pass over the first [`LESSON_IMAGES`] images at every batch size of the lesson,
+/// through the matrix product and then through the fast kernels, one message per point.
+fn run_batch_timing(
+    job: &TimingJob,
+    cancel: &Cancel<'_>,
+    send: &dyn Fn(WorkerMsg) -> bool,
+) -> bool {
+    let data = match timing::first(&job.data, LESSON_IMAGES) {
+        Ok(data) => data,
+        Err(e) => {
+            return send(WorkerMsg::Failed {
+                kind: JobKind::BatchTiming,
+                generation: job.generation,
+                message: e.to_string(),
+            });
+        }
+    };
+    let keep_going = || !cancel.cancelled();
+    // The matrix product first: its passes take seconds in all, by which time the jobs the
+    // view started at the same moment (the softmax timing, the occlusion map) are done and
+    // no longer share the two cores with the fast passes, which last milliseconds and are
+    // the most easily disturbed.
+    let points = [PassPath::Reference, PassPath::Fast]
+        .into_iter()
+        .flat_map(|path| {
+            LESSON_BATCHES
+                .iter()
+                .rev()
+                .map(move |&batch_size| (path, batch_size))
+        });
+    for (path, batch_size) in points {
+        let measured = timing::timed(data.len(), || {
+            timing::pass(
+                &job.net,
+                &data,
+                job.norm,
+                batch_size,
+                OutputLayer::Softmax,
+                path,
+                &keep_going,
+            )
+        });
+        let Some((time, _)) = measured else {
+            return true;
+        };
+        if cancel.cancelled() {
+            return true;
+        }
+        let point = BatchPoint {
+            path,
+            batch_size,
+            time,
+        };
+        if !send(WorkerMsg::BatchTimed {
+            generation: job.generation,
+            point,
+        }) {
+            return false;
+        }
+    }
+    send(WorkerMsg::BatchTimingFinished {
+        generation: job.generation,
+    })
+}
+
+/// Times whole-split passes with softmax and with identity output, taking turns, and checks
+/// that they predict alike.
+fn run_output_timing(
+    job: &TimingJob,
+    cancel: &Cancel<'_>,
+    send: &dyn Fn(WorkerMsg) -> bool,
+) -> bool {
+    let keep_going = || !cancel.cancelled();
+    let pass = |output| {
+        timing::pass(
+            &job.net,
+            &job.data,
+            job.norm,
+            job.batch_size,
+            output,
+            PassPath::Fast,
+            &keep_going,
+        )
+    };
+    let measured = timing::timed_each(
+        job.data.len(),
+        &mut [&mut || pass(OutputLayer::Softmax), &mut || {
+            pass(OutputLayer::Identity)
+        }],
+    );
+    let Some([(softmax, with_softmax), (identity, with_identity)]) =
+        measured.and_then(|m| <[_; 2]>::try_from(m).ok())
+    else {
+        return true;
+    };
+    if cancel.cancelled() {
+        return true;
+    }
+    send(WorkerMsg::OutputTimed {
+        generation: job.generation,
+        timing: Box::new(OutputTiming {
+            norm: job.norm,
+            batch_size: job.batch_size,
+            softmax,
+            identity,
+            same_predictions: with_softmax == with_identity,
+        }),
+    })
 }
 
 /// Evaluates the whole split, one message per batch, then [`WorkerMsg::Ranked`] and
@@ -477,8 +734,12 @@ mod tests {
         let mut out = Vec::new();
         loop {
             let m = rx.recv_timeout(WAIT).unwrap();
-            let end = matches!(m, WorkerMsg::Finished { .. } | WorkerMsg::Failed { .. })
-                && m.generation() == generation;
+            let end = matches!(
+                m,
+                WorkerMsg::Finished { .. }
+                    | WorkerMsg::BatchTimingFinished { .. }
+                    | WorkerMsg::Failed { .. }
+            ) && m.generation() == generation;
             out.push(m);
             if end {
                 return out;
@@ -680,6 +941,136 @@ mod tests {
         worker.submit(job(&fixture(4), 2, 50));
         let msgs = until_end(&rx, 2);
         assert!(matches!(msgs.last(), Some(WorkerMsg::Finished { .. })));
+    }
+
+    fn timing_job(f: &(Arc<Dataset>, Arc<Network>), generation: u64) -> TimingJob {
+        TimingJob {
+            generation,
+            data: Arc::clone(&f.0),
+            net: Arc::clone(&f.1),
+            norm: NormMode::Div255,
+            batch_size: 10,
+        }
+    }
+
+    #[test]
+    fn the_batch_lesson_measures_every_batch_size_on_both_paths() {
+        let f = fixture(4);
+        let (worker, rx) = spawn();
+        worker.submit(Job::BatchTiming(timing_job(&f, 5)));
+        let msgs = until_end(&rx, 5);
+        assert!(matches!(
+            msgs.last(),
+            Some(WorkerMsg::BatchTimingFinished { generation: 5 })
+        ));
+        let points: Vec<BatchPoint> = msgs
+            .iter()
+            .filter_map(|m| match m {
+                WorkerMsg::BatchTimed { point, .. } => Some(*point),
+                _ => None,
+            })
+            .collect();
+        for path in PassPath::ALL {
+            let mut sizes: Vec<usize> = points
+                .iter()
+                .filter(|p| p.path == path)
+                .map(|p| p.batch_size)
+                .collect();
+            sizes.sort_unstable();
+            assert_eq!(sizes, LESSON_BATCHES, "{path:?}");
+        }
+        for p in &points {
+            assert_eq!(p.time.images, 200);
+            assert!(p.time.reps >= 1 && p.time.seconds > 0.0, "{p:?}");
+            assert!(p.time.images_per_second() > 0.0);
+        }
+        assert!(msgs.iter().all(|m| m.kind() == JobKind::BatchTiming));
+    }
+
+    #[test]
+    fn a_replaced_batch_lesson_says_nothing_more() {
+        let f = fixture(4);
+        let (worker, rx, gate) = spawn_gated();
+        worker.submit(Job::BatchTiming(timing_job(&f, 1)));
+        // The first point arrives; the lane then waits at the gate until job 2 replaces job 1.
+        assert_eq!(rx.recv_timeout(WAIT).unwrap().generation(), 1);
+        worker.submit(Job::BatchTiming(timing_job(&f, 2)));
+        drop(gate);
+        let msgs = until_end(&rx, 2);
+        let of_1 = msgs.iter().filter(|m| m.generation() == 1).count();
+        assert_eq!(of_1, 0, "job 1 went on after it was replaced: {msgs:?}");
+        let of_2 = msgs
+            .iter()
+            .filter(|m| matches!(m, WorkerMsg::BatchTimed { .. }))
+            .count();
+        assert_eq!(of_2, 2 * LESSON_BATCHES.len());
+    }
+
+    #[test]
+    fn softmax_and_identity_passes_are_timed_and_predict_alike() {
+        let f = fixture(4);
+        let (worker, rx) = spawn();
+        worker.submit(Job::OutputTiming(timing_job(&f, 3)));
+        let msgs = until_end_of(&rx, 3, |m| matches!(m, WorkerMsg::OutputTimed { .. }));
+        let Some(WorkerMsg::OutputTimed { timing, .. }) = msgs.last() else {
+            panic!("{msgs:?}")
+        };
+        assert!(timing.same_predictions);
+        assert_eq!((timing.norm, timing.batch_size), (NormMode::Div255, 10));
+        for t in [timing.softmax, timing.identity] {
+            assert!(t.seconds > 0.0 && t.images == 200 && t.reps >= 1, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn the_occlusion_map_is_the_engines_for_the_true_label() {
+        let f = fixture(4);
+        let (worker, rx) = spawn();
+        worker.submit(Job::Occlusion(ImageJob {
+            generation: 4,
+            data: Arc::clone(&f.0),
+            net: Arc::clone(&f.1),
+            index: 13,
+            norm: NormMode::L1,
+        }));
+        let msgs = until_end_of(&rx, 4, |m| matches!(m, WorkerMsg::Occluded { .. }));
+        let Some(WorkerMsg::Occluded {
+            index, norm, map, ..
+        }) = msgs.last()
+        else {
+            panic!("{msgs:?}")
+        };
+        assert_eq!((*index, *norm), (13, NormMode::L1));
+        assert_eq!(map.class, usize::from(f.0.label(13)));
+        let want = occlusion_map(
+            &f.1,
+            f.0.image(13),
+            (2, 2),
+            NormMode::L1,
+            map.class,
+            PATCH,
+            STRIDE,
+            |_, _| true,
+        );
+        assert_eq!(Some(map.as_ref()), want.as_ref());
+    }
+
+    /// Collects messages until one of `generation` satisfies `end` (or it fails).
+    fn until_end_of(
+        rx: &Receiver<WorkerMsg>,
+        generation: u64,
+        end: impl Fn(&WorkerMsg) -> bool,
+    ) -> Vec<WorkerMsg> {
+        let mut out = Vec::new();
+        loop {
+            let m = rx.recv_timeout(WAIT).unwrap();
+            let done =
+                m.generation() == generation && (end(&m) || matches!(m, WorkerMsg::Failed { .. }));
+            out.push(m);
+            if done {
+                return out;
+            }
+        }
     }
 
     #[test]

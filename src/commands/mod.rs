@@ -5,6 +5,7 @@ mod eval;
 mod explore;
 mod out_file;
 mod show;
+mod softmax;
 mod stdio;
 mod train;
 
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Eval(args)) => eval::run(&cli.data_dir, &cli.weights, &args),
         Some(Command::Show(args)) => show::run(&cli.data_dir, &cli.weights, &args),
         Some(Command::Train(args)) => train::run(&cli.data_dir, &args),
+        Some(Command::Softmax(args)) => softmax::run(&args),
         None => explore::run(&cli.data_dir, &cli.weights, &cli.explore),
     }
 }

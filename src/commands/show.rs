@@ -1,4 +1,6 @@
-//! `show`: one image as block characters, its label, the prediction, the softmax and the norms.
+//! `show`: one image as block characters, its label, the prediction, the softmax (or the raw
+//! scores) and the norms; with `--layers` every hidden layer's activations too, and with
+//! `--json` all of those numbers as one object.
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -6,13 +8,39 @@ use std::path::Path;
 
 use color_eyre::eyre::{Result, WrapErr, bail};
 use mnist_explorer::glyphs::shade;
-use mnist_explorer::inspect::inspect;
+use mnist_explorer::inspect::{ImageReport, SATURATION_MARGIN, inspect};
+use mnist_explorer::layer::OutputLayer;
 use mnist_explorer::normalize::{NormMode, Norms};
 
 use crate::cli::ShowArgs;
 
 /// Width of a probability bar at 100%.
 const BAR_WIDTH: usize = 40;
+/// Width of a score bar on either side of the zero line, at the largest |score|.
+const SCORE_BAR_WIDTH: usize = 20;
+/// Activations printed per row under `--layers`.
+const PER_ROW: usize = 10;
+
+/// `show --json`: one object. Numbers are float32 and printed as such (the shortest form
+/// that reads back to the same float32): the activations and logits of the pass accumulated
+/// in f64, the softmax of those logits; the prediction is the kernels', as `eval` makes it.
+#[derive(serde::Serialize)]
+struct ShowJson<'a> {
+    index: usize,
+    label: usize,
+    prediction: usize,
+    norm: NormMode,
+    output: OutputJson<'a>,
+    /// One array per hidden layer: the sigmoid outputs.
+    activations: &'a [Vec<f32>],
+}
+
+/// The output layer's numbers in `show --json`.
+#[derive(serde::Serialize)]
+struct OutputJson<'a> {
+    logits: &'a [f32],
+    softmax: &'a [f32],
+}
 
 /// Runs `show` and prints the image and its numbers.
 pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
@@ -32,6 +60,22 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
     let label = usize::from(data.label(args.index));
 
     let stdout = std::io::stdout();
+    if args.json {
+        let softmax = report.softmax_of_logits();
+        let object = ShowJson {
+            index: args.index,
+            label,
+            prediction: predicted,
+            norm: args.norm,
+            output: OutputJson {
+                logits: &report.logits,
+                softmax: &softmax,
+            },
+            activations: &report.hidden,
+        };
+        let text = format!("{}\n", serde_json::to_string(&object)?);
+        return super::stdio::print(&text).wrap_err("writing to standard output");
+    }
     let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut s = String::new();
     if color {
@@ -40,31 +84,65 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
         draw_shades(&mut s, pixels, data.cols());
     }
     let verdict = if predicted == label { "right" } else { "WRONG" };
+    let how_sure = match args.output {
+        OutputLayer::Softmax => format!("{:.1}%", probs[predicted] * 100.0),
+        OutputLayer::Identity => format!("score {:.4}", report.scores[predicted]),
+    };
     let _ = writeln!(
         s,
-        "\nimage {} of {} ({} split), {}x{}\nlabel {label}   prediction {predicted} ({:.1}%)   {verdict}\n",
+        "\nimage {} of {} ({} split), {}x{}\nlabel {label}   prediction {predicted} ({how_sure})   {verdict}\n",
         args.index,
         data.len(),
         args.split,
         data.rows(),
         data.cols(),
-        probs[predicted] * 100.0
     );
-    let _ = writeln!(s, "softmax:");
-    for (class, &p) in probs.iter().enumerate() {
-        let filled = (f64::from(p) * BAR_WIDTH as f64).round() as usize;
-        let mark = match (class == predicted, class == label) {
-            (true, true) => "<- predicted, true label",
-            (true, false) => "<- predicted",
-            (false, true) => "<- true label",
-            _ => "",
-        };
-        let _ = writeln!(
-            s,
-            "  {class} {:<BAR_WIDTH$} {:>6.2}% {mark}",
-            "█".repeat(filled.min(BAR_WIDTH)),
-            p * 100.0
-        );
+    let mark = |class: usize| match (class == predicted, class == label) {
+        (true, true) => "<- predicted, true label",
+        (true, false) => "<- predicted",
+        (false, true) => "<- true label",
+        _ => "",
+    };
+    match args.output {
+        OutputLayer::Softmax => {
+            let _ = writeln!(s, "softmax:");
+            for (class, &p) in probs.iter().enumerate() {
+                let filled = (f64::from(p) * BAR_WIDTH as f64).round() as usize;
+                let _ = writeln!(
+                    s,
+                    "  {class} {:<BAR_WIDTH$} {:>6.2}% {}",
+                    "█".repeat(filled.min(BAR_WIDTH)),
+                    p * 100.0,
+                    mark(class)
+                );
+            }
+        }
+        OutputLayer::Identity => {
+            let _ = writeln!(
+                s,
+                "scores (identity output: the raw scores, not probabilities; the largest is \
+                 the prediction):"
+            );
+            let largest = report
+                .scores
+                .iter()
+                .fold(0.0f32, |m, v| m.max(v.abs()))
+                .max(f32::MIN_POSITIVE);
+            for (class, &score) in report.scores.iter().enumerate() {
+                let cells = ((score.abs() / largest) * SCORE_BAR_WIDTH as f32).round() as usize;
+                let cells = cells.min(SCORE_BAR_WIDTH);
+                let (left, right) = if score < 0.0 {
+                    ("█".repeat(cells), String::new())
+                } else {
+                    (String::new(), "█".repeat(cells))
+                };
+                let _ = writeln!(
+                    s,
+                    "  {class} {left:>SCORE_BAR_WIDTH$}│{right:<SCORE_BAR_WIDTH$} {score:>9.4} {}",
+                    mark(class)
+                );
+            }
+        }
     }
     let (before, after) = (report.raw, report.after);
     let row = |name: &str, n: &Norms| {
@@ -88,6 +166,9 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
             args.norm.formula()
         );
     }
+    if args.layers {
+        write_layers(&mut s, &report, &net.sizes());
+    }
     // Blank pixels and an empty mark would leave trailing spaces, which trip up diffs and
     // copy-paste.
     let mut out = String::with_capacity(s.len());
@@ -97,6 +178,49 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
     }
     super::stdio::print(&out).wrap_err("writing to standard output")?;
     Ok(())
+}
+
+/// The `--layers` section: each hidden layer's summary and activations, then the scores and
+/// the softmax side by side.
+fn write_layers(s: &mut String, report: &ImageReport, sizes: &[usize]) {
+    let shape: Vec<String> = sizes.iter().map(ToString::to_string).collect();
+    let _ = writeln!(s, "\nlayers ({}):", shape.join("-"));
+    for (k, (values, stats)) in report.hidden.iter().zip(&report.hidden_stats).enumerate() {
+        let _ = writeln!(
+            s,
+            "hidden layer {}: {} sigmoid outputs   min {:.4}  mean {:.4}  max {:.4}   \
+             saturated {} of {} (within {SATURATION_MARGIN} of 0 or 1)",
+            k + 1,
+            values.len(),
+            stats.min,
+            stats.mean,
+            stats.max,
+            stats.saturated,
+            values.len()
+        );
+        let strongest: Vec<String> = stats
+            .strongest
+            .iter()
+            .map(|&u| format!("{u} ({:.4})", values[u]))
+            .collect();
+        let _ = writeln!(s, "  strongest: {}", strongest.join("  "));
+        for (row, chunk) in values.chunks(PER_ROW).enumerate() {
+            let _ = write!(s, "  {:>5} ", row * PER_ROW);
+            for v in chunk {
+                let _ = write!(s, " {v:.4}");
+            }
+            let _ = writeln!(s);
+        }
+    }
+    let _ = writeln!(
+        s,
+        "output layer: {} scores (logits) and their softmax\n  class      score    softmax",
+        report.logits.len()
+    );
+    let softmax = report.softmax_of_logits();
+    for (class, (score, p)) in report.logits.iter().zip(&softmax).enumerate() {
+        let _ = writeln!(s, "  {class:>5} {score:>10.4} {p:>10.6}");
+    }
 }
 
 /// Two pixels per cell: the upper half block takes the top pixel as foreground gray and the

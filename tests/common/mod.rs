@@ -8,12 +8,16 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use flate2::{Compression, write::GzEncoder};
+use mnist_explorer::app::state::AppState;
+use mnist_explorer::app::ui;
 use mnist_explorer::dataset::{Dataset, NUM_CLASSES, Split};
 use mnist_explorer::idx::encode;
 use mnist_explorer::layer::Layer;
 use mnist_explorer::network::Network;
 use mnist_explorer::weights;
 use ndarray::{Array1, Array2};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 
 /// The shipped data folder.
 pub fn data_dir() -> PathBuf {
@@ -237,4 +241,24 @@ pub fn write_centroid_weights(dir: &Path) -> PathBuf {
     let path = dir.join("centroid.npz");
     weights::save(&centroid_network(&data, data.len()), &path).unwrap();
     path
+}
+
+/// The explorer's screen for `state`, drawn into a `width` x `height` test backend.
+pub fn render(state: &AppState, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| ui::draw(state, frame)).unwrap();
+    terminal
+}
+
+/// The screen's rows as text.
+pub fn rows(terminal: &Terminal<TestBackend>) -> Vec<String> {
+    let buf = terminal.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+        .collect()
+}
+
+/// Whether some row of the screen contains `needle`.
+pub fn shows(terminal: &Terminal<TestBackend>, needle: &str) -> bool {
+    rows(terminal).iter().any(|r| r.contains(needle))
 }

@@ -10,6 +10,7 @@
 pub mod browse;
 pub mod confusion;
 pub mod gallery;
+pub mod network;
 
 use ratatui::Frame;
 use ratatui::crossterm::event::MouseEvent;
@@ -29,11 +30,18 @@ pub enum ViewId {
     Confusion,
     /// Thumbnails of the images walked through (a cell of the matrix, the filter).
     Gallery,
+    /// The forward pass of the current image laid open.
+    Network,
 }
 
 impl ViewId {
     /// Every view.
-    pub const ALL: [ViewId; 3] = [ViewId::Browse, ViewId::Confusion, ViewId::Gallery];
+    pub const ALL: [ViewId; 4] = [
+        ViewId::Browse,
+        ViewId::Network,
+        ViewId::Confusion,
+        ViewId::Gallery,
+    ];
 
     /// The view's own keys (the global ones come first, see [`crate::app::router`]).
     pub fn keys(self) -> &'static [Binding] {
@@ -41,6 +49,7 @@ impl ViewId {
             ViewId::Browse => browse::KEYS,
             ViewId::Confusion => confusion::KEYS,
             ViewId::Gallery => gallery::KEYS,
+            ViewId::Network => network::KEYS,
         }
     }
 
@@ -50,6 +59,7 @@ impl ViewId {
             ViewId::Browse => browse::MOUSE,
             ViewId::Confusion => confusion::MOUSE,
             ViewId::Gallery => gallery::MOUSE,
+            ViewId::Network => network::MOUSE,
         }
     }
 
@@ -59,6 +69,7 @@ impl ViewId {
             ViewId::Browse => browse::GUIDE,
             ViewId::Confusion => confusion::GUIDE,
             ViewId::Gallery => gallery::GUIDE,
+            ViewId::Network => network::GUIDE,
         }
     }
 
@@ -68,6 +79,7 @@ impl ViewId {
             ViewId::Browse => browse::MARKS,
             ViewId::Confusion => confusion::MARKS,
             ViewId::Gallery => gallery::MARKS,
+            ViewId::Network => network::MARKS,
         }
     }
 
@@ -77,6 +89,7 @@ impl ViewId {
             ViewId::Browse => browse::needed(shared),
             ViewId::Confusion => confusion::needed(shared),
             ViewId::Gallery => gallery::needed(shared),
+            ViewId::Network => network::needed(shared),
         }
     }
 
@@ -86,6 +99,7 @@ impl ViewId {
             ViewId::Browse => browse::draw(state.shared(), state.browse(), frame, body),
             ViewId::Confusion => confusion::draw(state.shared(), state.confusion(), frame, body),
             ViewId::Gallery => gallery::draw(state.shared(), frame, body),
+            ViewId::Network => network::draw(state.shared(), state.network(), frame, body),
         }
     }
 }
@@ -93,7 +107,8 @@ impl ViewId {
 /// The message for a mouse event in `view`.
 pub fn mouse_to_msg(view: ViewId, mouse: MouseEvent) -> Option<Msg> {
     match view {
-        ViewId::Browse => browse::mouse_to_msg(mouse),
+        // The wheel moves through the images in both.
+        ViewId::Browse | ViewId::Network => browse::mouse_to_msg(mouse),
         ViewId::Confusion => None,
         ViewId::Gallery => gallery::mouse_to_msg(mouse),
     }

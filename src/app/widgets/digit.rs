@@ -25,47 +25,89 @@ pub struct Digit<'a> {
 
 impl Widget for Digit<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let rows = self.pixels.len() / self.cols.max(1);
-        let zoom = self.zoom.max(1);
-        // Pixel at half-row `h` (two per cell) and cell column `x`, black outside the image.
-        let pixel = |h: usize, x: usize| -> u8 {
-            let (r, c) = (h / zoom, x / zoom);
-            if r < rows && c < self.cols {
-                self.pixels[r * self.cols + c]
-            } else {
-                0
-            }
+        let grid = Grid {
+            len: self.pixels.len(),
+            cols: self.cols,
+            zoom: self.zoom,
         };
-        for y in 0..area.height {
-            for x in 0..area.width {
-                let (top, bottom) = (
-                    pixel(2 * usize::from(y), usize::from(x)),
-                    pixel(2 * usize::from(y) + 1, usize::from(x)),
-                );
-                let Some(cell) = buf.cell_mut((area.x + x, area.y + y)) else {
-                    continue;
-                };
-                match self.palette {
-                    Palette::Plain => {
-                        // One character for both pixels: shade their average.
-                        let avg = (u16::from(top) + u16::from(bottom)) / 2;
-                        cell.set_char(shade(avg as u8));
-                    }
-                    palette => {
-                        cell.set_char('▀')
-                            .set_fg(gray(palette, top))
-                            .set_bg(gray(palette, bottom));
-                    }
+        paint_halves(
+            area,
+            buf,
+            grid,
+            self.palette,
+            0u8,
+            |i| self.pixels[i],
+            // One character for both pixels: shade their average.
+            |top, bottom| shade(((u16::from(top) + u16::from(bottom)) / 2) as u8),
+            |v| gray(self.palette, v),
+        );
+    }
+}
+
+/// The shape of a grid of values drawn as half blocks.
+#[derive(Debug, Clone, Copy)]
+pub struct Grid {
+    /// Values in all (whole rows of `cols`).
+    pub len: usize,
+    /// Values per row.
+    pub cols: usize,
+    /// Cells per value across (and half-cells down).
+    pub zoom: usize,
+}
+
+/// Paints a grid of values into `area` two rows per cell: the upper half block with the top
+/// value's color as foreground and the bottom one's as background, or without colors one
+/// character for both (`plain(top, bottom)`). `value(i)` is the value at flat index `i`;
+/// cells beyond the grid take `outside`. The one loop of every half-block widget.
+#[allow(clippy::too_many_arguments)]
+pub fn paint_halves<T: Copy>(
+    area: Rect,
+    buf: &mut Buffer,
+    grid: Grid,
+    palette: Palette,
+    outside: T,
+    value: impl Fn(usize) -> T,
+    plain: impl Fn(T, T) -> char,
+    color: impl Fn(T) -> Color,
+) {
+    let cols = grid.cols.max(1);
+    let rows = grid.len / cols;
+    let zoom = grid.zoom.max(1);
+    // The value at half-row `h` (two per cell) and cell column `x`.
+    let at = |h: usize, x: usize| -> T {
+        let (r, c) = (h / zoom, x / zoom);
+        if r < rows && c < cols {
+            value(r * cols + c)
+        } else {
+            outside
+        }
+    };
+    for y in 0..area.height {
+        for x in 0..area.width {
+            let (top, bottom) = (
+                at(2 * usize::from(y), usize::from(x)),
+                at(2 * usize::from(y) + 1, usize::from(x)),
+            );
+            let Some(cell) = buf.cell_mut((area.x + x, area.y + y)) else {
+                continue;
+            };
+            match palette {
+                Palette::Plain => {
+                    cell.set_char(plain(top, bottom));
+                }
+                _ => {
+                    cell.set_char('▀').set_fg(color(top)).set_bg(color(bottom));
                 }
             }
         }
     }
 }
 
-/// The network's input for one image: values of any sign and size. Positive values are drawn
-/// in gray as pixels are, relative to the largest one; negative ones in blue (dots without
-/// colors), relative to the most negative one, so that a negative background (z-score's
-/// -0.42) shows as clearly as the ink; zero is black.
+/// The network's input for one image, or any grid of values of any sign and size (a unit's
+/// weights). Positive values are drawn in gray as pixels are, relative to the largest one;
+/// negative ones in blue (dots without colors), relative to the most negative one, so that a
+/// negative background (z-score's -0.42) shows as clearly as the ink; zero is black. With
+/// `symmetric`, both signs share the largest magnitude, so equal sizes look equal (weights).
 #[derive(Debug, Clone, Copy)]
 pub struct InputDigit<'a> {
     /// The values, row-major.
@@ -76,17 +118,25 @@ pub struct InputDigit<'a> {
     pub zoom: usize,
     /// How to paint.
     pub palette: Palette,
+    /// One scale for both signs (the largest magnitude) instead of one per sign.
+    pub symmetric: bool,
 }
 
 impl InputDigit<'_> {
     /// The magnitudes that map to full blue and full white: the most negative value and the
-    /// largest positive one (1 where there is none).
+    /// largest positive one (1 where there is none), or with `symmetric` the largest
+    /// magnitude for both.
     pub fn scales(&self) -> (f32, f32) {
         let (neg, pos) = self
             .values
             .iter()
             .filter(|v| v.is_finite())
             .fold((0.0f32, 0.0f32), |(n, p), &v| (n.max(-v), p.max(v)));
+        let (neg, pos) = if self.symmetric {
+            (neg.max(pos), neg.max(pos))
+        } else {
+            (neg, pos)
+        };
         let or_one = |m: f32| if m > 0.0 { m } else { 1.0 };
         (or_one(neg), or_one(pos))
     }
@@ -94,41 +144,26 @@ impl InputDigit<'_> {
 
 impl Widget for InputDigit<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let rows = self.values.len() / self.cols.max(1);
-        let zoom = self.zoom.max(1);
         let (neg, pos) = self.scales();
-        // Value at half-row `h` and cell column `x` relative to its sign's scale, 0 outside
-        // the image.
-        let value = |h: usize, x: usize| -> f32 {
-            let (r, c) = (h / zoom, x / zoom);
-            let v = if r < rows && c < self.cols {
-                self.values[r * self.cols + c]
-            } else {
-                0.0
-            };
-            if v < 0.0 { v / neg } else { v / pos }
+        let grid = Grid {
+            len: self.values.len(),
+            cols: self.cols,
+            zoom: self.zoom,
         };
-        for y in 0..area.height {
-            for x in 0..area.width {
-                let (top, bottom) = (
-                    value(2 * usize::from(y), usize::from(x)),
-                    value(2 * usize::from(y) + 1, usize::from(x)),
-                );
-                let Some(cell) = buf.cell_mut((area.x + x, area.y + y)) else {
-                    continue;
-                };
-                match self.palette {
-                    Palette::Plain => {
-                        cell.set_char(signed_shade((top + bottom) / 2.0));
-                    }
-                    palette => {
-                        cell.set_char('▀')
-                            .set_fg(diverging(palette, top))
-                            .set_bg(diverging(palette, bottom));
-                    }
-                }
-            }
-        }
+        paint_halves(
+            area,
+            buf,
+            grid,
+            self.palette,
+            0.0f32,
+            // Each value relative to its sign's scale.
+            |i| {
+                let v = self.values[i];
+                if v < 0.0 { v / neg } else { v / pos }
+            },
+            |top, bottom| signed_shade((top + bottom) / 2.0),
+            |t| diverging(self.palette, t),
+        );
     }
 }
 
@@ -221,6 +256,7 @@ mod tests {
             cols: 1,
             zoom: 1,
             palette: Palette::TrueColor,
+            symmetric: false,
         };
         assert_eq!(digit.scales(), (2.0, 2.0));
         let mut buf = Buffer::empty(Rect::new(0, 0, 1, 2));
@@ -257,6 +293,20 @@ mod tests {
         .render(buf.area, &mut buf);
         assert_eq!(buf[(0, 0)].fg, Color::Rgb(0, 85, 255));
         assert_eq!(buf[(0, 1)].fg, Color::Rgb(255, 255, 255));
+        // Symmetric: the small negative background is drawn small beside the ink.
+        let weights = InputDigit {
+            values: &zscore_like,
+            symmetric: true,
+            ..digit
+        };
+        assert_eq!(weights.scales(), (2.8, 2.8));
+        let mut buf = Buffer::empty(Rect::new(0, 0, 1, 2));
+        weights.render(buf.area, &mut buf);
+        assert_eq!(
+            buf[(0, 0)].fg,
+            Color::Rgb(0, 12, 38),
+            "-0.42 of 2.8: a dark blue"
+        );
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Drawing pieces any view may use: styles that respect the palette, bars in eighths of a
-//! cell, short numbers, the digit itself ([`digit::Digit`]), shaded table cells ([`heat`])
-//! and grids of small digits ([`thumbnail`]).
+//! cell, short numbers, the digit itself ([`digit::Digit`]), shaded table cells ([`heat`]),
+//! the digit under a map ([`heat_digit::HeatDigit`]) and grids of small digits
+//! ([`thumbnail`]).
 
 pub mod digit;
 pub mod heat;
+pub mod heat_digit;
 pub mod thumbnail;
 
 use ratatui::style::{Color, Modifier, Style};

@@ -82,6 +82,7 @@ pub fn draw(shared: &Shared, view: &State, frame: &mut Frame, area: Rect, zoom: 
             cols,
             zoom,
             palette: shared.palette,
+            symmetric: false,
         };
         frame.render_widget(digit, inner);
     } else {

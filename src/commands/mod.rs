@@ -1,5 +1,6 @@
 //! The headless subcommands, each in its own file; `run` dispatches to them.
 
+mod classify;
 mod eval;
 mod explore;
 mod show;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Eval(args)) => eval::run(&cli.data_dir, &cli.weights, &args),
         Some(Command::Show(args)) => show::run(&cli.data_dir, &cli.weights, &args),
         Some(Command::Train(args)) => train::run(&cli.data_dir, &args),
+        Some(Command::Classify(args)) => classify::run(&cli.weights, &args),
         None => explore::run(&cli.data_dir, &cli.weights, &cli.explore),
     }
 }
@@ -32,17 +34,19 @@ pub fn run(cli: Cli) -> Result<()> {
 /// Loads a split and a network and checks that they fit each other.
 pub(crate) fn load(data_dir: &Path, weights: &Path, split: Split) -> Result<(Dataset, Network)> {
     let data = load_split(data_dir, split)?;
+    let net = load_network(weights, data.rows(), data.cols())?;
+    Ok((data, net))
+}
+
+/// Loads a network and checks that it takes `rows x cols` images and gives the ten classes.
+pub(crate) fn load_network(weights: &Path, rows: usize, cols: usize) -> Result<Network> {
     let net = Network::load(weights).wrap_err("loading the network weights")?;
-    net.check_fits(data.pixels_per_image(), NUM_CLASSES)
+    net.check_fits(rows * cols, NUM_CLASSES)
         .map_err(|fault| color_eyre::eyre::eyre!("{}: {fault}", weights.display()))
         .wrap_err_with(|| {
-            format!(
-                "the network does not fit {}x{} images with {NUM_CLASSES} classes",
-                data.rows(),
-                data.cols()
-            )
+            format!("the network does not fit {rows}x{cols} images with {NUM_CLASSES} classes")
         })?;
-    Ok((data, net))
+    Ok(net)
 }
 
 /// Loads a split, refusing one without images: an accuracy over no image, or a range of

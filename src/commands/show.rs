@@ -32,13 +32,8 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
     let label = usize::from(data.label(args.index));
 
     let stdout = std::io::stdout();
-    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut s = String::new();
-    if color {
-        draw_half_blocks(&mut s, pixels, data.cols());
-    } else {
-        draw_shades(&mut s, pixels, data.cols());
-    }
+    draw_digit(&mut s, pixels, data.cols(), colors_on(&stdout));
     let verdict = if predicted == label { "right" } else { "WRONG" };
     let _ = writeln!(
         s,
@@ -97,6 +92,20 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
     }
     stdout.lock().write_all(out.as_bytes())?;
     Ok(())
+}
+
+/// Whether `out` takes colors: a terminal, and `NO_COLOR` unset or empty.
+pub(crate) fn colors_on(out: &std::io::Stdout) -> bool {
+    out.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The image as text: gray half blocks with `color`, shade characters without.
+pub(crate) fn draw_digit(s: &mut String, pixels: &[u8], cols: usize, color: bool) {
+    if color {
+        draw_half_blocks(s, pixels, cols);
+    } else {
+        draw_shades(s, pixels, cols);
+    }
 }
 
 /// Two pixels per cell: the upper half block takes the top pixel as foreground gray and the

@@ -146,6 +146,7 @@ fn event_loop(
         .draw(|frame| ui::draw(state, frame))
         .wrap_err("drawing")?
         .area;
+    apply(state.update(Msg::Screen(shown)), worker, guard)?;
     let mut last_draw = Instant::now();
     let mut pending = Redraw::No;
     loop {
@@ -219,11 +220,15 @@ fn event_loop(
             Redraw::Now => true,
         };
         if due {
-            shown = guard
+            let area = guard
                 .terminal()
                 .draw(|frame| ui::draw(state, frame))
                 .wrap_err("drawing")?
                 .area;
+            if area != shown {
+                apply(state.update(Msg::Screen(area)), worker, guard)?;
+            }
+            shown = area;
             last_draw = Instant::now();
             pending = Redraw::No;
         }

@@ -2,7 +2,9 @@
 //! loop to do ([`Cmd`]). Keys, the mouse and the worker all become messages; the one update
 //! step ([`crate::app::state::AppState::update`]) applies them.
 
-use crate::app::views::{ViewId, browse};
+use ratatui::layout::Rect;
+
+use crate::app::views::{ViewId, browse, draw};
 use crate::app::worker::{Job, WorkerMsg};
 
 /// A message for the update step.
@@ -32,6 +34,10 @@ pub enum Msg {
     Resized,
     /// A report from the worker.
     Worker(WorkerMsg),
+    /// The drawing view's own messages.
+    Draw(draw::Msg),
+    /// A frame of this size was drawn: where the views' panels are for the mouse.
+    Screen(Rect),
 }
 
 /// Moves through the images of the split.

@@ -15,7 +15,13 @@ const HELP_PAGE: isize = 10;
 
 /// Keys that open the views, in every view that does not use the key itself. A view opens
 /// over the current one; its key again (or Esc) goes back.
-pub const VIEW_KEYS: &[Binding] = &[];
+pub const VIEW_KEYS: &[Binding] = &[Binding {
+    keys: &[KeyCode::Char('d')],
+    label: "d",
+    help: "draw a digit and see what the network makes of it",
+    hint: None,
+    action: |_| Some(Msg::Open(ViewId::Draw)),
+}];
 
 /// Keys that mean the same in every view.
 pub const GLOBAL_KEYS: &[Binding] = &[
@@ -86,6 +92,9 @@ pub fn key_to_msg(state: &AppState, key: KeyEvent) -> Option<Msg> {
         };
         return Some(Msg::Goto(goto));
     }
+    if let Some(msg) = views::prompt_key(state, key.code) {
+        return msg;
+    }
     if state.help_shown() {
         // The arrows scroll the help, `q` still quits, any other key closes it.
         return Some(match key.code {
@@ -97,7 +106,9 @@ pub fn key_to_msg(state: &AppState, key: KeyEvent) -> Option<Msg> {
             _ => Msg::ToggleHelp,
         });
     }
-    keymap::lookup(GLOBAL_KEYS, key.code).or_else(|| keymap::lookup(state.view().keys(), key.code))
+    keymap::lookup(GLOBAL_KEYS, key.code)
+        .or_else(|| keymap::lookup(state.view().keys(), key.code))
+        .or_else(|| keymap::lookup(VIEW_KEYS, key.code))
 }
 
 /// The message for a mouse event, from the active view.

@@ -8,11 +8,13 @@
 
 use std::sync::Arc;
 
+use ratatui::layout::Rect;
+
 use crate::app::evaluations::EvalKey;
 use crate::app::help;
 use crate::app::msg::{Cmd, Goto, Msg, Nav};
 use crate::app::shared::{Notice, Palette, Shared};
-use crate::app::views::{ViewId, browse};
+use crate::app::views::{ViewId, browse, draw};
 use crate::app::worker::JobKind;
 use crate::dataset::{Dataset, Split};
 use crate::network::Network;
@@ -27,6 +29,9 @@ pub struct AppState {
     /// Open views, the active one last; never empty.
     views: Vec<ViewId>,
     browse: browse::State,
+    draw: draw::State,
+    /// The last frame drawn, for placing mouse events on the panels.
+    screen: Rect,
     /// The help overlay, when open, and how far it is scrolled.
     help: Option<usize>,
     goto: Option<String>,
@@ -52,6 +57,8 @@ impl AppState {
             shared,
             views: vec![ViewId::Browse],
             browse: browse::State::default(),
+            draw: draw::State::default(),
+            screen: Rect::default(),
             help: None,
             goto: None,
             notice: None,
@@ -68,6 +75,11 @@ impl AppState {
     /// The browse view's own state.
     pub fn browse(&self) -> &browse::State {
         &self.browse
+    }
+
+    /// The drawing view's own state.
+    pub fn draw(&self) -> &draw::State {
+        &self.draw
     }
 
     /// The active view.
@@ -103,11 +115,15 @@ impl AppState {
     /// Applies one message.
     pub fn update(&mut self, msg: Msg) -> Cmd {
         // A notice lasts until the next thing the user does.
-        let had_notice =
-            !matches!(msg, Msg::Worker(_) | Msg::Resized) && self.notice.take().is_some();
+        let had_notice = !matches!(msg, Msg::Worker(_) | Msg::Resized | Msg::Screen(_))
+            && self.notice.take().is_some();
         match msg {
             Msg::Nav(nav) => self.notice = self.shared.navigate(nav),
-            Msg::Set(setting) => return self.shared.change(setting).into(),
+            Msg::Set(setting) => {
+                let cmd = self.shared.change(setting).into();
+                self.draw.refresh(&self.shared);
+                return cmd;
+            }
             Msg::Goto(goto) => self.goto(goto),
             Msg::Browse(msg) => self.browse.update(msg),
             Msg::ToggleHelp => self.help = self.help.xor(Some(0)),
@@ -118,6 +134,12 @@ impl AppState {
                 }
             }
             Msg::Resized => {}
+            Msg::Screen(area) => self.screen = area,
+            Msg::Draw(msg) => {
+                if let Some(notice) = self.draw.update(msg, &self.shared, self.screen) {
+                    self.notice = Some(notice);
+                }
+            }
             Msg::Back => {
                 if had_notice {
                     // Esc waved the notice away; that is all.

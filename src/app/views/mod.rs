@@ -8,9 +8,10 @@
 //! applies them in an `update` of its own, called from the one update step.
 
 pub mod browse;
+pub mod draw;
 
 use ratatui::Frame;
-use ratatui::crossterm::event::MouseEvent;
+use ratatui::crossterm::event::{KeyCode, MouseEvent};
 use ratatui::layout::Rect;
 
 use crate::app::keymap::{Binding, Note};
@@ -23,16 +24,19 @@ use crate::app::state::AppState;
 pub enum ViewId {
     /// One image, its output, norms and the accuracy over the split.
     Browse,
+    /// A digit the user draws, prepared as MNIST's were, and what the network makes of it.
+    Draw,
 }
 
 impl ViewId {
     /// Every view.
-    pub const ALL: [ViewId; 1] = [ViewId::Browse];
+    pub const ALL: [ViewId; 2] = [ViewId::Browse, ViewId::Draw];
 
     /// The view's own keys (the global ones come first, see [`crate::app::router`]).
     pub fn keys(self) -> &'static [Binding] {
         match self {
             ViewId::Browse => browse::KEYS,
+            ViewId::Draw => draw::KEYS,
         }
     }
 
@@ -40,6 +44,7 @@ impl ViewId {
     pub fn mouse_help(self) -> &'static [Note] {
         match self {
             ViewId::Browse => browse::MOUSE,
+            ViewId::Draw => draw::MOUSE,
         }
     }
 
@@ -47,6 +52,7 @@ impl ViewId {
     pub fn guide(self) -> &'static [Note] {
         match self {
             ViewId::Browse => browse::GUIDE,
+            ViewId::Draw => draw::GUIDE,
         }
     }
 
@@ -54,6 +60,7 @@ impl ViewId {
     pub fn marks(self) -> &'static [Note] {
         match self {
             ViewId::Browse => browse::MARKS,
+            ViewId::Draw => draw::MARKS,
         }
     }
 
@@ -61,6 +68,7 @@ impl ViewId {
     pub fn needed(self, shared: &Shared) -> (u16, u16) {
         match self {
             ViewId::Browse => browse::needed(shared),
+            ViewId::Draw => draw::needed(),
         }
     }
 
@@ -68,6 +76,7 @@ impl ViewId {
     pub fn draw(self, state: &AppState, frame: &mut Frame, body: Rect) {
         match self {
             ViewId::Browse => browse::draw(state.shared(), state.browse(), frame, body),
+            ViewId::Draw => draw::draw(state.shared(), state.draw(), frame, body),
         }
     }
 }
@@ -76,5 +85,15 @@ impl ViewId {
 pub fn mouse_to_msg(view: ViewId, mouse: MouseEvent) -> Option<Msg> {
     match view {
         ViewId::Browse => browse::mouse_to_msg(mouse),
+        ViewId::Draw => draw::mouse_to_msg(mouse),
+    }
+}
+
+/// While the active view has a prompt open, what a key means to it: every key goes to the
+/// prompt (`Some`, with `None` inside for a key that does nothing there).
+pub fn prompt_key(state: &AppState, code: KeyCode) -> Option<Option<Msg>> {
+    match state.view() {
+        ViewId::Browse => None,
+        ViewId::Draw => draw::prompt_key(state.draw(), code),
     }
 }

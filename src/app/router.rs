@@ -18,7 +18,7 @@ const HELP_PAGE: isize = 10;
 pub const VIEW_KEYS: &[Binding] = &[Binding {
     keys: &[KeyCode::Char('d')],
     label: "d",
-    help: "draw a digit and see what the network makes of it",
+    help: "the drawing view: draw a digit for the network (again: back)",
     hint: None,
     action: |_| Some(Msg::Open(ViewId::Draw)),
 }];

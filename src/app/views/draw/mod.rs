@@ -601,7 +601,7 @@ pub const GUIDE: &[Note] = &[
         help: "your drawing, 28x28 pixels, soft-edged strokes as MNIST's",
     },
     Note {
-        label: "network input",
+        label: "input",
         help: "what the network receives: the drawing prepared as MNIST's",
     },
     Note {

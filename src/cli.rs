@@ -207,6 +207,13 @@ pub enum Command {
     /// stops between batches and writes nothing (exit status 130). Training takes images of
     /// up to 65,536 pixels (256x256), the same size in both splits.
     Train(TrainArgs),
+    /// Classify digits in image files (PNG, JPEG, BMP, GIF, PGM/PPM), prepared as MNIST's were
+    ///
+    /// Each file is turned gray, inverted if its background is light (MNIST's ink is bright on
+    /// black), cleared of faint noise, and its ink scaled to fit 20x20 and centered by mass in
+    /// 28x28, as the MNIST description says its digits were. A file that cannot be read gets
+    /// an error naming it; the others are still classified, and the exit status is 1.
+    Classify(ClassifyArgs),
 }
 
 impl Command {
@@ -217,6 +224,7 @@ impl Command {
             Command::Show(_) => "show",
             Command::Train(_) => "train",
             Command::Softmax(_) => "softmax",
+            Command::Classify(_) => "classify",
         }
     }
 }
@@ -321,6 +329,25 @@ pub fn finite_f32(text: &str) -> Result<f32, String> {
             "`{text}` is not a finite float32 (the largest is about 3.4e38)"
         ))
     }
+}
+
+/// Options of `classify`.
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// Image files, any size and color
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Also print the 28x28 image the network receives, in block characters
+    #[arg(long)]
+    pub show: bool,
+
+    /// Print one JSON object per file and line: file, prediction, probabilities (or error)
+    #[arg(long)]
+    pub json: bool,
+
+    #[arg(long, value_parser = engine::<NormArg, NormMode>(), default_value = NormMode::Div255.name(), help = NORM_HELP)]
+    pub norm: NormMode,
 }
 
 /// Parses a whole number of at least 1 (batch sizes, counts).

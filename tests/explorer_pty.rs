@@ -588,3 +588,61 @@ fn the_network_view_opens_moves_its_cursor_scales_the_scores_and_quits() {
     assert!(status.success(), "exit status {status:?}");
     s.assert_restored();
 }
+
+#[test]
+fn drawing_a_stroke_with_the_keyboard_gets_a_prediction_and_saves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/mnist-784-50-100-10.npz");
+    let mut cmd = CommandBuilder::new(BIN);
+    cmd.arg("--data-dir");
+    cmd.arg(common::data_dir());
+    cmd.arg("--weights");
+    cmd.arg(&weights);
+    // Saved drawings go to the folder the explorer runs in.
+    cmd.cwd(dir.path());
+    let mut s = Session::start(cmd, 80, 24);
+    s.wait_for_text("image 0 (");
+    s.send("d");
+    s.wait_for_text("nothing drawn yet");
+
+    // A vertical stroke: three pixels left and eight up from the middle, pen down, fourteen
+    // down, pen up. The shipped network calls it a 1.
+    s.send(&"\x1b[D".repeat(3));
+    s.send(&"\x1b[A".repeat(8));
+    s.send(" ");
+    s.send(&"\x1b[B".repeat(14));
+    s.send(" ");
+    let screen = s.wait_for("a prediction and the pen up", |t| {
+        t.contains("predicted 1") && t.contains("pen up")
+    });
+    assert!(screen.contains("network input: prepared"), "{screen}");
+
+    s.send("s");
+    s.wait_for_text("saved ./digit-001.pgm");
+    s.send("s");
+    s.wait_for_text("saved ./digit-002.pgm");
+    for name in ["digit-001.pgm", "digit-002.pgm"] {
+        let bytes = std::fs::read(dir.path().join(name)).unwrap();
+        assert!(bytes.starts_with(b"P5\n28 28\n255\n"), "{name}");
+        assert_eq!(bytes.len(), 13 + 28 * 28, "{name}");
+    }
+
+    s.send("\r1");
+    s.wait_for_text("my digits: 1 kept, 1 right");
+
+    // The mouse draws too: clear, then press at one cell and drag down (SGR reports, 1-based).
+    s.send("c");
+    s.wait_for_text("nothing drawn yet");
+    s.send("\x1b[<0;15;3M");
+    for row in 4..=13 {
+        s.send(&format!("\x1b[<32;15;{row}M"));
+    }
+    s.send("\x1b[<0;15;13m");
+    s.wait_for("the mouse stroke read", |t| t.contains("predicted 1"));
+
+    s.send("q");
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    s.assert_restored();
+}

@@ -18,7 +18,7 @@ use mnist_explorer::app::help;
 use mnist_explorer::app::msg::{Cmd, Goto, Msg, Nav, Setting};
 use mnist_explorer::app::shared::Palette;
 use mnist_explorer::app::state::AppState;
-use mnist_explorer::app::views::{ViewId, browse, confusion};
+use mnist_explorer::app::views::{ViewId, browse, confusion, draw};
 use mnist_explorer::app::widgets::MAX_BAR_WIDTH;
 use mnist_explorer::app::worker::{EvalJob, Job, Progress, WorkerMsg};
 use mnist_explorer::dataset::Split;
@@ -690,4 +690,117 @@ fn the_browse_title_shows_the_filter_and_the_order() {
     let wide = render(&state, 120, 40);
     let title = format!("┌ image {first} · wrong by confidence · 1 of {wrong} ");
     assert!(shows(&wide, &title), "{title}: {:?}", rows(&wide)[0]);
+}
+
+/// The drawing view opened from `start`, with a vertical stroke drawn with the keyboard at
+/// column 3 from row 6 to row 20, as a learner would draw a 1.
+fn drawn(palette: Palette) -> AppState {
+    use mnist_explorer::app::views::draw::{Dir, Msg as DrawMsg};
+    let (mut state, _) = start(palette);
+    state.update(Msg::Open(ViewId::Draw));
+    let mut send = |m| {
+        state.update(Msg::Draw(m));
+    };
+    for _ in 0..11 {
+        send(DrawMsg::Move(Dir::Left));
+    }
+    for _ in 0..8 {
+        send(DrawMsg::Move(Dir::Up));
+    }
+    send(DrawMsg::TogglePen);
+    for _ in 0..14 {
+        send(DrawMsg::Move(Dir::Down));
+    }
+    send(DrawMsg::TogglePen);
+    state
+}
+
+/// The predicted class and its probability as the prediction panel prints them.
+fn prediction_text(state: &AppState) -> String {
+    let report = &state.draw().reading().expect("a stroke is read").report;
+    format!(
+        "predicted {}  {:.2}%",
+        report.predicted,
+        report.probs[report.predicted] * 100.0
+    )
+}
+
+#[test]
+fn draw_view_80x24_a_stroke_prepared() {
+    let state = drawn(Palette::Plain);
+    let terminal = render(&state, 80, 24);
+    insta::assert_snapshot!(terminal.backend());
+    assert!(shows(&terminal, &prediction_text(&state)));
+    assert!(shows(&terminal, "network input: prepared"));
+    assert!(shows(&terminal, "brush 3 · pen up"));
+    // The prepared input is centered: its ink lies in the input panel's middle columns,
+    // while the drawing sits at the canvas's left.
+    let body = ratatui::layout::Rect::new(0, 0, 80, 23);
+    let panels = draw::panels(body);
+    let place = |name: &str| panels.iter().find(|(n, _)| *n == name).unwrap().1;
+    let inked = |area: ratatui::layout::Rect| -> Vec<u16> {
+        let buf = terminal.backend().buffer();
+        (area.x + 1..area.x + area.width - 1)
+            .filter(|&x| (area.y + 1..area.y + 15).any(|y| buf[(x, y)].symbol() == "█"))
+            .map(|x| x - area.x - 1)
+            .collect()
+    };
+    assert!(inked(place("canvas")).iter().all(|&c| c < 6));
+    assert!(
+        inked(place("network input"))
+            .iter()
+            .all(|&c| (11..=17).contains(&c))
+    );
+}
+
+#[test]
+fn draw_view_120x40_raw_drawing_and_a_kept_digit() {
+    use mnist_explorer::app::views::draw::Msg as DrawMsg;
+    let mut state = drawn(Palette::Plain);
+    state.update(Msg::Draw(DrawMsg::StartKeep));
+    state.update(Msg::Draw(DrawMsg::Label(1)));
+    state.update(Msg::Draw(DrawMsg::ToggleRaw));
+    let terminal = render(&state, 120, 40);
+    insta::assert_snapshot!(terminal.backend());
+    assert!(shows(&terminal, "network input: RAW"));
+    assert!(shows(&terminal, "RAW: the drawing as it is"));
+    assert!(shows(&terminal, &prediction_text(&state)));
+    assert!(shows(&terminal, "my digits: 1 kept"));
+    assert!(shows(&terminal, "#1   label 1"));
+    // Zoom 2: the stroke's column 3 is drawn two cells wide, from the canvas's cell 7.
+    let buf = terminal.backend().buffer();
+    assert_eq!(buf[(1 + 6, 20)].symbol(), "█");
+    assert_eq!(buf[(1 + 7, 20)].symbol(), "█");
+}
+
+#[test]
+fn draw_view_in_color_marks_the_cursor_in_yellow() {
+    let state = drawn(Palette::TrueColor);
+    let terminal = render(&state, 80, 24);
+    // The cursor ended at pixel (3, 20): cell row 10, top half.
+    let cell = &terminal.backend().buffer()[(1 + 3, 1 + 10)];
+    assert_eq!((cell.symbol(), cell.fg), ("▀", Color::Yellow));
+    // The pixel below it, the stroke's soft end, keeps its gray.
+    assert!(
+        matches!(cell.bg, Color::Rgb(v, w, _) if v == w && v > 0 && v < 255),
+        "{:?}",
+        cell.bg
+    );
+    // Under NO_COLOR the same cell is a plus.
+    let plain = render(&drawn(Palette::Plain), 80, 24);
+    assert_eq!(plain.backend().buffer()[(1 + 3, 1 + 10)].symbol(), "+");
+}
+
+#[test]
+fn draw_view_help_lists_its_keys_and_marks() {
+    let mut state = drawn(Palette::Plain);
+    state.update(Msg::ToggleHelp);
+    let terminal = render(&state, 100, 60);
+    for b in draw::KEYS {
+        let row = format!("{:<13}{}", b.label, b.help);
+        assert!(shows(&terminal, &row), "help lacks `{row}`");
+    }
+    for note in draw::MARKS.iter().chain(draw::MOUSE) {
+        assert!(shows(&terminal, note.help), "help lacks `{}`", note.help);
+    }
 }

@@ -163,7 +163,7 @@ fn event_loop(
         .draw(|frame| ui::draw(state, frame))
         .wrap_err("drawing")?
         .area;
-    note_size(state, shown);
+    apply(state.update(Msg::Screen(shown)), worker, guard)?;
     let mut last_draw = Instant::now();
     let mut pending = Redraw::No;
     loop {
@@ -237,24 +237,18 @@ fn event_loop(
             Redraw::Now => true,
         };
         if due {
-            shown = guard
+            let area = guard
                 .terminal()
                 .draw(|frame| ui::draw(state, frame))
                 .wrap_err("drawing")?
                 .area;
-            note_size(state, shown);
+            if area != shown {
+                apply(state.update(Msg::Screen(area)), worker, guard)?;
+            }
+            shown = area;
             last_draw = Instant::now();
             pending = Redraw::No;
         }
-    }
-}
-
-/// Tells the state the size of the screen just drawn, when it changed: keys that move by
-/// rows or pages (the gallery's) depend on it.
-fn note_size(state: &mut AppState, shown: ratatui::layout::Rect) {
-    if state.screen() != (shown.width, shown.height) {
-        // Only the size changes: nothing to submit, nothing more to draw.
-        let _ = state.update(Msg::Screen(shown.width, shown.height));
     }
 }
 

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use crate::app::views::{ViewId, browse, confusion, gallery, network};
+use ratatui::layout::Rect;
+
+use crate::app::views::{ViewId, browse, confusion, draw, gallery, network};
 use crate::app::worker::{Job, WorkerMsg};
 use crate::network::Network;
 
@@ -50,8 +52,11 @@ pub enum Msg {
     Gallery(gallery::Msg),
     /// Hold this network (called by the name given) against the first from now on.
     Compare(Arc<Network>, String),
-    /// The size of the screen last drawn, which keys that move by rows or pages depend on.
-    Screen(u16, u16),
+    /// The drawing view's own messages.
+    Draw(draw::Msg),
+    /// A frame of this size was drawn: where the views' panels are for the mouse, and how
+    /// many rows the keys that move by rows or pages move by.
+    Screen(Rect),
 }
 
 /// Moves through the images of the split.

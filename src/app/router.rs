@@ -39,6 +39,17 @@ pub const VIEW_KEYS: &[Binding] = &[
         }),
         action: |_| Some(Msg::Open(ViewId::Network)),
     },
+    Binding {
+        keys: &[KeyCode::Char('d')],
+        label: "d",
+        help: "the drawing view: draw a digit for the network (again: back)",
+        hint: Some(Hint {
+            rank: 66,
+            keys: "d",
+            word: "draw",
+        }),
+        action: |_| Some(Msg::Open(ViewId::Draw)),
+    },
 ];
 
 /// Keys that mean the same in every view.
@@ -105,6 +116,9 @@ pub fn key_to_msg(state: &AppState, key: KeyEvent) -> Option<Msg> {
     }
     if state.load_input().is_some() {
         return edit(key.code, |c| !c.is_control()).map(Msg::LoadPrompt);
+    }
+    if let Some(msg) = views::prompt_key(state, key.code) {
+        return msg;
     }
     if state.help_shown() {
         // The arrows scroll the help, `q` still quits, any other key closes it.

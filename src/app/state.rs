@@ -8,11 +8,13 @@
 
 use std::sync::Arc;
 
+use ratatui::layout::Rect;
+
 use crate::app::evaluations::EvalKey;
 use crate::app::help;
 use crate::app::msg::{Cmd, Goto, Msg, Nav};
 use crate::app::shared::{Notice, Palette, Shared};
-use crate::app::views::{ViewId, browse, confusion, gallery, network};
+use crate::app::views::{ViewId, browse, confusion, draw, gallery, network};
 use crate::app::worker::{Job, JobKind, LoadJob, WorkerMsg};
 use crate::dataset::{Dataset, Split};
 use crate::network::Network;
@@ -30,9 +32,11 @@ pub struct AppState {
     views: Vec<ViewId>,
     browse: browse::State,
     confusion: confusion::State,
-    /// The size of the screen last drawn (80x24 until the first frame).
-    screen: (u16, u16),
     network: network::State,
+    draw: draw::State,
+    /// The last frame drawn (empty until the first): where the panels are for the mouse,
+    /// and how many rows the gallery's page keys move by.
+    screen: Rect,
     /// The help overlay, when open, and how far it is scrolled.
     help: Option<usize>,
     goto: Option<String>,
@@ -63,8 +67,9 @@ impl AppState {
             views: vec![ViewId::Browse],
             browse: browse::State::default(),
             confusion: confusion::State::default(),
-            screen: (80, 24),
             network: network::State::default(),
+            draw: draw::State::default(),
+            screen: Rect::default(),
             help: None,
             goto: None,
             load: None,
@@ -90,9 +95,13 @@ impl AppState {
         &self.confusion
     }
 
-    /// The size of the screen last drawn.
+    /// The size of the screen last drawn (80x24, the smallest supported, before the first).
     pub fn screen(&self) -> (u16, u16) {
-        self.screen
+        if self.screen.is_empty() {
+            (80, 24)
+        } else {
+            (self.screen.width, self.screen.height)
+        }
     }
 
     /// The open views, the active one last.
@@ -103,6 +112,11 @@ impl AppState {
     /// The network view's own state.
     pub fn network(&self) -> &network::State {
         &self.network
+    }
+
+    /// The drawing view's own state.
+    pub fn draw(&self) -> &draw::State {
+        &self.draw
     }
 
     /// The active view.
@@ -155,12 +169,13 @@ impl AppState {
     /// Applies one message to the state.
     fn apply(&mut self, msg: Msg) -> Cmd {
         // A notice lasts until the next thing the user does.
-        let had_notice = !matches!(msg, Msg::Worker(_) | Msg::Resized | Msg::Screen(..))
+        let had_notice = !matches!(msg, Msg::Worker(_) | Msg::Resized | Msg::Screen(_))
             && self.notice.take().is_some();
         match msg {
             Msg::Nav(nav) => self.notice = self.shared.navigate(nav),
             Msg::Set(setting) => {
                 let main = self.shared.change(setting);
+                self.draw.refresh(&self.shared);
                 return Cmd::either(main, self.shared.evaluate_other());
             }
             Msg::NextOrder => self.shared.next_order(),
@@ -176,7 +191,6 @@ impl AppState {
             }
             Msg::Gallery(msg) => self.gallery(msg),
             Msg::Compare(net, name) => return self.shared.compare_with(net, name).into(),
-            Msg::Screen(width, height) => self.screen = (width, height),
             Msg::Goto(goto) => self.goto(goto),
             Msg::LoadPrompt(edit) => return self.load_prompt(edit),
             Msg::Browse(msg) => self.browse.update(msg),
@@ -189,6 +203,12 @@ impl AppState {
                 }
             }
             Msg::Resized => {}
+            Msg::Screen(area) => self.screen = area,
+            Msg::Draw(msg) => {
+                if let Some(notice) = self.draw.update(msg, &self.shared, self.screen) {
+                    self.notice = Some(notice);
+                }
+            }
             Msg::Back => {
                 if had_notice {
                     // Esc waved the notice away; that is all.
@@ -259,8 +279,8 @@ impl AppState {
     /// The gallery's moves by rows and pages, which depend on how many thumbnails the
     /// screen holds, and Enter, which shows the selected image in the browse view.
     fn gallery(&mut self, msg: gallery::Msg) {
-        let (width, height) = self.screen;
-        let body = ratatui::layout::Rect::new(0, 0, width, height.saturating_sub(1));
+        let (width, height) = self.screen();
+        let body = Rect::new(0, 0, width, height.saturating_sub(1));
         let grid = gallery::grid(&self.shared, body);
         let nav = |by: isize, unit: usize| {
             let n = by.unsigned_abs().saturating_mul(unit.max(1));
@@ -956,10 +976,10 @@ mod tests {
         complete(&mut s, job_of(cmd).generation, with_errors);
         s.update(Msg::Open(ViewId::Gallery));
         // 2x2 images: 1x1-cell thumbnails under 11-character captions, 12 cells a tile.
-        s.update(Msg::Screen(80, 24));
+        s.update(Msg::Screen(Rect::new(0, 0, 80, 24)));
         s.update(Msg::Gallery(gallery::Msg::Rows(1)));
         assert_eq!(s.shared.index(), 6, "78 cells hold six tiles a row");
-        s.update(Msg::Screen(40, 24));
+        s.update(Msg::Screen(Rect::new(0, 0, 40, 24)));
         s.update(Msg::Gallery(gallery::Msg::Rows(1)));
         assert_eq!(s.shared.index(), 9, "38 cells hold three");
         s.update(Msg::Gallery(gallery::Msg::Rows(-1)));

@@ -18,13 +18,22 @@ pub fn draw(state: &AppState, frame: &mut Frame) {
         too_small(frame, area, view.needed(state.shared()));
         return;
     }
-    let [body, status_line] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+    let [body, status_line] = split(area);
     view.draw(state, frame, body);
     status::draw(state, frame, status_line);
     if state.help_shown() {
         help::draw(state, frame, area);
     }
+}
+
+/// The screen's body (all but the status line) and the status line.
+fn split(area: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area)
+}
+
+/// Where the active view is drawn on a screen of `area`: all but the status line.
+pub fn body(area: Rect) -> Rect {
+    split(area)[0]
 }
 
 /// Whether `area` has room for the active view (otherwise [`draw`] only says how much it

@@ -26,7 +26,12 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
     let other = match &args.compare {
         Some(path) => Some((
             path,
-            super::load_network(path, &data, "the network to compare with (--compare)")?,
+            super::load_network(
+                path,
+                data.rows(),
+                data.cols(),
+                "the network to compare with (--compare)",
+            )?,
         )),
         None => None,
     };

@@ -42,7 +42,12 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ExploreArgs) -> Result<()> {
                 |n| n.to_string_lossy().into(),
             );
             Some((
-                super::load_network(path, &data, "the network to compare with (--compare)")?,
+                super::load_network(
+                    path,
+                    data.rows(),
+                    data.cols(),
+                    "the network to compare with (--compare)",
+                )?,
                 name,
             ))
         }

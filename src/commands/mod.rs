@@ -1,6 +1,7 @@
 //! The headless subcommands, each in its own file; `run` dispatches to them.
 
 mod analysis;
+mod classify;
 mod eval;
 mod explore;
 mod out_file;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Show(args)) => show::run(&cli.data_dir, &cli.weights, &args),
         Some(Command::Train(args)) => train::run(&cli.data_dir, &args),
         Some(Command::Softmax(args)) => softmax::run(&args),
+        Some(Command::Classify(args)) => classify::run(&cli.weights, &args),
         None => explore::run(&cli.data_dir, &cli.weights, &cli.explore),
     }
 }
@@ -38,22 +40,23 @@ pub fn run(cli: Cli) -> Result<()> {
 /// Loads a split and a network and checks that they fit each other.
 pub(crate) fn load(data_dir: &Path, weights: &Path, split: Split) -> Result<(Dataset, Network)> {
     let data = load_split(data_dir, split)?;
-    let net = load_network(weights, &data, "the network weights")?;
+    let net = load_network(weights, data.rows(), data.cols(), "the network weights")?;
     Ok((data, net))
 }
 
-/// Loads a network (`what` it is, for errors) and checks that it fits `data`'s images and
-/// classes.
-pub(crate) fn load_network(weights: &Path, data: &Dataset, what: &str) -> Result<Network> {
+/// Loads a network (`what` it is, for errors) and checks that it takes `rows x cols`
+/// images and gives the ten classes.
+pub(crate) fn load_network(
+    weights: &Path,
+    rows: usize,
+    cols: usize,
+    what: &str,
+) -> Result<Network> {
     let net = weights::load(weights).wrap_err_with(|| format!("loading {what}"))?;
-    net.check_fits(data.pixels_per_image(), NUM_CLASSES)
+    net.check_fits(rows * cols, NUM_CLASSES)
         .map_err(|fault| color_eyre::eyre::eyre!("{}: {fault}", weights.display()))
         .wrap_err_with(|| {
-            format!(
-                "the network does not fit {}x{} images with {NUM_CLASSES} classes",
-                data.rows(),
-                data.cols()
-            )
+            format!("the network does not fit {rows}x{cols} images with {NUM_CLASSES} classes")
         })?;
     Ok(net)
 }

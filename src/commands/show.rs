@@ -76,13 +76,8 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
         let text = format!("{}\n", serde_json::to_string(&object)?);
         return super::stdio::print(&text).wrap_err("writing to standard output");
     }
-    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut s = String::new();
-    if color {
-        draw_half_blocks(&mut s, pixels, data.cols());
-    } else {
-        draw_shades(&mut s, pixels, data.cols());
-    }
+    draw_digit(&mut s, pixels, data.cols(), colors_on(&stdout));
     let verdict = if predicted == label { "right" } else { "WRONG" };
     let how_sure = match args.output {
         OutputLayer::Softmax => format!("{:.1}%", probs[predicted] * 100.0),
@@ -220,6 +215,20 @@ fn write_layers(s: &mut String, report: &ImageReport, sizes: &[usize]) {
     let softmax = report.softmax_of_logits();
     for (class, (score, p)) in report.logits.iter().zip(&softmax).enumerate() {
         let _ = writeln!(s, "  {class:>5} {score:>10.4} {p:>10.6}");
+    }
+}
+
+/// Whether `out` takes colors: a terminal, and `NO_COLOR` unset or empty.
+pub(crate) fn colors_on(out: &std::io::Stdout) -> bool {
+    out.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The image as text: gray half blocks with `color`, shade characters without.
+pub(crate) fn draw_digit(s: &mut String, pixels: &[u8], cols: usize, color: bool) {
+    if color {
+        draw_half_blocks(s, pixels, cols);
+    } else {
+        draw_shades(s, pixels, cols);
     }
 }
 

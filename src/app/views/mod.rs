@@ -9,11 +9,12 @@
 
 pub mod browse;
 pub mod confusion;
+pub mod draw;
 pub mod gallery;
 pub mod network;
 
 use ratatui::Frame;
-use ratatui::crossterm::event::MouseEvent;
+use ratatui::crossterm::event::{KeyCode, MouseEvent};
 use ratatui::layout::Rect;
 
 use crate::app::keymap::{Binding, Note};
@@ -32,15 +33,18 @@ pub enum ViewId {
     Gallery,
     /// The forward pass of the current image laid open.
     Network,
+    /// A digit the user draws, prepared as MNIST's were, and what the network makes of it.
+    Draw,
 }
 
 impl ViewId {
     /// Every view.
-    pub const ALL: [ViewId; 4] = [
+    pub const ALL: [ViewId; 5] = [
         ViewId::Browse,
         ViewId::Network,
         ViewId::Confusion,
         ViewId::Gallery,
+        ViewId::Draw,
     ];
 
     /// The view's own keys (the global ones come first, see [`crate::app::router`]).
@@ -50,6 +54,7 @@ impl ViewId {
             ViewId::Confusion => confusion::KEYS,
             ViewId::Gallery => gallery::KEYS,
             ViewId::Network => network::KEYS,
+            ViewId::Draw => draw::KEYS,
         }
     }
 
@@ -60,6 +65,7 @@ impl ViewId {
             ViewId::Confusion => confusion::MOUSE,
             ViewId::Gallery => gallery::MOUSE,
             ViewId::Network => network::MOUSE,
+            ViewId::Draw => draw::MOUSE,
         }
     }
 
@@ -70,6 +76,7 @@ impl ViewId {
             ViewId::Confusion => confusion::GUIDE,
             ViewId::Gallery => gallery::GUIDE,
             ViewId::Network => network::GUIDE,
+            ViewId::Draw => draw::GUIDE,
         }
     }
 
@@ -80,6 +87,7 @@ impl ViewId {
             ViewId::Confusion => confusion::MARKS,
             ViewId::Gallery => gallery::MARKS,
             ViewId::Network => network::MARKS,
+            ViewId::Draw => draw::MARKS,
         }
     }
 
@@ -90,6 +98,7 @@ impl ViewId {
             ViewId::Confusion => confusion::needed(shared),
             ViewId::Gallery => gallery::needed(shared),
             ViewId::Network => network::needed(shared),
+            ViewId::Draw => draw::needed(),
         }
     }
 
@@ -100,6 +109,7 @@ impl ViewId {
             ViewId::Confusion => confusion::draw(state.shared(), state.confusion(), frame, body),
             ViewId::Gallery => gallery::draw(state.shared(), frame, body),
             ViewId::Network => network::draw(state.shared(), state.network(), frame, body),
+            ViewId::Draw => draw::draw(state.shared(), state.draw(), frame, body),
         }
     }
 }
@@ -111,5 +121,15 @@ pub fn mouse_to_msg(view: ViewId, mouse: MouseEvent) -> Option<Msg> {
         ViewId::Browse | ViewId::Network => browse::mouse_to_msg(mouse),
         ViewId::Confusion => None,
         ViewId::Gallery => gallery::mouse_to_msg(mouse),
+        ViewId::Draw => draw::mouse_to_msg(mouse),
+    }
+}
+
+/// While the active view has a prompt open, what a key means to it: every key goes to the
+/// prompt (`Some`, with `None` inside for a key that does nothing there).
+pub fn prompt_key(state: &AppState, code: KeyCode) -> Option<Option<Msg>> {
+    match state.view() {
+        ViewId::Browse | ViewId::Network | ViewId::Confusion | ViewId::Gallery => None,
+        ViewId::Draw => draw::prompt_key(state.draw(), code),
     }
 }

@@ -57,10 +57,24 @@ where
 /// Default weights: the network this project trained and ships.
 pub const DEFAULT_WEIGHTS: &str = "weights/mnist-784-50-100-10.npz";
 
-const NORM_HELP: &str = "Input normalization: raw (0..255), div255 (x/255, the book's), \
+/// The modes and their formulas, for every `--norm`'s help.
+macro_rules! norm_help {
+    () => {
+        "Input normalization: raw (0..255), div255 (x/255, the book's), \
 l1 (x/sum|x|), l2 (x/sqrt(sum x^2)), max (x/max|x|), zscore ((x/255 - 0.1307)/0.3081, the \
 mean and standard deviation of all 47,040,000 MNIST training pixels; an all-zero image \
-becomes -0.424 everywhere, as its pixels would in any image)";
+becomes -0.424 everywhere, as its pixels would in any image)"
+    };
+}
+
+const NORM_HELP: &str = norm_help!();
+
+/// `--norm` of the commands that read a weights file.
+const READ_NORM_HELP: &str = concat!(
+    norm_help!(),
+    " [default: the mode the weights file records it was trained with, else div255; another \
+     mode than the recorded one is warned about]"
+);
 
 const KERNEL_HELP: &str = "\
 Environment:
@@ -232,8 +246,8 @@ impl Command {
 /// Options of `eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    #[arg(long, value_parser = engine::<NormArg, NormMode>(), default_value = NormMode::Div255.name(), help = NORM_HELP)]
-    pub norm: NormMode,
+    #[arg(long, value_parser = engine::<NormArg, NormMode>(), help = READ_NORM_HELP)]
+    pub norm: Option<NormMode>,
 
     /// Images per forward pass
     #[arg(long, default_value_t = 100, value_parser = positive)]
@@ -280,8 +294,8 @@ pub struct ShowArgs {
     /// Index of the image in the split (0-based)
     pub index: usize,
 
-    #[arg(long, value_parser = engine::<NormArg, NormMode>(), default_value = NormMode::Div255.name(), help = NORM_HELP)]
-    pub norm: NormMode,
+    #[arg(long, value_parser = engine::<NormArg, NormMode>(), help = READ_NORM_HELP)]
+    pub norm: Option<NormMode>,
 
     /// Which split to take the image from
     #[arg(long, value_parser = engine::<SplitArg, Split>(), default_value = Split::Test.name())]
@@ -346,8 +360,8 @@ pub struct ClassifyArgs {
     #[arg(long)]
     pub json: bool,
 
-    #[arg(long, value_parser = engine::<NormArg, NormMode>(), default_value = NormMode::Div255.name(), help = NORM_HELP)]
-    pub norm: NormMode,
+    #[arg(long, value_parser = engine::<NormArg, NormMode>(), help = READ_NORM_HELP)]
+    pub norm: Option<NormMode>,
 }
 
 /// Parses a whole number of at least 1 (batch sizes, counts).

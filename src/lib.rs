@@ -22,4 +22,5 @@ pub mod rng;
 pub mod softmax;
 pub mod timing;
 pub mod train;
+pub mod trained_on;
 pub mod weights;

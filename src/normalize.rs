@@ -95,6 +95,11 @@ impl NormMode {
         }
     }
 
+    /// The mode of a name as [`NormMode::name`] gives it, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|mode| mode.name() == name)
+    }
+
     /// The formula, for display.
     pub fn formula(self) -> &'static str {
         match self {
@@ -204,6 +209,15 @@ mod tests {
                 "{mode}"
             );
         }
+    }
+
+    #[test]
+    fn every_mode_is_found_by_its_name_and_no_other_name_is() {
+        for mode in NormMode::ALL {
+            assert_eq!(NormMode::from_name(mode.name()), Some(mode));
+        }
+        assert_eq!(NormMode::from_name("Div255"), None);
+        assert_eq!(NormMode::from_name(""), None);
     }
 
     #[test]

@@ -17,7 +17,9 @@ use mnist_explorer::preprocess::{FIELD, prepare};
 /// The shipped network.
 fn shipped() -> (PathBuf, Network) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/mnist-784-50-100-10.npz");
-    let net = mnist_explorer::weights::load(&path).expect("the shipped weights load");
+    let net = mnist_explorer::weights::load(&path)
+        .expect("the shipped weights load")
+        .network;
     (path, net)
 }
 

@@ -508,7 +508,7 @@ fn eval_worst_lists_the_highest_losses_of_the_pass() {
     let dir = tempfile::tempdir().unwrap();
     let weights = write_centroid_weights(dir.path());
     let data = common::test_split();
-    let net = mnist_explorer::weights::load(&weights).unwrap();
+    let net = mnist_explorer::weights::load(&weights).unwrap().network;
     let report = eval_json(weights.to_str().unwrap(), &["--worst", "20"]);
     let worst = report["worst"].as_array().unwrap();
     assert_eq!(worst.len(), 20);
@@ -649,4 +649,76 @@ fn the_text_confusion_matrix_is_an_aligned_table_with_totals() {
     }
     assert!(table[13].trim_start().starts_with("total"));
     assert!(table[13].ends_with("10000"));
+}
+
+#[test]
+fn without_norm_eval_feeds_the_recorded_mode_and_another_one_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::test_split();
+    let path = dir.path().join("recorded-l2.npz");
+    common::write_recorded(
+        &path,
+        &common::centroid_network(&data, data.len()),
+        mnist_explorer::normalize::NormMode::L2,
+    );
+    let weights = path.to_str().unwrap();
+    let plain = run(&["--weights", weights, "eval", "--json"]);
+    assert!(plain.status.success(), "{}", common::stderr(&plain));
+    assert_eq!(
+        common::stderr(&plain),
+        "",
+        "the recorded mode is no mismatch"
+    );
+    let report: Value = serde_json::from_str(&stdout(&plain)).unwrap();
+    assert_eq!(report["norm"], "l2", "no --norm: the mode the file records");
+    assert_eq!(report["trained_on"], "l2");
+    let asked = eval_json(weights, &["--norm", "l2"]);
+    assert_eq!(asked["correct"], report["correct"]);
+
+    let other = run(&["--weights", weights, "eval", "--norm", "l1"]);
+    assert!(
+        other.status.success(),
+        "a mismatch is allowed: it is the lesson"
+    );
+    let warning = common::stderr(&other);
+    assert!(
+        warning.starts_with(&format!(
+            "warning: {weights} was trained on l2, not l1 (its record says so): l1 makes each \
+             pixel ~11× smaller than l2 did in training"
+        )),
+        "{warning}"
+    );
+    assert_eq!(warning.lines().count(), 1, "{warning}");
+    let text = stdout(&other);
+    assert!(
+        text.lines().next().unwrap().ends_with("(trained on: l2)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_file_without_a_record_is_of_unknown_training_and_evaluated_with_div255() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = write_centroid_weights(dir.path());
+    let weights = weights.to_str().unwrap();
+    for args in [&["eval", "--json"][..], &["eval", "--json", "--norm", "l1"]] {
+        let mut all = vec!["--weights", weights];
+        all.extend_from_slice(args);
+        let out = run(&all);
+        assert_eq!(
+            common::stderr(&out),
+            "",
+            "nothing recorded, nothing to warn of"
+        );
+        let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(report["trained_on"], Value::Null);
+        let wanted = if args.len() == 2 { "div255" } else { "l1" };
+        assert_eq!(report["norm"], wanted);
+    }
+    let out = run(&["--weights", weights, "show", "0"]);
+    assert!(
+        stdout(&out).contains("(the network was trained on: unknown)"),
+        "{}",
+        stdout(&out)
+    );
 }

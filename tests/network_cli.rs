@@ -14,7 +14,9 @@ use serde_json::Value;
 fn shipped() -> Network {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/mnist-784-50-100-10.npz");
-    mnist_explorer::weights::load(&path).expect("the shipped weights load")
+    mnist_explorer::weights::load(&path)
+        .expect("the shipped weights load")
+        .network
 }
 
 fn json_of(args: &[&str]) -> Value {

@@ -32,7 +32,11 @@ fn start(palette: Palette) -> AppState {
     let data = Arc::new(common::test_split());
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/mnist-784-50-100-10.npz");
-    let net = Arc::new(mnist_explorer::weights::load(&path).expect("the shipped weights load"));
+    let net = Arc::new(
+        mnist_explorer::weights::load(&path)
+            .expect("the shipped weights load")
+            .network,
+    );
     let key = EvalKey {
         norm: NormMode::Div255,
         batch_size: 100,

@@ -46,7 +46,7 @@ fn zscore_constants_are_the_training_pixel_statistics() {
 fn shipped_weights_reach_97_5_percent_with_div255() {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/mnist-784-50-100-10.npz");
-    let net = mnist_explorer::weights::load(&path).unwrap();
+    let net = mnist_explorer::weights::load(&path).unwrap().network;
     assert_eq!(
         net.layers().iter().map(|l| l.w.dim()).collect::<Vec<_>>(),
         [(784, 50), (50, 100), (100, 10)]

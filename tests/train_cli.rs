@@ -152,6 +152,16 @@ fn a_run_writes_weights_that_eval_reads_and_keeps_them_without_force() {
     assert!(eval.status.success(), "{}", stderr(&eval));
     let eval: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
     assert_eq!(eval["accuracy"], 1.0);
+    // The file records its training, which eval reads back as the mode to use.
+    assert_eq!(eval["trained_on"], "div255");
+    let record = mnist_explorer::weights::load(&out).unwrap().record.unwrap();
+    assert_eq!(
+        record.get("command").unwrap(),
+        "mnist-explorer train --hidden 8,6 --epochs 30 --batch-size 5 --optimizer adam \
+         --lr 0.02 --schedule constant --norm div255 --seed 1"
+    );
+    assert_eq!(record.get("test_accuracy").unwrap(), 1.0);
+    assert_eq!(record.get("config").unwrap(), report["config"]);
 
     let before = std::fs::read(&out).unwrap();
     fails_with(&train(dir.path(), &args), "already exists; pass --force");

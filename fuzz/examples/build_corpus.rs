@@ -55,6 +55,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .join("-");
         weights::save(&network(sizes)?, &weights_dir.join(format!("{name}.npz")))?;
     }
+    // A file with the record `train` writes, so that its reader is fuzzed too.
+    let mut details = serde_json::Map::new();
+    details.insert("command".into(), "mnist-explorer train --norm l1".into());
+    let record = weights::Record::new(mnist_explorer::normalize::NormMode::L1, details);
+    let file = std::fs::File::create(weights_dir.join("4-3-2-recorded.npz"))?;
+    weights::write_npz_recorded(&network(&[4, 3, 2])?, &record, file)?;
     println!("seeds written to {}", root.display());
     Ok(())
 }

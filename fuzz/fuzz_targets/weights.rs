@@ -1,6 +1,6 @@
 //! Fuzzes the weights reader through its format-choosing entry point (so every format it
 //! learns is covered): arbitrary bytes must give an error or a network, never a panic; a
-//! network it accepts must survive being written and read again unchanged.
+//! network it accepts, with its record, must survive being written and read again unchanged.
 
 #![no_main]
 
@@ -10,11 +10,15 @@ use libfuzzer_sys::fuzz_target;
 use mnist_explorer::weights;
 
 fuzz_target!(|bytes: &[u8]| {
-    let Ok(net) = weights::read(Cursor::new(bytes)) else {
+    let Ok(loaded) = weights::read(Cursor::new(bytes)) else {
         return;
     };
     let mut written = Cursor::new(Vec::new());
-    weights::write_npz(&net, &mut written).expect("writing to memory cannot fail");
+    match &loaded.record {
+        Some(record) => weights::write_npz_recorded(&loaded.network, record, &mut written),
+        None => weights::write_npz(&loaded.network, &mut written),
+    }
+    .expect("writing to memory cannot fail");
     let again = weights::read(Cursor::new(written.into_inner()));
-    assert_eq!(again.as_ref().ok(), Some(&net), "{again:?}");
+    assert_eq!(again.as_ref().ok(), Some(&loaded), "{again:?}");
 });

@@ -34,7 +34,7 @@ use crate::dataset::{Dataset, Split};
 use crate::network::Network;
 use evaluations::EvalKey;
 use msg::{Cmd, Msg};
-use shared::Palette;
+use shared::{Origin, Palette};
 use state::AppState;
 use terminal::{TerminalGuard, signals, spawn_input_thread};
 use worker::{Worker, WorkerMsg};
@@ -74,8 +74,8 @@ pub enum Exit {
     Signal(i32),
 }
 
-/// Runs the explorer on `data` with `net` (and `other`, a second network and its name, to
-/// compare with) until the user quits, then restores the terminal. Every way out (quit,
+/// Runs the explorer on `data` with `net` (from `origin`; and `other`, a second network and
+/// its name, to compare with) until the user quits, then restores the terminal. Every way out (quit,
 /// error, signal, panic) restores it; a panic in the worker is shown in the UI instead.
 ///
 /// # Errors
@@ -83,6 +83,7 @@ pub enum Exit {
 pub fn run(
     data: Dataset,
     net: Network,
+    origin: Origin,
     other: Option<(Network, String)>,
     split: Split,
     start: EvalKey,
@@ -101,7 +102,8 @@ pub fn run(
     let seed = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
-    let (mut state, cmd) = AppState::new(data, net, split, palette, start, seed);
+    let (state, cmd) = AppState::new(data, net, split, palette, start, seed);
+    let mut state = state.with_origin(origin);
     let other = other.map(|(net, name)| state.update(Msg::Compare(Arc::new(net), name)));
     let signals = signals::spawn(tx.clone()).wrap_err("installing signal handlers")?;
 

@@ -4,6 +4,7 @@
 //! filter that moves walk through. Views read it; it changes only through its methods
 //! ([`Shared::navigate`], [`Shared::change`], …), called from the one update step.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::analysis::Order;
@@ -92,6 +93,16 @@ pub struct Other {
     pub evals: Evaluations,
 }
 
+/// Where the network came from: its weights file, and the mode the file records it was
+/// trained with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// The weights file (`None`: a network made in memory, as in tests).
+    pub path: Option<PathBuf>,
+    /// The normalization it was trained with (`None`: the file does not say).
+    pub trained_on: Option<NormMode>,
+}
+
 /// The state every view shares.
 #[derive(Debug, Clone)]
 pub struct Shared {
@@ -112,6 +123,7 @@ pub struct Shared {
     softmax: Vec<Steps>,
     evals: Evaluations,
     other: Option<Other>,
+    origin: Origin,
     order: Order,
     filter: Filter,
     selection: Selection,
@@ -146,6 +158,7 @@ impl Shared {
             softmax,
             evals,
             other: None,
+            origin: Origin::default(),
             order: Order::Index,
             filter: Filter::All,
             selection: Selection::default(),
@@ -169,6 +182,21 @@ impl Shared {
             evals: Evaluations::new(self.key(), self.data.len()),
         });
         self.evaluate_other()
+    }
+
+    /// Says where the network came from.
+    pub fn set_origin(&mut self, origin: Origin) {
+        self.origin = origin;
+    }
+
+    /// Where the network came from.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// The normalization the network was trained with, if its file says.
+    pub fn trained_on(&self) -> Option<NormMode> {
+        self.origin.trained_on
     }
 
     /// A generation number no job has had yet, for a job of any kind.

@@ -13,7 +13,7 @@ use ratatui::layout::Rect;
 use crate::app::evaluations::EvalKey;
 use crate::app::help;
 use crate::app::msg::{Cmd, Goto, Msg, Nav};
-use crate::app::shared::{Notice, Palette, Shared};
+use crate::app::shared::{Notice, Origin, Palette, Shared};
 use crate::app::views::{ViewId, browse, confusion, draw, gallery, network};
 use crate::app::worker::{Job, JobKind, LoadJob, WorkerMsg};
 use crate::dataset::{Dataset, Split};
@@ -78,6 +78,12 @@ impl AppState {
             should_quit: false,
         };
         (state, job.into())
+    }
+
+    /// The same state, told where the network came from (its file, what it was trained on).
+    pub fn with_origin(mut self, origin: Origin) -> Self {
+        self.shared.set_origin(origin);
+        self
     }
 
     /// What every view shares.

@@ -485,7 +485,9 @@ fn run(job: Job, cancel: &Cancel<'_>, send: &dyn Fn(WorkerMsg) -> bool) -> bool 
 
 /// Reads the network of `job` and checks that it fits the data.
 fn load(job: &LoadJob) -> Result<Arc<Network>, String> {
-    let net = crate::weights::load(&job.path).map_err(|e| e.to_string())?;
+    let net = crate::weights::load(&job.path)
+        .map_err(|e| e.to_string())?
+        .network;
     net.check_fits(job.inputs, job.classes)
         .map_err(|fault| format!("{}: {fault}", job.path.display()))?;
     Ok(Arc::new(net))

@@ -16,7 +16,9 @@ use crate::cli::ClassifyArgs;
 /// Runs `classify`: every file is tried, each failure is reported with its file's name, and
 /// the command fails at the end if any file did.
 pub fn run(weights: &Path, args: &ClassifyArgs) -> Result<()> {
-    let net = super::load_network(weights, FIELD, FIELD, "the network weights")?;
+    let loaded = super::load_network(weights, FIELD, FIELD, "the network weights")?;
+    let norm = super::norm_for(args.norm, &loaded, weights);
+    let net = loaded.network;
     let stdout = std::io::stdout();
     let color = super::show::colors_on(&stdout);
     let mut out = stdout.lock();
@@ -24,7 +26,7 @@ pub fn run(weights: &Path, args: &ClassifyArgs) -> Result<()> {
     for path in &args.files {
         match image_file::read(path) {
             Ok(digit) => {
-                let report = inspect(&net, &digit.prepared.pixels, args.norm);
+                let report = inspect(&net, &digit.prepared.pixels, norm);
                 let text = if args.json {
                     json_line(path, &report)
                 } else {

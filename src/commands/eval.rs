@@ -8,6 +8,7 @@ use std::time::Instant;
 use color_eyre::eyre::{Result, WrapErr};
 use mnist_explorer::analysis::{Verdict, verdicts};
 use mnist_explorer::eval::{Tally, evaluate};
+use mnist_explorer::normalize::NormMode;
 
 use super::analysis::{Comparison, confusion_table, worst, worst_json, worst_text};
 use super::{out_file, stdio};
@@ -22,7 +23,10 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
     {
         out_file::check_out(path, args.force, "--predictions")?;
     }
-    let (data, net) = super::load(data_dir, weights, args.split)?;
+    let (data, loaded) = super::load(data_dir, weights, args.split)?;
+    let norm = super::norm_for(args.norm, &loaded, weights);
+    let trained_on = loaded.trained_on();
+    let net = loaded.network;
     let other = match &args.compare {
         Some(path) => Some((
             path,
@@ -31,7 +35,8 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
                 data.rows(),
                 data.cols(),
                 "the network to compare with (--compare)",
-            )?,
+            )?
+            .network,
         )),
         None => None,
     };
@@ -40,7 +45,7 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
     let mut per_image: Vec<Verdict> = Vec::new();
     let mut pass = |keep: bool| {
         let start = Instant::now();
-        let result = evaluate(&net, &data, args.norm, args.batch_size, args.output, |b| {
+        let result = evaluate(&net, &data, norm, args.batch_size, args.output, |b| {
             if keep {
                 let labels = &data.labels()[b.range.clone()];
                 per_image.extend(verdicts(b.outputs, labels, args.output));
@@ -67,14 +72,8 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
         .worst
         .map(|n| worst(n, &per_image, &predictions, data.labels()));
     let comparison = other.map(|(path, other)| {
-        let (other_tally, other_predictions) = evaluate(
-            &other,
-            &data,
-            args.norm,
-            args.batch_size,
-            args.output,
-            |_| true,
-        );
+        let (other_tally, other_predictions) =
+            evaluate(&other, &data, norm, args.batch_size, args.output, |_| true);
         let c = Comparison::new(other_tally, &predictions, &other_predictions, data.labels());
         (path, c)
     });
@@ -111,7 +110,8 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
             "accuracy": tally.accuracy(),
             "correct": tally.correct,
             "total": tally.total,
-            "norm": args.norm,
+            "norm": norm,
+            "trained_on": trained_on,
             "output": args.output,
             "split": args.split,
             "batch_size": args.batch_size,
@@ -136,7 +136,7 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
 "
         )
     } else {
-        let mut text = human_report(&tally, args, weights, seconds);
+        let mut text = human_report(&tally, args, (norm, trained_on), weights, seconds);
         if let Some((path, c)) = &comparison {
             let _ = write!(
                 text,
@@ -163,17 +163,24 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
     Ok(())
 }
 
-fn human_report(tally: &Tally, args: &EvalArgs, weights: &Path, seconds: f64) -> String {
+fn human_report(
+    tally: &Tally,
+    args: &EvalArgs,
+    (norm, trained_on): (NormMode, Option<NormMode>),
+    weights: &Path,
+    seconds: f64,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{} split, norm {} ({}), batch {}, output {}, weights {}",
+        "{} split, norm {} ({}), batch {}, output {}, weights {} (trained on: {})",
         args.split,
-        args.norm,
-        args.norm.formula(),
+        norm,
+        norm.formula(),
         args.batch_size,
         args.output.name(),
-        weights.display()
+        weights.display(),
+        super::trained_on_name(trained_on)
     );
     let _ = writeln!(
         s,

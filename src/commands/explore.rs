@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use color_eyre::eyre::Result;
+use mnist_explorer::app::shared::Origin;
 use mnist_explorer::app::{self, Exit, evaluations::EvalKey};
 use mnist_explorer::dataset::Split;
 use mnist_explorer::layer::OutputLayer;
@@ -34,7 +35,10 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ExploreArgs) -> Result<()> {
         ));
         std::process::exit(1);
     }
-    let (data, net) = super::load(data_dir, weights, split)?;
+    let (data, loaded) = super::load(data_dir, weights, split)?;
+    // Without --norm the explorer starts in the mode the network was trained with; another
+    // mode is marked on screen, where a warning printed now would be hidden.
+    let norm = args.norm.or(loaded.trained_on()).unwrap_or_default();
     let other = match &args.compare {
         Some(path) => {
             let name = path.file_name().map_or_else(
@@ -47,18 +51,23 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ExploreArgs) -> Result<()> {
                     data.rows(),
                     data.cols(),
                     "the network to compare with (--compare)",
-                )?,
+                )?
+                .network,
                 name,
             ))
         }
         None => None,
     };
     let start = EvalKey {
-        norm: args.norm.unwrap_or_default(),
+        norm,
         batch_size: args.batch_size.unwrap_or(100),
         output: OutputLayer::Softmax,
     };
-    match app::run(data, net, other, split, start)? {
+    let origin = Origin {
+        path: Some(weights.to_path_buf()),
+        trained_on: loaded.trained_on(),
+    };
+    match app::run(data, loaded.network, origin, other, split, start)? {
         Exit::Quit => Ok(()),
         // The conventional status of a process ended by a signal, now that the terminal is
         // restored.

@@ -14,8 +14,9 @@ use std::path::Path;
 
 use color_eyre::eyre::{Result, WrapErr, bail};
 use mnist_explorer::dataset::{Dataset, NUM_CLASSES, Split};
-use mnist_explorer::network::Network;
-use mnist_explorer::weights;
+use mnist_explorer::normalize::NormMode;
+use mnist_explorer::trained_on;
+use mnist_explorer::weights::{self, Loaded};
 
 use crate::cli::{Cli, Command};
 
@@ -37,28 +38,46 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Loads a split and a network and checks that they fit each other.
-pub(crate) fn load(data_dir: &Path, weights: &Path, split: Split) -> Result<(Dataset, Network)> {
+/// Loads a split and a network (with its file's record) and checks that they fit each other.
+pub(crate) fn load(data_dir: &Path, weights: &Path, split: Split) -> Result<(Dataset, Loaded)> {
     let data = load_split(data_dir, split)?;
     let net = load_network(weights, data.rows(), data.cols(), "the network weights")?;
     Ok((data, net))
 }
 
-/// Loads a network (`what` it is, for errors) and checks that it takes `rows x cols`
-/// images and gives the ten classes.
-pub(crate) fn load_network(
-    weights: &Path,
-    rows: usize,
-    cols: usize,
-    what: &str,
-) -> Result<Network> {
+/// Loads a network (`what` it is, for errors) with its file's record, and checks that it
+/// takes `rows x cols` images and gives the ten classes.
+pub(crate) fn load_network(weights: &Path, rows: usize, cols: usize, what: &str) -> Result<Loaded> {
     let net = weights::load(weights).wrap_err_with(|| format!("loading {what}"))?;
-    net.check_fits(rows * cols, NUM_CLASSES)
+    net.network
+        .check_fits(rows * cols, NUM_CLASSES)
         .map_err(|fault| color_eyre::eyre::eyre!("{}: {fault}", weights.display()))
         .wrap_err_with(|| {
             format!("the network does not fit {rows}x{cols} images with {NUM_CLASSES} classes")
         })?;
     Ok(net)
+}
+
+/// The normalization a command uses: the one asked for (`--norm`), else the one the weights
+/// file records, else div255. Asking for another mode than the recorded one is allowed (it is
+/// how a learner sees a mode fail) but warned about on stderr, with the reason.
+pub(crate) fn norm_for(asked: Option<NormMode>, loaded: &Loaded, weights: &Path) -> NormMode {
+    let recorded = loaded.trained_on();
+    if let (Some(asked), Some(recorded)) = (asked, recorded)
+        && let Some(reason) = trained_on::reason(recorded, asked)
+    {
+        stdio::note(&format!(
+            "warning: {} was trained on {recorded}, not {asked} (its record says so): {reason}",
+            weights.display()
+        ));
+    }
+    asked.or(recorded).unwrap_or_default()
+}
+
+/// What the weights file says the network was trained on, for reports: a mode's name or
+/// "unknown" (a file without a record).
+pub(crate) fn trained_on_name(trained_on: Option<NormMode>) -> &'static str {
+    trained_on.map_or("unknown", NormMode::name)
 }
 
 /// Loads a split, refusing one without images: an accuracy over no image, or a range of

@@ -30,6 +30,8 @@ struct ShowJson<'a> {
     label: usize,
     prediction: usize,
     norm: NormMode,
+    /// The mode the weights file records it was trained with (`null`: no record).
+    trained_on: Option<NormMode>,
     output: OutputJson<'a>,
     /// One array per hidden layer: the sigmoid outputs.
     activations: &'a [Vec<f32>],
@@ -44,7 +46,10 @@ struct OutputJson<'a> {
 
 /// Runs `show` and prints the image and its numbers.
 pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
-    let (data, net) = super::load(data_dir, weights, args.split)?;
+    let (data, loaded) = super::load(data_dir, weights, args.split)?;
+    let norm = super::norm_for(args.norm, &loaded, weights);
+    let trained_on = loaded.trained_on();
+    let net = loaded.network;
     if args.index >= data.len() {
         bail!(
             "index {} is out of range: the {} split has {} images (0..={})",
@@ -55,7 +60,7 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
         );
     }
     let pixels = data.image(args.index);
-    let report = inspect(&net, pixels, args.norm);
+    let report = inspect(&net, pixels, norm);
     let (probs, predicted) = (&report.probs, report.predicted);
     let label = usize::from(data.label(args.index));
 
@@ -66,7 +71,8 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
             index: args.index,
             label,
             prediction: predicted,
-            norm: args.norm,
+            norm,
+            trained_on,
             output: OutputJson {
                 logits: &report.logits,
                 softmax: &softmax,
@@ -153,14 +159,14 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
     );
     let _ = writeln!(s, "{}", row("raw", &before));
     // Raw input is its own normalization: a second, identical row would only puzzle.
-    if args.norm != NormMode::Raw {
-        let _ = writeln!(
-            s,
-            "{}   ({})",
-            row(args.norm.name(), &after),
-            args.norm.formula()
-        );
+    if norm != NormMode::Raw {
+        let _ = writeln!(s, "{}   ({})", row(norm.name(), &after), norm.formula());
     }
+    let _ = writeln!(
+        s,
+        "(the network was trained on: {})",
+        super::trained_on_name(trained_on)
+    );
     if args.layers {
         write_layers(&mut s, &report, &net.sizes());
     }

@@ -116,16 +116,19 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
     };
     let seconds = started.elapsed().as_secs_f64();
 
-    check_out(&args.out, args.force, "--out")?;
-    out_file::write(&args.out, args.force, |file| {
-        weights::write_npz(&trained.network, file)
-    })?;
-
     let last: EpochReport = trained
         .epochs
         .last()
         .copied()
         .ok_or_else(|| eyre!("training ran no epoch"))?;
+    check_out(&args.out, args.force, "--out")?;
+    // The file records how it was made, so that every command feeds the network the inputs
+    // it was trained on.
+    let record = config.record(last.test_accuracy);
+    out_file::write(&args.out, args.force, |file| {
+        weights::write_npz_recorded(&trained.network, &record, file)
+    })?;
+
     let epoch_seconds: Vec<f64> = trained.epochs.iter().map(|e| e.seconds).collect();
     let seconds_per_epoch = epoch_seconds.iter().sum::<f64>() / epoch_seconds.len() as f64;
     let out = &mut progress.stdout;

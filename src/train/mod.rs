@@ -23,7 +23,7 @@
 //! (the compact images), `trainer.rs` (the buffers and the step), `rows.rs` and `grads.rs`
 //! (the step's two phases), `state.rs` (what the phases share), `optim.rs` (the update
 //! rules), `tiles.rs` (the phases' inner loops), `team.rs` (their threads), `run.rs` (the
-//! epoch loop and its reports).
+//! epoch loop and its reports), `record.rs` (what the weights file records of the run).
 
 mod config;
 #[cfg(test)]
@@ -31,6 +31,7 @@ mod fixtures;
 mod grads;
 mod init;
 mod optim;
+mod record;
 mod rows;
 mod run;
 mod state;

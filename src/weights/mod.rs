@@ -3,6 +3,9 @@
 
 mod npy;
 mod npz;
+mod record;
+
+pub use record::Record;
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -10,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::input_file;
 use crate::network::Network;
+use crate::normalize::NormMode;
 
 /// What a zip archive, and so a numpy `.npz`, starts with: a local file header, or the end
 /// of central directory record of an archive without entries.
@@ -60,10 +64,11 @@ pub enum WeightsFault {
         /// The shape found.
         found: String,
     },
-    /// An array that is not one of the layers' `Wk` / `bk` (numbered from 1, no gaps).
+    /// An array that is not one of the layers' `Wk` / `bk` (numbered from 1, no gaps) nor
+    /// the record `meta`.
     #[error(
         "unexpected array {name}: after {read}, the layers stop (they are numbered from 1 \
-         without gaps), and a weights file holds nothing else"
+         without gaps), and a weights file holds nothing else but its record, meta"
     )]
     UnexpectedKey {
         /// The entry's name, without `.npy`.
@@ -104,12 +109,30 @@ pub enum WeightsError {
     },
 }
 
-/// Loads a network from the weights file at `path`, in whichever format its content shows.
+/// A network read from a weights file, and the file's record of its training if it has one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    /// The network.
+    pub network: Network,
+    /// What the file records of the training (`None`: a file without a record).
+    pub record: Option<Record>,
+}
+
+impl Loaded {
+    /// The normalization the network was trained with, if the file records it.
+    pub fn trained_on(&self) -> Option<NormMode> {
+        self.record.as_ref().map(Record::norm)
+    }
+}
+
+/// Loads a network and its record from the weights file at `path`, in whichever format its
+/// content shows.
 ///
 /// # Errors
 /// The file is missing or unreadable, in no format we know, or holds a missing array, a
-/// wrong shape or dtype or a non-finite value; the error names the file and the array.
-pub fn load(path: &Path) -> Result<Network, WeightsError> {
+/// wrong shape or dtype or a non-finite value, or a record that is not a JSON object naming
+/// a normalization; the error names the file and the array.
+pub fn load(path: &Path) -> Result<Loaded, WeightsError> {
     let io = |error| WeightsError::Io {
         path: path.to_path_buf(),
         error,
@@ -121,11 +144,12 @@ pub fn load(path: &Path) -> Result<Network, WeightsError> {
     })
 }
 
-/// Reads a network from weights-file bytes, choosing the format from the first bytes.
+/// Reads a network and its record from weights-file bytes, choosing the format from the
+/// first bytes.
 ///
 /// # Errors
 /// The bytes are in no format we know, or any fault of that format.
-pub fn read<R: Read + Seek>(mut reader: R) -> Result<Network, WeightsFault> {
+pub fn read<R: Read + Seek>(mut reader: R) -> Result<Loaded, WeightsFault> {
     let head = first_bytes(&mut reader)?;
     if ZIP_MAGICS.iter().any(|magic| head.starts_with(magic)) {
         return read_npz(reader);
@@ -137,15 +161,16 @@ pub fn read<R: Read + Seek>(mut reader: R) -> Result<Network, WeightsFault> {
     }))
 }
 
-/// Reads `W1, b1, …, Wn, bn` (float32) from `.npz` bytes.
+/// Reads `W1, b1, …, Wn, bn` (float32), and the record `meta` if present, from `.npz` bytes.
 ///
 /// # Errors
-/// Not an npz, a missing key, or a wrong dtype, shape or non-finite value.
-pub fn read_npz<R: Read + Seek>(reader: R) -> Result<Network, WeightsFault> {
+/// Not an npz, a missing key, or a wrong dtype, shape or non-finite value, or a bad record.
+pub fn read_npz<R: Read + Seek>(reader: R) -> Result<Loaded, WeightsFault> {
     npz::read(reader)
 }
 
-/// Writes `net` as an uncompressed `.npz` (numpy's `savez` layout) to `path`, synced to disk.
+/// Writes `net` as an uncompressed `.npz` (numpy's `savez` layout) to `path`, synced to disk,
+/// without a record.
 ///
 /// # Errors
 /// The file cannot be created or written.
@@ -161,12 +186,26 @@ pub fn save(net: &Network, path: &Path) -> Result<(), WeightsError> {
     })
 }
 
-/// Writes `net` as an uncompressed `.npz` to `writer` (which is flushed, not synced).
+/// Writes `net` as an uncompressed `.npz` to `writer` (which is flushed, not synced), without
+/// a record.
 ///
 /// # Errors
 /// Writing fails.
 pub fn write_npz<W: Write + Seek>(net: &Network, writer: W) -> std::io::Result<()> {
-    npz::write(net, writer)
+    npz::write(net, None, writer)
+}
+
+/// Writes `net` and `record` (as the entry `meta`, after the arrays) as an uncompressed
+/// `.npz` to `writer` (which is flushed, not synced).
+///
+/// # Errors
+/// Writing fails.
+pub fn write_npz_recorded<W: Write + Seek>(
+    net: &Network,
+    record: &Record,
+    writer: W,
+) -> std::io::Result<()> {
+    npz::write(net, Some(record), writer)
 }
 
 /// Bytes of array data (float32 weights and biases) of a network with layer `sizes`, input

@@ -137,6 +137,98 @@ pub(super) fn read_f32s<R: Read + ?Sized>(
     Ok(values)
 }
 
+/// A string dtype of numpy's: bytes, or unicode as UTF-32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum StringKind {
+    /// `|S<n>`, what `np.array(b"...")` has: `n` bytes.
+    Bytes,
+    /// `<U<n>`, what `np.array("...")` has: `n` little-endian UTF-32 code points.
+    Utf32,
+}
+
+/// The kind of a numpy string dtype and its data's length in bytes, if `descr` is one.
+pub(super) fn string_dtype(descr: &str) -> Option<(StringKind, usize)> {
+    let (kind, digits, width) = if let Some(digits) = descr.strip_prefix("|S") {
+        (StringKind::Bytes, digits, 1)
+    } else {
+        (StringKind::Utf32, descr.strip_prefix("<U")?, 4)
+    };
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let len: usize = digits.parse().ok()?;
+    Some((kind, len.checked_mul(width)?))
+}
+
+/// The text of string data of `kind`, without the NULs numpy pads it with.
+///
+/// # Errors
+/// The data is not UTF-8 (bytes) or holds a value that is no character (UTF-32).
+pub(super) fn string_text(kind: StringKind, data: &[u8]) -> Result<String, String> {
+    let text = match kind {
+        StringKind::Bytes => {
+            String::from_utf8(data.to_vec()).map_err(|_| "is not UTF-8 text".to_string())?
+        }
+        StringKind::Utf32 => data
+            .chunks_exact(4)
+            .map(|c| char::from_u32(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+            .collect::<Option<String>>()
+            .ok_or("holds a value that is not a character")?,
+    };
+    Ok(text.trim_end_matches('\0').to_string())
+}
+
+/// Reads exactly `len` bytes of data from `reader` and checks that nothing follows them.
+/// Memory grows as the bytes arrive, never ahead of them.
+///
+/// # Errors
+/// A message when the data ends early, runs on, or cannot be read.
+pub(super) fn read_bytes<R: Read + ?Sized>(reader: &mut R, len: usize) -> Result<Vec<u8>, String> {
+    let io = |e: std::io::Error| format!("cannot be read: {e}");
+    let mut bytes = Vec::new();
+    reader
+        .take(len as u64)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() < len {
+        return Err(format!(
+            "ends after {} of the {len} bytes its shape needs",
+            bytes.len()
+        ));
+    }
+    if read_up_to(reader, &mut [0u8; 1]).map_err(io)? > 0 {
+        return Err("holds more bytes than its shape needs".into());
+    }
+    Ok(bytes)
+}
+
+/// An `.npy` (format 1.0) holding `bytes` as a zero-dimensional byte string, as numpy saves
+/// `np.array(b"...")`: the header padded with spaces and a newline so that the data starts
+/// at a multiple of 64 bytes.
+pub(super) fn byte_string_npy(bytes: &[u8]) -> Vec<u8> {
+    let dict = format!(
+        "{{'descr': '|S{}', 'fortran_order': False, 'shape': (), }}",
+        bytes.len()
+    );
+    // Magic, version and the two length bytes come first; the newline ends the header.
+    let unpadded = MAGIC.len() + 2 + 2 + dict.len() + 1;
+    let header = format!(
+        "{dict}{}\n",
+        " ".repeat(unpadded.next_multiple_of(64) - unpadded)
+    );
+    let mut out = MAGIC.to_vec();
+    out.extend([1, 0]);
+    // A record is at most a few kilobytes, far below the 65,535 bytes version 1.0 allows.
+    out.extend(
+        u16::try_from(header.len())
+            .unwrap_or(u16::MAX)
+            .to_le_bytes(),
+    );
+    out.extend(header.as_bytes());
+    out.extend(bytes);
+    out
+}
+
 /// Parses numpy's header dict, `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`,
 /// without recursion (a header of nested brackets cannot exhaust the stack).
 fn parse_dict(text: &str) -> Result<Header, String> {
@@ -304,7 +396,7 @@ mod tests {
             parse_dict("{'descr':'<f4','fortran_order':False,'shape':()}")
                 .unwrap()
                 .shape,
-            []
+            Vec::<usize>::new()
         );
     }
 
@@ -373,6 +465,59 @@ mod tests {
         assert_eq!(err, "ends after 7 of the 8 bytes its shape needs");
         let err = read_f32s(&mut bytes.as_slice(), 1).unwrap_err();
         assert_eq!(err, "holds more bytes than its shape needs");
+    }
+
+    #[test]
+    fn a_byte_string_is_written_as_numpy_writes_it_and_read_back() {
+        let json = br#"{"norm":"l1"}"#;
+        let npy_bytes = byte_string_npy(json);
+        // What numpy 2.4 writes for `np.save(f, np.array(b'{"norm":"l1"}'))`, byte for byte.
+        let mut numpy = b"\x93NUMPY\x01\x00v\x00{'descr': '|S13', 'fortran_order': False, \
+                          'shape': (), }"
+            .to_vec();
+        numpy.extend(b" ".repeat(61));
+        numpy.push(b'\n');
+        numpy.extend(json);
+        assert_eq!(npy_bytes, numpy);
+        let header = read_header(&mut npy_bytes.as_slice()).unwrap();
+        assert_eq!(
+            header.data_offset % 64,
+            0,
+            "numpy aligns the data to 64 bytes"
+        );
+        assert_eq!(string_dtype(&header.descr), Some((StringKind::Bytes, 13)));
+        assert_eq!(header.shape, Vec::<usize>::new());
+        assert_eq!(
+            header.len(),
+            Some(1),
+            "a zero-dimensional array holds one value"
+        );
+        let mut data = &npy_bytes[header.data_offset..];
+        assert_eq!(read_bytes(&mut data, 13).unwrap(), json);
+        assert_eq!(
+            read_bytes(&mut &b"abc"[..], 4).unwrap_err(),
+            "ends after 3 of the 4 bytes its shape needs"
+        );
+        assert!(read_bytes(&mut &b"abc"[..], 2).is_err());
+        assert_eq!(string_dtype("<U13"), Some((StringKind::Utf32, 52)));
+        for descr in [
+            "|S",
+            "<S3",
+            "|S-1",
+            "|S1x",
+            "<f4",
+            ">U2",
+            "<U99999999999999999999",
+        ] {
+            assert_eq!(string_dtype(descr), None, "{descr}");
+        }
+        let utf32: Vec<u8> = "é\0"
+            .chars()
+            .flat_map(|c| (c as u32).to_le_bytes())
+            .collect();
+        assert_eq!(string_text(StringKind::Utf32, &utf32).unwrap(), "é");
+        assert!(string_text(StringKind::Utf32, &[0, 0, 0x11, 0]).is_err());
+        assert!(string_text(StringKind::Bytes, &[0xff]).is_err());
     }
 
     proptest::proptest! {

@@ -1,18 +1,21 @@
-//! The numpy `.npz` format: a zip archive of `.npy` arrays named `W1, b1, …, Wn, bn`.
+//! The numpy `.npz` format: a zip archive of `.npy` arrays named `W1, b1, …, Wn, bn`, and
+//! optionally `meta`, the record of the training (see [`super::record`]).
 //!
 //! Reading checks everything that can be checked before inflating any array: the names
 //! (no duplicate, no gap, nothing else), then every array's header (float32, the rank, sizes
-//! that chain from layer to layer, and the total against [`MAX_DATA_BYTES`]). Only then is
-//! the data read, each array growing as its bytes arrive.
+//! that chain from layer to layer, and the total against [`MAX_DATA_BYTES`]; the record a
+//! byte string of at most [`record::MAX_BYTES`]). Only then is the data read, each array
+//! growing as its bytes arrive.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Seek, SeekFrom, Write};
 
 use ndarray::{Array1, Array2, ShapeBuilder};
-use ndarray_npy::NpzWriter;
+use ndarray_npy::{NpzWriter, WriteNpyError, WriteNpyExt};
 
 use super::npy::{self, FLOAT32, Header};
-use super::{MAX_DATA_BYTES, WeightsFault};
+use super::record::{self, Record};
+use super::{Loaded, MAX_DATA_BYTES, WeightsFault};
 use crate::excerpt::excerpt;
 use crate::layer::Layer;
 use crate::network::Network;
@@ -24,8 +27,8 @@ const CENTRAL_RECORD: [u8; 4] = *b"PK\x01\x02";
 /// Bytes of a central directory record before its name.
 const CENTRAL_RECORD_FIXED: usize = 46;
 
-/// Reads `W1, b1, …, Wn, bn` (float32) from `.npz` bytes.
-pub(super) fn read<R: Read + Seek>(mut reader: R) -> Result<Network, WeightsFault> {
+/// Reads `W1, b1, …, Wn, bn` (float32), and the record if there is one, from `.npz` bytes.
+pub(super) fn read<R: Read + Seek>(mut reader: R) -> Result<Loaded, WeightsFault> {
     let unreadable = |e: std::io::Error| WeightsFault::NotNpz(format!("cannot be read: {e}"));
     let size = reader.seek(SeekFrom::End(0)).map_err(unreadable)?;
     if size > MAX_FILE_BYTES {
@@ -52,6 +55,13 @@ pub(super) fn read<R: Read + Seek>(mut reader: R) -> Result<Network, WeightsFaul
         }
     }
     check_sizes(&headers)?;
+    let record_len = if index.contains_key(record::ENTRY) {
+        Some(read_entry(&mut zip, &index, record::ENTRY, |entry| {
+            record_header(npy::read_header(entry)?)
+        })?)
+    } else {
+        None
+    };
     let mut layers = Vec::with_capacity(n);
     for pair in headers.chunks_exact(2) {
         let ((wname, wheader), b) = (&pair[0], &pair[1]);
@@ -66,7 +76,67 @@ pub(super) fn read<R: Read + Seek>(mut reader: R) -> Result<Network, WeightsFaul
         let b = Array1::from(read_array(&mut zip, &index, b)?);
         layers.push(Layer { w, b });
     }
-    Network::new(layers)
+    let record = match record_len {
+        Some(len) => Some(read_record(&mut zip, &index, len)?),
+        None => None,
+    };
+    Ok(Loaded {
+        network: Network::new(layers)?,
+        record,
+    })
+}
+
+/// Where a record's data starts, how it is stored and how many bytes it takes.
+type RecordLayout = (usize, npy::StringKind, usize);
+
+/// Checks the record's header: a zero-dimensional string of at most [`record::MAX_BYTES`].
+fn record_header(header: Header) -> Result<RecordLayout, String> {
+    let Some((kind, len)) = npy::string_dtype(&header.descr) else {
+        return Err(format!(
+            "holds '{}' values, not a string ('|S…' or '<U…', as np.array(json.dumps(…)) \
+             gives)",
+            excerpt(&header.descr)
+        ));
+    };
+    if !header.shape.is_empty() {
+        return Err(format!(
+            "has shape {}, not () (one string)",
+            header.shape_text()
+        ));
+    }
+    if len > record::MAX_BYTES {
+        return Err(format!(
+            "is {len} bytes long; a record of at most {} is read",
+            record::MAX_BYTES
+        ));
+    }
+    Ok((header.data_offset, kind, len))
+}
+
+/// Reads and parses the record, laid out as its header said.
+fn read_record<R: Read + Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    index: &HashMap<String, usize>,
+    (data_offset, kind, len): RecordLayout,
+) -> Result<Record, WeightsFault> {
+    read_entry(zip, index, record::ENTRY, |entry| {
+        skip_header(entry, data_offset)?;
+        let bytes = npy::read_bytes(entry, len)?;
+        Record::parse(&npy::string_text(kind, &bytes)?)
+    })
+}
+
+/// Skips the `.npy` header of an entry, already read and checked, up to its data.
+fn skip_header(entry: &mut dyn Read, data_offset: usize) -> Result<(), String> {
+    let skipped = std::io::copy(
+        &mut (&mut *entry).take(data_offset as u64),
+        &mut std::io::sink(),
+    )
+    .map_err(|e| format!("cannot be read: {e}"))?;
+    if skipped < data_offset as u64 {
+        return Err("ends inside its .npy header".into());
+    }
+    Ok(())
 }
 
 /// A named array's fault.
@@ -146,7 +216,7 @@ fn count_layers(index: &HashMap<String, usize>) -> Result<usize, WeightsFault> {
         .collect();
     let mut strays: Vec<&String> = index
         .keys()
-        .filter(|name| !layers.contains(*name))
+        .filter(|name| !layers.contains(*name) && *name != record::ENTRY)
         .collect();
     strays.sort();
     let numbered = |name: &str| {
@@ -270,27 +340,39 @@ fn read_array<R: Read + Seek>(
     (name, header): &(String, Header),
 ) -> Result<Vec<f32>, WeightsFault> {
     read_entry(zip, index, name, |entry| {
-        // The header was checked already; skip it.
-        let skipped = std::io::copy(
-            &mut (&mut *entry).take(header.data_offset as u64),
-            &mut std::io::sink(),
-        )
-        .map_err(|e| format!("cannot be read: {e}"))?;
-        if skipped < header.data_offset as u64 {
-            return Err("ends inside its .npy header".into());
-        }
+        skip_header(entry, header.data_offset)?;
         npy::read_f32s(entry, header.len().unwrap_or(usize::MAX))
     })
 }
 
-/// Writes `net` as an uncompressed `.npz` (numpy's `savez` layout) to `writer`.
-pub(super) fn write<W: Write + Seek>(net: &Network, writer: W) -> std::io::Result<()> {
+/// A record's bytes as an array [`NpzWriter`] can add: a zero-dimensional byte string.
+struct ByteString<'a>(&'a [u8]);
+
+impl WriteNpyExt for ByteString<'_> {
+    fn write_npy<W: Write>(&self, mut writer: W) -> Result<(), WriteNpyError> {
+        writer
+            .write_all(&npy::byte_string_npy(self.0))
+            .map_err(WriteNpyError::Io)
+    }
+}
+
+/// Writes `net`, and `record` after its arrays if given, as an uncompressed `.npz` (numpy's
+/// `savez` layout) to `writer`.
+pub(super) fn write<W: Write + Seek>(
+    net: &Network,
+    record: Option<&Record>,
+    writer: W,
+) -> std::io::Result<()> {
     let mut npz = NpzWriter::new(writer);
     let to_io = |e: ndarray_npy::WriteNpzError| std::io::Error::other(e.to_string());
     for (i, layer) in net.layers().iter().enumerate() {
         npz.add_array(format!("W{}", i + 1), &layer.w)
             .map_err(to_io)?;
         npz.add_array(format!("b{}", i + 1), &layer.b)
+            .map_err(to_io)?;
+    }
+    if let Some(record) = record {
+        npz.add_array(record::ENTRY, &ByteString(record.json().as_bytes()))
             .map_err(to_io)?;
     }
     npz.finish().map_err(to_io)?.flush()
@@ -318,7 +400,98 @@ mod tests {
         let path = dir.path().join("w.npz");
         let net = tiny();
         weights::save(&net, &path).unwrap();
-        assert_eq!(weights::load(&path).unwrap(), net);
+        let loaded = weights::load(&path).unwrap();
+        assert_eq!(loaded.network, net);
+        assert_eq!(loaded.record, None, "a file without a record");
+        assert_eq!(loaded.trained_on(), None, "is of unknown training");
+    }
+
+    fn record_of(norm: crate::normalize::NormMode) -> Record {
+        let mut details = serde_json::Map::new();
+        details.insert("command".into(), "mnist-explorer train".into());
+        Record::new(norm, details)
+    }
+
+    #[test]
+    fn a_record_is_written_after_the_arrays_and_read_back() {
+        use crate::normalize::NormMode;
+        let net = tiny();
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        let record = record_of(NormMode::L1);
+        weights::write_npz_recorded(&net, &record, &mut bytes).unwrap();
+        let bytes = bytes.into_inner();
+        let loaded = weights::read(std::io::Cursor::new(&bytes)).unwrap();
+        assert_eq!(loaded.network, net);
+        assert_eq!(loaded.trained_on(), Some(NormMode::L1));
+        assert_eq!(loaded.record.as_ref(), Some(&record));
+        let zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes)).unwrap();
+        let names: Vec<&str> = zip.file_names().collect();
+        assert_eq!(
+            names,
+            ["W1.npy", "b1.npy", "W2.npy", "b2.npy", "meta.npy"],
+            "numpy's savez names, the record last"
+        );
+        // As numpy writes `meta=np.array(json.encode())`, and as `np.array(json)` (UTF-32).
+        let json = r#"{"norm":"zscore","seed":1}"#;
+        let utf32: Vec<u8> = json
+            .chars()
+            .flat_map(|c| (c as u32).to_le_bytes())
+            .collect();
+        let header =
+            |descr: &str| format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (), }}");
+        for meta in [
+            npy::byte_string_npy(json.as_bytes()),
+            npy::npy(1, &header(&format!("<U{}", json.len())), &utf32),
+        ] {
+            let entries = [
+                ("W1.npy", f32_npy("(1, 1)", &[0; 4])),
+                ("b1.npy", f32_npy("(1,)", &[0; 4])),
+                ("meta.npy", meta),
+            ];
+            let loaded = weights::read(std::io::Cursor::new(zip_of(&entries))).unwrap();
+            assert_eq!(loaded.trained_on(), Some(NormMode::Zscore));
+            assert_eq!(loaded.record.unwrap().json(), json);
+        }
+    }
+
+    #[test]
+    fn a_bad_record_is_refused_with_what_is_wrong() {
+        let with_meta = |meta: Vec<u8>| {
+            read_zip(&[
+                ("W1.npy", f32_npy("(1, 1)", &[0; 4])),
+                ("b1.npy", f32_npy("(1,)", &[0; 4])),
+                ("meta.npy", meta),
+            ])
+        };
+        let header = |descr: &str, shape: &str| {
+            format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}")
+        };
+        let cases = [
+            (
+                npy::npy(1, &header("<f4", "(1,)"), &[0; 4]),
+                "array meta: holds '<f4' values, not a string",
+            ),
+            (
+                npy::npy(1, &header("|S2", "(3,)"), &[0; 6]),
+                "array meta: has shape (3,), not ()",
+            ),
+            (
+                npy::npy(1, &header("|S100000", "()"), &[]),
+                "array meta: is 100000 bytes long; a record of at most 65536 is read",
+            ),
+            (
+                npy::byte_string_npy(b"{\"norm\":\"div256\"}"),
+                "array meta: names the normalization \"div256\"",
+            ),
+            (
+                npy::npy(1, &header("|S20", "()"), b"{}"),
+                "array meta: ends after 2 of the 20 bytes",
+            ),
+        ];
+        for (meta, wanted) in cases {
+            let err = with_meta(meta);
+            assert!(err.starts_with(wanted), "{wanted}: {err}");
+        }
     }
 
     fn npz_bytes(net: &Network) -> Vec<u8> {
@@ -475,7 +648,7 @@ mod tests {
             ("W1.npy", npy::npy(1, text, &values)),
             ("b1.npy", f32_npy("(3,)", &[0; 12])),
         ]);
-        let net = weights::read(std::io::Cursor::new(bytes)).unwrap();
+        let net = weights::read(std::io::Cursor::new(bytes)).unwrap().network;
         assert_eq!(
             net.layers()[0].w,
             ndarray::array![[1.0, 3.0, 5.0], [2.0, 4.0, 6.0]]

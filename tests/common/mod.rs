@@ -14,6 +14,7 @@ use mnist_explorer::dataset::{Dataset, NUM_CLASSES, Split};
 use mnist_explorer::idx::encode;
 use mnist_explorer::layer::Layer;
 use mnist_explorer::network::Network;
+use mnist_explorer::normalize::NormMode;
 use mnist_explorer::weights;
 use ndarray::{Array1, Array2};
 use ratatui::Terminal;
@@ -241,6 +242,15 @@ pub fn write_centroid_weights(dir: &Path) -> PathBuf {
     let path = dir.join("centroid.npz");
     weights::save(&centroid_network(&data, data.len()), &path).unwrap();
     path
+}
+
+/// Writes `net` to `path` with a record saying it was trained on `norm`, as `train` does.
+pub fn write_recorded(path: &Path, net: &Network, norm: NormMode) {
+    let mut details = serde_json::Map::new();
+    details.insert("command".into(), "written by a test".into());
+    let record = weights::Record::new(norm, details);
+    let file = std::fs::File::create(path).unwrap();
+    weights::write_npz_recorded(net, &record, file).unwrap();
 }
 
 /// The explorer's screen for `state`, drawn into a `width` x `height` test backend.

@@ -286,6 +286,14 @@ pub struct EvalArgs {
     /// Evaluate a second network the same way: both accuracies and where the two disagree
     #[arg(long, value_name = "FILE")]
     pub compare: Option<PathBuf>,
+
+    /// The train × test table: the network trained on each mode (--weights for its own
+    /// mode, `<stem>-<mode>.npz` beside it for the others) evaluated under every mode
+    #[arg(
+        long,
+        conflicts_with_all = ["norm", "output", "predictions", "repeat", "worst", "compare"]
+    )]
+    pub matrix: bool,
 }
 
 /// Options of `show`.

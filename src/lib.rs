@@ -14,6 +14,7 @@ pub mod input_file;
 pub mod inspect;
 pub mod kernels;
 pub mod layer;
+pub mod mode_matrix;
 pub mod network;
 pub mod normalize;
 pub mod occlusion;

@@ -16,6 +16,9 @@ use crate::cli::EvalArgs;
 
 /// Runs `eval` and prints the report.
 pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
+    if args.matrix {
+        return super::matrix::run(data_dir, weights, args);
+    }
     // `-` is standard output, as for most tools; the report then goes to standard error.
     let predictions_to_stdout = args.predictions.as_deref() == Some(Path::new("-"));
     if let Some(path) = &args.predictions

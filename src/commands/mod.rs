@@ -4,6 +4,7 @@ mod analysis;
 mod classify;
 mod eval;
 mod explore;
+mod matrix;
 mod out_file;
 mod show;
 mod softmax;

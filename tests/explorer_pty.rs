@@ -646,3 +646,29 @@ fn drawing_a_stroke_with_the_keyboard_gets_a_prediction_and_saves_it() {
     assert!(status.success(), "exit status {status:?}");
     s.assert_restored();
 }
+
+#[test]
+fn the_train_by_test_table_is_computed_in_the_background_and_explains_a_cell() {
+    let weights = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("weights")
+        .join("mnist-784-50-100-10-l2.npz");
+    let mut s = Session::spawn(&weights, 80, 24);
+    // The l2 network starts in the mode its file records.
+    s.wait_for_text("trained on l2");
+    s.wait_for("l2 as the current mode", |t| t.contains("▸l2"));
+    s.send("M");
+    s.wait_for_text("train × test");
+    let screen = s.wait_for_text("every network does best on the mode it was trained on");
+    assert!(screen.contains("l2*"), "the shown network's row: {screen}");
+    assert!(screen.contains("[97.62]"), "{screen}");
+    // The cursor starts on l2 fed l2; → to max: the reason for a mismatch.
+    s.send("\x1b[C");
+    s.wait_for_text("the l2 network fed max");
+    s.wait_for_text("≠ max makes each pixel ~9.2× larger than l2 did");
+    s.send("M");
+    s.wait_for_text("image 0 (");
+    s.send("q");
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    s.assert_restored();
+}

@@ -112,7 +112,7 @@ fn answer(state: &mut AppState, cmd: &Cmd) {
                     same_predictions: true,
                 }),
             }],
-            Job::Evaluate(_) | Job::Compare(_) | Job::Load(_) => Vec::new(),
+            Job::Evaluate(_) | Job::Compare(_) | Job::Load(_) | Job::ModeMatrix(_) => Vec::new(),
         };
         for report in reports {
             state.update(Msg::Worker(report));

@@ -16,14 +16,15 @@ use mnist_explorer::analysis::{Rankings, Verdict, verdicts};
 use mnist_explorer::app::evaluations::EvalKey;
 use mnist_explorer::app::help;
 use mnist_explorer::app::msg::{Cmd, Goto, Msg, Nav, Setting};
-use mnist_explorer::app::shared::Palette;
+use mnist_explorer::app::shared::{Origin, Palette};
 use mnist_explorer::app::state::AppState;
-use mnist_explorer::app::views::{ViewId, browse, confusion, draw};
+use mnist_explorer::app::views::{ViewId, browse, confusion, draw, modes};
 use mnist_explorer::app::widgets::MAX_BAR_WIDTH;
-use mnist_explorer::app::worker::{EvalJob, Job, Progress, WorkerMsg};
+use mnist_explorer::app::worker::{EvalJob, Job, MatrixJob, Progress, WorkerMsg};
 use mnist_explorer::dataset::Split;
 use mnist_explorer::eval::{Tally, evaluate};
 use mnist_explorer::layer::OutputLayer;
+use mnist_explorer::mode_matrix::{self, Event, RowFault};
 use mnist_explorer::normalize::NormMode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -803,4 +804,178 @@ fn draw_view_help_lists_its_keys_and_marks() {
     for note in draw::MARKS.iter().chain(draw::MOUSE) {
         assert!(shows(&terminal, note.help), "help lacks `{}`", note.help);
     }
+}
+
+/// [`start`] with the network said to come from `path` and trained on div255.
+fn start_recorded(palette: Palette, path: Option<&str>) -> (AppState, EvalJob) {
+    let (state, job) = start(palette);
+    let origin = Origin {
+        path: path.map(Into::into),
+        trained_on: Some(NormMode::Div255),
+    };
+    (state.with_origin(origin), job)
+}
+
+#[test]
+fn the_accuracy_panel_names_the_training_mode_and_says_why_l1_fails_at_80x24() {
+    let (mut state, job) = start_recorded(Palette::Plain, None);
+    feed(&mut state, job, None);
+    let job = job_of(state.update(Msg::Set(Setting::NextNorm)));
+    assert_eq!(job.norm, NormMode::L1);
+    feed(&mut state, job, None);
+    let terminal = render(&state, 80, 24);
+    insta::assert_snapshot!(terminal.backend());
+    assert!(shows(&terminal, "└ trained on div255 ─"));
+    // Every mode but div255 is marked, div255 alone is not.
+    for mode in ["raw   ≠", "▸l1    ≠", "l2    ≠", "max   ≠", "zscore≠"] {
+        assert!(shows(&terminal, mode), "{mode}");
+    }
+    assert!(!shows(&terminal, "div255≠"));
+    assert!(
+        shows(&terminal, "≠ pixels ~100× smaller:"),
+        "the short reason"
+    );
+    assert!(shows(&terminal, "sums shrink to bias"));
+    // Back on the trained mode, no reason is given.
+    state.update(Msg::Set(Setting::PrevNorm));
+    let terminal = render(&state, 80, 24);
+    assert!(!shows(&terminal, "smaller"));
+}
+
+#[test]
+fn the_accuracy_panel_gives_the_long_reason_at_120x40() {
+    let (mut state, job) = start_recorded(Palette::Plain, None);
+    feed(&mut state, job, None);
+    let job = job_of(state.update(Msg::Set(Setting::PrevNorm)));
+    feed(&mut state, job, None);
+    let terminal = render(&state, 120, 40);
+    insta::assert_snapshot!(terminal.backend());
+    assert!(shows(&terminal, "≠ raw makes each pixel ~255×"));
+    assert!(shows(&terminal, "saturate at 0 or 1, keeping little"));
+    assert!(shows(&terminal, "trained on div255"));
+}
+
+/// Opens the train × test view of the shipped family and returns its job.
+fn open_modes(state: &mut AppState) -> MatrixJob {
+    match state.update(Msg::Open(ViewId::Modes)).jobs() {
+        [Job::ModeMatrix(job)] => job.clone(),
+        other => panic!("expected the table's job, got {other:?}"),
+    }
+}
+
+/// The events of `job`, as the worker computes them, with the l1 network's replaced by a
+/// missing file when `without_l1`.
+fn matrix_events(job: &MatrixJob, without_l1: bool) -> Vec<WorkerMsg> {
+    let mut events = Vec::new();
+    mode_matrix::run(
+        &job.members,
+        &job.data,
+        job.batch_size,
+        &|| true,
+        &mut |event| {
+            events.push(event);
+            true
+        },
+    );
+    events
+        .into_iter()
+        .filter_map(|event| match event {
+            Event::Row { trained, .. } | Event::Cell { trained, .. }
+                if without_l1 && trained == NormMode::L1 =>
+            {
+                matches!(event, Event::Row { .. }).then_some(Event::Row {
+                    trained,
+                    outcome: Err(RowFault::Missing),
+                })
+            }
+            event => Some(event),
+        })
+        .map(|event| WorkerMsg::Matrix {
+            generation: job.generation,
+            event: Box::new(event),
+        })
+        .collect()
+}
+
+const SHIPPED: &str = "weights/mnist-784-50-100-10.npz";
+
+#[test]
+fn train_by_test_view_at_80x24_after_the_whole_table_without_colors() {
+    let (mut state, _) = start_recorded(Palette::Plain, Some(SHIPPED));
+    let job = open_modes(&mut state);
+    assert_eq!(job.members[1].path, std::path::Path::new(SHIPPED));
+    for report in matrix_events(&job, true) {
+        state.update(Msg::Worker(report));
+    }
+    state.update(Msg::Worker(WorkerMsg::MatrixDone {
+        generation: job.generation,
+    }));
+    // The cursor from div255 fed div255 to raw fed l2.
+    state.update(Msg::Modes(modes::Msg::Move(-1, 2)));
+    let terminal = render(&state, 80, 24);
+    insta::assert_snapshot!(terminal.backend());
+    assert!(shows(&terminal, "the raw network fed l2"));
+    assert!(shows(&terminal, "missing: mnist-784-50-100-10-l1.npz"));
+    assert!(shows(&terminal, "div255*"), "the shown network's row");
+    assert!(shows(
+        &terminal,
+        "30 passes · every network does best on the mode"
+    ));
+    let rows = rows(&terminal);
+    let own_cell = |r: &&String| {
+        r.split('[')
+            .skip(1)
+            .any(|after| after.starts_with(|c: char| c.is_ascii_digit()))
+    };
+    let diagonal = rows.iter().filter(own_cell).count();
+    assert_eq!(diagonal, 5, "one own mode per network read");
+    // Each cell's number is the whole split's accuracy, with its shade in front.
+    let raw = mode_matrix::Member {
+        trained: NormMode::Raw,
+        path: "weights/mnist-784-50-100-10-raw.npz".into(),
+    };
+    let net = mnist_explorer::weights::load(&raw.path).unwrap().network;
+    let (tally, _) = evaluate(
+        &net,
+        &job.data,
+        NormMode::L2,
+        1000,
+        OutputLayer::Softmax,
+        |_| true,
+    );
+    let cell = format!("accuracy {:.2}%", tally.accuracy() * 100.0);
+    assert!(shows(&terminal, &cell), "{cell}");
+}
+
+#[test]
+fn train_by_test_view_at_120x40_while_the_job_runs() {
+    let (mut state, _) = start_recorded(Palette::Gray256, Some(SHIPPED));
+    let job = open_modes(&mut state);
+    // The raw row and two cells of the div255 row.
+    for report in matrix_events(&job, false).into_iter().take(10) {
+        state.update(Msg::Worker(report));
+    }
+    let terminal = render(&state, 120, 40);
+    insta::assert_snapshot!(terminal.backend());
+    assert!(shows(&terminal, "evaluating them: 8/36 passes"));
+    assert!(shows(&terminal, "the div255 network fed div255"));
+    assert!(
+        shows(&terminal, "accuracy 97.69%"),
+        "its own cell came second"
+    );
+    assert!(
+        shows(&terminal, "[…]"),
+        "the l1 network's own cell is still to come"
+    );
+    // A late report of an older job changes nothing.
+    let again = match state.update(Msg::Modes(modes::Msg::Again)).jobs() {
+        [Job::ModeMatrix(job)] => job.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_ne!(again.generation, job.generation);
+    for report in matrix_events(&job, false).into_iter().take(3) {
+        state.update(Msg::Worker(report));
+    }
+    let terminal = render(&state, 120, 40);
+    assert!(shows(&terminal, "evaluating them: 0/36 passes"));
 }

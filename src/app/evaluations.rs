@@ -221,7 +221,9 @@ impl Evaluations {
             | WorkerMsg::Occluded { .. }
             | WorkerMsg::BatchTimed { .. }
             | WorkerMsg::BatchTimingFinished { .. }
-            | WorkerMsg::OutputTimed { .. } => {}
+            | WorkerMsg::OutputTimed { .. }
+            | WorkerMsg::Matrix { .. }
+            | WorkerMsg::MatrixDone { .. } => {}
         }
         None
     }

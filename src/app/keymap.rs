@@ -7,6 +7,29 @@ use ratatui::crossterm::event::KeyCode;
 
 use crate::app::msg::Msg;
 
+/// The arrow keys and vi's `h j k l`, which move the cell cursor of the views with a table.
+pub const CURSOR_KEYS: &[KeyCode] = &[
+    KeyCode::Left,
+    KeyCode::Right,
+    KeyCode::Up,
+    KeyCode::Down,
+    KeyCode::Char('h'),
+    KeyCode::Char('l'),
+    KeyCode::Char('k'),
+    KeyCode::Char('j'),
+];
+
+/// The (rows, columns) a key of [`CURSOR_KEYS`] moves a cursor by: `←` `h` left, `→` `l`
+/// right, `↑` `k` up, anything else down.
+pub fn cursor_step(code: KeyCode) -> (i8, i8) {
+    match code {
+        KeyCode::Left | KeyCode::Char('h') => (0, -1),
+        KeyCode::Right | KeyCode::Char('l') => (0, 1),
+        KeyCode::Up | KeyCode::Char('k') => (-1, 0),
+        _ => (1, 0),
+    }
+}
+
 /// One action and the keys that trigger it.
 #[derive(Debug, Clone, Copy)]
 pub struct Binding {

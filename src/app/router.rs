@@ -50,6 +50,19 @@ pub const VIEW_KEYS: &[Binding] = &[
         }),
         action: |_| Some(Msg::Open(ViewId::Draw)),
     },
+    Binding {
+        keys: &[KeyCode::Char('M')],
+        label: "M",
+        help: "train × test: each mode's network fed every mode",
+        // Last: where the line has room left (the drawing view, the matrix at 120 columns);
+        // `?` lists it everywhere.
+        hint: Some(Hint {
+            rank: 82,
+            keys: "M",
+            word: "modes",
+        }),
+        action: |_| Some(Msg::Open(ViewId::Modes)),
+    },
 ];
 
 /// Keys that mean the same in every view.

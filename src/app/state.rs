@@ -14,7 +14,7 @@ use crate::app::evaluations::EvalKey;
 use crate::app::help;
 use crate::app::msg::{Cmd, Goto, Msg, Nav};
 use crate::app::shared::{Notice, Origin, Palette, Shared};
-use crate::app::views::{ViewId, browse, confusion, draw, gallery, network};
+use crate::app::views::{ViewId, browse, confusion, draw, gallery, modes, network};
 use crate::app::worker::{Job, JobKind, LoadJob, WorkerMsg};
 use crate::dataset::{Dataset, Split};
 use crate::network::Network;
@@ -34,6 +34,7 @@ pub struct AppState {
     confusion: confusion::State,
     network: network::State,
     draw: draw::State,
+    modes: modes::State,
     /// The last frame drawn (empty until the first): where the panels are for the mouse,
     /// and how many rows the gallery's page keys move by.
     screen: Rect,
@@ -69,6 +70,7 @@ impl AppState {
             confusion: confusion::State::default(),
             network: network::State::default(),
             draw: draw::State::default(),
+            modes: modes::State::default(),
             screen: Rect::default(),
             help: None,
             goto: None,
@@ -125,6 +127,11 @@ impl AppState {
         &self.draw
     }
 
+    /// The train × test view's own state.
+    pub fn modes(&self) -> &modes::State {
+        &self.modes
+    }
+
     /// The active view.
     pub fn view(&self) -> ViewId {
         self.views.last().copied().unwrap_or(ViewId::Browse)
@@ -165,10 +172,12 @@ impl AppState {
     pub fn update(&mut self, msg: Msg) -> Cmd {
         let cmd = self.apply(msg);
         self.network.sync(&self.shared);
-        if self.view() == ViewId::Network {
-            cmd.with_jobs(self.network.wanted(&self.shared))
-        } else {
-            cmd
+        match self.view() {
+            ViewId::Network => cmd.with_jobs(self.network.wanted(&self.shared)),
+            ViewId::Modes => {
+                cmd.with_jobs(self.modes.wanted(&mut self.shared).into_iter().collect())
+            }
+            _ => cmd,
         }
     }
 
@@ -201,6 +210,7 @@ impl AppState {
             Msg::LoadPrompt(edit) => return self.load_prompt(edit),
             Msg::Browse(msg) => self.browse.update(msg),
             Msg::Network(msg) => self.network.update(msg, &self.shared),
+            Msg::Modes(msg) => return self.modes.update(msg, &mut self.shared).into(),
             Msg::ToggleHelp => self.help = self.help.xor(Some(0)),
             Msg::ScrollHelp(by) => {
                 let last = help::rows(self.view()).len().saturating_sub(1);
@@ -251,6 +261,7 @@ impl AppState {
                     JobKind::Occlusion | JobKind::BatchTiming | JobKind::OutputTiming => {
                         self.network.on_worker(report)
                     }
+                    JobKind::ModeMatrix => self.modes.on_worker(report),
                 };
                 if let Some(message) = failed {
                     let what = match kind {

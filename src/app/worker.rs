@@ -27,6 +27,7 @@ use crate::analysis::{Rankings, Verdict, verdicts};
 use crate::dataset::Dataset;
 use crate::eval::{Tally, evaluate};
 use crate::layer::OutputLayer;
+use crate::mode_matrix::{self, Member};
 use crate::network::Network;
 use crate::normalize::NormMode;
 use crate::occlusion::{OcclusionMap, PATCH, STRIDE, occlusion_map};
@@ -55,6 +56,8 @@ pub enum JobKind {
     BatchTiming,
     /// A whole-split pass with softmax against one with identity.
     OutputTiming,
+    /// The train × test table: each mode's network read and evaluated under every mode.
+    ModeMatrix,
 }
 
 impl JobKind {
@@ -67,6 +70,7 @@ impl JobKind {
             JobKind::Occlusion => "occlusion map",
             JobKind::BatchTiming => "batch timing",
             JobKind::OutputTiming => "softmax timing",
+            JobKind::ModeMatrix => "train × test table",
         }
     }
 }
@@ -88,6 +92,9 @@ pub enum Job {
     BatchTiming(TimingJob),
     /// Time a whole-split pass with softmax and with identity output.
     OutputTiming(TimingJob),
+    /// Read each mode's network and evaluate it under every mode; reported as
+    /// [`WorkerMsg::Matrix`] events, then [`WorkerMsg::MatrixDone`].
+    ModeMatrix(MatrixJob),
 }
 
 impl Job {
@@ -100,6 +107,7 @@ impl Job {
             Job::Occlusion(_) => JobKind::Occlusion,
             Job::BatchTiming(_) => JobKind::BatchTiming,
             Job::OutputTiming(_) => JobKind::OutputTiming,
+            Job::ModeMatrix(_) => JobKind::ModeMatrix,
         }
     }
 
@@ -110,6 +118,7 @@ impl Job {
             Job::Load(job) => job.generation,
             Job::Occlusion(job) => job.generation,
             Job::BatchTiming(job) | Job::OutputTiming(job) => job.generation,
+            Job::ModeMatrix(job) => job.generation,
         }
     }
 }
@@ -185,6 +194,19 @@ pub struct EvalJob {
     pub batch_size: usize,
     /// Output layer of the forward pass.
     pub output: OutputLayer,
+}
+
+/// The networks of a family to read and evaluate on a split under every mode.
+#[derive(Debug, Clone)]
+pub struct MatrixJob {
+    /// Identifies the job; its reports carry it back.
+    pub generation: u64,
+    /// The images and labels.
+    pub data: Arc<Dataset>,
+    /// The network of each mode and its file.
+    pub members: Vec<Member>,
+    /// Images per forward pass.
+    pub batch_size: usize,
 }
 
 /// A network file to read, for images of `inputs` pixels and `classes` classes.
@@ -287,6 +309,18 @@ pub enum WorkerMsg {
     /// A report of the second network's evaluation ([`Job::Compare`]): `Progress` or
     /// `Finished` (its failures come as `Failed` of kind [`JobKind::Compare`]).
     Compare(Box<WorkerMsg>),
+    /// A row read or a cell evaluated of the train × test table ([`Job::ModeMatrix`]).
+    Matrix {
+        /// The job.
+        generation: u64,
+        /// What was done.
+        event: Box<mode_matrix::Event>,
+    },
+    /// Every row and cell of the train × test table is done.
+    MatrixDone {
+        /// The job.
+        generation: u64,
+    },
 }
 
 impl WorkerMsg {
@@ -304,6 +338,7 @@ impl WorkerMsg {
             WorkerMsg::Failed { kind, .. } => *kind,
             WorkerMsg::Compare(_) => JobKind::Compare,
             WorkerMsg::Loaded { .. } => JobKind::Load,
+            WorkerMsg::Matrix { .. } | WorkerMsg::MatrixDone { .. } => JobKind::ModeMatrix,
         }
     }
 
@@ -318,7 +353,9 @@ impl WorkerMsg {
             | WorkerMsg::Occluded { generation, .. }
             | WorkerMsg::BatchTimed { generation, .. }
             | WorkerMsg::BatchTimingFinished { generation }
-            | WorkerMsg::OutputTimed { generation, .. } => *generation,
+            | WorkerMsg::OutputTimed { generation, .. }
+            | WorkerMsg::Matrix { generation, .. }
+            | WorkerMsg::MatrixDone { generation } => *generation,
             WorkerMsg::Compare(report) => report.generation(),
         }
     }
@@ -480,7 +517,33 @@ fn run(job: Job, cancel: &Cancel<'_>, send: &dyn Fn(WorkerMsg) -> bool) -> bool 
         Job::Occlusion(job) => run_occlusion(&job, cancel, send),
         Job::BatchTiming(job) => run_batch_timing(&job, cancel, send),
         Job::OutputTiming(job) => run_output_timing(&job, cancel, send),
+        Job::ModeMatrix(job) => run_mode_matrix(&job, cancel, send),
     }
+}
+
+/// Reads and evaluates the family's networks, one message per row and cell, checking for
+/// cancellation between batches.
+fn run_mode_matrix(job: &MatrixJob, cancel: &Cancel<'_>, send: &dyn Fn(WorkerMsg) -> bool) -> bool {
+    let mut listening = true;
+    let done = mode_matrix::run(
+        &job.members,
+        &job.data,
+        job.batch_size,
+        &|| !cancel.cancelled(),
+        &mut |event| {
+            listening = send(WorkerMsg::Matrix {
+                generation: job.generation,
+                event: Box::new(event),
+            });
+            listening
+        },
+    );
+    if !done || cancel.cancelled() {
+        return listening;
+    }
+    send(WorkerMsg::MatrixDone {
+        generation: job.generation,
+    })
 }
 
 /// Reads the network of `job` and checks that it fits the data.

@@ -1,7 +1,7 @@
 //! Drawing pieces any view may use: styles that respect the palette, bars in eighths of a
 //! cell, short numbers, the digit itself ([`digit::Digit`]), shaded table cells ([`heat`]),
 //! the digit under a map ([`heat_digit::HeatDigit`]) and grids of small digits
-//! ([`thumbnail`]).
+//! ([`thumbnail`]), and word wrapping for text that must fit a panel.
 
 pub mod digit;
 pub mod heat;
@@ -75,9 +75,55 @@ pub fn pct(fraction: f64) -> String {
     format!("{:.2}%", fraction * 100.0)
 }
 
+/// Greedy wrap of `tokens` (joined by spaces) into lines of at most `width` characters; a
+/// token longer than a line is cut into pieces.
+pub fn wrap(tokens: &[String], width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for token in tokens {
+        let (len, used) = (token.chars().count(), line.chars().count());
+        if used > 0 && used + 1 + len <= width {
+            line.push(' ');
+            line.push_str(token);
+            continue;
+        }
+        if used > 0 {
+            lines.push(std::mem::take(&mut line));
+        }
+        let chars: Vec<char> = token.chars().collect();
+        let mut pieces = chars.chunks(width).map(|c| c.iter().collect::<String>());
+        let last = pieces.next_back().unwrap_or_default();
+        lines.extend(pieces);
+        line = last;
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// `text` wrapped at its spaces into lines of at most `width` characters.
+pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let words: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+    wrap(&words, width)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrapping_keeps_tokens_whole_and_cuts_only_the_too_long() {
+        let t: Vec<String> = ["ab", "cd", "efghij"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(wrap(&t, 5), ["ab cd", "efghi", "j"]);
+        assert_eq!(wrap(&t, 20), ["ab cd efghij"]);
+        assert!(wrap(&[], 5).is_empty());
+        assert_eq!(wrap_words(" one  two three ", 8), ["one two", "three"]);
+    }
 
     #[test]
     fn bars_have_the_requested_width() {

@@ -1,6 +1,8 @@
 //! The accuracy panel: the background evaluation of the whole split for the current
 //! settings (progress, running accuracy, speed, per-class accuracy) and a table of every
-//! normalization mode's accuracy once computed.
+//! normalization mode's accuracy once computed, with the mode the network was trained on in
+//! the panel's bottom border, the other modes marked, and why the current one does worse
+//! when it is not the trained one.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -10,9 +12,10 @@ use ratatui::widgets::{Block, Paragraph};
 
 use crate::app::evaluations::{EvalStatus, Evaluation};
 use crate::app::shared::Shared;
-use crate::app::widgets::{bar, bold, dim, fg, pct};
+use crate::app::widgets::{bar, bold, dim, fg, pct, wrap_words};
 use crate::layer::OutputLayer;
 use crate::normalize::NormMode;
+use crate::trained_on;
 
 /// Inner width from which the modes table goes beside the progress instead of below it.
 const SIDE_BY_SIDE_WIDTH: u16 = 58;
@@ -27,10 +30,14 @@ pub fn draw(shared: &Shared, frame: &mut Frame, area: Rect) {
     } else {
         " accuracy "
     };
-    let block = Block::bordered().title(title);
+    let trained = match shared.trained_on() {
+        Some(mode) => format!(" trained on {mode} "),
+        None => " trained on: unknown ".to_string(),
+    };
+    let block = Block::bordered().title(title).title_bottom(trained);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let (wide_table, narrow_table) = (modes_lines(shared, true), modes_lines(shared, false));
+    let (mut wide_table, narrow_table) = (modes_lines(shared, true), modes_lines(shared, false));
     // Tall enough for everything one above the other (e.g. 200x60): the table goes under the
     // per-class bars rather than beside them, so that the panel's height is used.
     let stacked = usize::from(inner.height) >= PROGRESS_LINES + 10 + 1 + wide_table.len();
@@ -47,13 +54,20 @@ pub fn draw(shared: &Shared, frame: &mut Frame, area: Rect) {
         .areas(inner);
         let lines = progress_lines(shared, left.width, left.height);
         frame.render_widget(Paragraph::new(lines), left);
+        let room = usize::from(right.height).saturating_sub(wide_table.len() + 1);
+        let why = reason_lines(shared, right.width, room);
+        if !why.is_empty() {
+            wide_table.push(Line::raw(""));
+            wide_table.extend(why);
+        }
         frame.render_widget(Paragraph::new(wide_table), right);
     } else {
-        let modes = if inner.width >= 34 {
+        let mut modes = if inner.width >= 34 {
             wide_table
         } else {
             narrow_table
         };
+        modes.extend(reason_lines(shared, inner.width, REASON_MAX_LINES));
         // Per-class bars when the table still fits below them (e.g. at 100x30), text at 80x24.
         let room = inner.height.saturating_sub(modes.len() as u16 + 1);
         let width = inner.width.min(PROGRESS_MAX_WIDTH);
@@ -63,6 +77,35 @@ pub fn draw(shared: &Shared, frame: &mut Frame, area: Rect) {
         // No wrapping: every line is sized to fit, and a rare overlong note is cut.
         frame.render_widget(Paragraph::new(lines), inner);
     }
+}
+
+/// Most lines the reason for a mode other than the trained one takes below the table when
+/// the panel is narrow (80x24): the short form fits in two.
+const REASON_MAX_LINES: usize = 3;
+
+/// Why the current mode does worse than the one the network was trained on, wrapped to
+/// `width` in at most `max_lines` lines (the long reason if it fits, else the short one);
+/// nothing when they are the same or the training mode is unknown.
+fn reason_lines(shared: &Shared, width: u16, max_lines: usize) -> Vec<Line<'static>> {
+    let Some(trained) = shared.trained_on() else {
+        return Vec::new();
+    };
+    let style = fg(shared.palette, Color::Yellow);
+    let wrapped = |text: Option<String>| {
+        text.map(|t| wrap_words(&format!("≠ {t}"), usize::from(width)))
+            .unwrap_or_default()
+    };
+    let long = wrapped(trained_on::reason(trained, shared.norm()));
+    let lines = if long.len() <= max_lines {
+        long
+    } else {
+        wrapped(trained_on::short_reason(trained, shared.norm()))
+    };
+    lines
+        .into_iter()
+        .take(max_lines)
+        .map(|l| Line::styled(l, style))
+        .collect()
 }
 
 /// Lines of [`progress_lines`] above the per-class accuracy: settings, gauge, accuracy,
@@ -201,13 +244,20 @@ fn modes_lines(shared: &Shared, wide: bool) -> Vec<Line<'static>> {
         (true, true) => "mode      this  other",
     };
     let mut lines = vec![Line::styled(heading, key)];
+    let untrained = fg(palette, Color::Yellow);
     for mode in NormMode::ALL {
         let current = mode == shared.norm();
         let name_style = if current { bold() } else { Style::default() };
-        let mut spans = vec![Span::styled(
-            format!("{}{:<7}", if current { "▸" } else { " " }, mode.name()),
-            name_style,
-        )];
+        // Names take at most 6 of the column's 7 characters: the 7th marks a mode the
+        // network was not trained on.
+        let other_than_trained = shared.trained_on().is_some_and(|t| t != mode);
+        let mut spans = vec![
+            Span::styled(
+                format!("{}{:<6}", if current { "▸" } else { " " }, mode.name()),
+                name_style,
+            ),
+            Span::styled(if other_than_trained { "≠" } else { " " }, untrained),
+        ];
         let ours = shared.result_for(mode);
         let cell =
             |done, running| accuracy_cell(shared, (done, running), current, tight, name_style);

@@ -372,6 +372,18 @@ pub const MARKS: &[Note] = &[
         help: "the current mode, in the modes table",
     },
     Note {
+        label: "trained on",
+        help: "accuracy border: the mode the weights file records",
+    },
+    Note {
+        label: "≠ (yellow)",
+        help: "a mode the network was not trained on",
+    },
+    Note {
+        label: "≠ l1 makes…",
+        help: "under the modes: why the current mode does worse",
+    },
+    Note {
         label: "-  … 45%",
         help: "not computed yet · being computed",
     },

@@ -19,7 +19,7 @@ use ratatui::Frame;
 use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::Rect;
 
-use crate::app::keymap::{Binding, Hint, Note};
+use crate::app::keymap::{self, Binding, Hint, Note};
 use crate::app::msg;
 use crate::app::selection::Filter;
 use crate::app::shared::Shared;
@@ -81,16 +81,7 @@ impl State {
 /// another mode is a key away.
 pub const KEYS: &[Binding] = &[
     Binding {
-        keys: &[
-            KeyCode::Left,
-            KeyCode::Right,
-            KeyCode::Up,
-            KeyCode::Down,
-            KeyCode::Char('h'),
-            KeyCode::Char('l'),
-            KeyCode::Char('k'),
-            KeyCode::Char('j'),
-        ],
+        keys: keymap::CURSOR_KEYS,
         label: "← → ↑ ↓ hjkl",
         help: "move the cell cursor (right of 9: the row's total)",
         hint: Some(Hint {
@@ -99,12 +90,7 @@ pub const KEYS: &[Binding] = &[
             word: "cell",
         }),
         action: |code| {
-            let (rows, cols) = match code {
-                KeyCode::Left | KeyCode::Char('h') => (0, -1),
-                KeyCode::Right | KeyCode::Char('l') => (0, 1),
-                KeyCode::Up | KeyCode::Char('k') => (-1, 0),
-                _ => (1, 0),
-            };
+            let (rows, cols) = keymap::cursor_step(code);
             Some(msg::Msg::Confusion(Msg::Move(rows, cols)))
         },
     },

@@ -562,7 +562,7 @@ mod tests {
                         same_predictions: true,
                     }),
                 }),
-                Job::Evaluate(_) | Job::Compare(_) | Job::Load(_) => {}
+                Job::Evaluate(_) | Job::Compare(_) | Job::Load(_) | Job::ModeMatrix(_) => {}
             }
         }
         out.into_iter().map(msg::Msg::Worker).collect()

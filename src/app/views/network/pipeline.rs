@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 
 use super::block;
 use crate::app::shared::Shared;
-use crate::app::widgets::dim;
+use crate::app::widgets::{dim, wrap};
 
 /// How the pipeline is spelled, longest first: the first that fits is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,34 +90,6 @@ fn tokens(shared: &Shared, form: Form) -> Vec<String> {
     t
 }
 
-/// Greedy wrap of `tokens` (joined by spaces) into lines of at most `width` characters; a
-/// token longer than a line is cut into pieces.
-fn wrap(tokens: &[String], width: usize) -> Vec<String> {
-    let width = width.max(1);
-    let mut lines: Vec<String> = Vec::new();
-    let mut line = String::new();
-    for token in tokens {
-        let (len, used) = (token.chars().count(), line.chars().count());
-        if used > 0 && used + 1 + len <= width {
-            line.push(' ');
-            line.push_str(token);
-            continue;
-        }
-        if used > 0 {
-            lines.push(std::mem::take(&mut line));
-        }
-        let chars: Vec<char> = token.chars().collect();
-        let mut pieces = chars.chunks(width).map(|c| c.iter().collect::<String>());
-        let last = pieces.next_back().unwrap_or_default();
-        lines.extend(pieces);
-        line = last;
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
-}
-
 /// Draws the panel: compact, the pipeline alone; roomy, in a frame with a line on batches.
 pub fn draw(shared: &Shared, frame: &mut Frame, area: Rect, roomy: bool) {
     if !roomy {
@@ -142,20 +114,4 @@ pub fn draw(shared: &Shared, frame: &mut Frame, area: Rect, roomy: bool) {
     ));
     let title = format!(" forward pass of a batch of {} (b/B) ", shared.batch_size());
     frame.render_widget(Paragraph::new(text).block(block(title, None)), area);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wrapping_keeps_tokens_whole_and_cuts_only_the_too_long() {
-        let t: Vec<String> = ["ab", "cd", "efghij"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        assert_eq!(wrap(&t, 5), ["ab cd", "efghi", "j"]);
-        assert_eq!(wrap(&t, 20), ["ab cd efghij"]);
-        assert!(wrap(&[], 5).is_empty());
-    }
 }

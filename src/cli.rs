@@ -86,8 +86,9 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR", default_value = "data")]
     pub data_dir: PathBuf,
 
-    /// Network weights (.npz with float32 W1, b1, ..., Wn, bn in x·W + b layout)
-    #[arg(long, global = true, value_name = "FILE", default_value = DEFAULT_WEIGHTS)]
+    /// Network weights (.npz with float32 W1, b1, ..., Wn, bn in x·W + b layout); also
+    /// taken by `eval`, `show` and `classify` after their name
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_WEIGHTS)]
     pub weights: PathBuf,
 
     /// Threads for the forward pass and for training (default: one per core; at most 256)
@@ -103,7 +104,21 @@ pub struct Cli {
     pub explore: ExploreArgs,
 }
 
+/// `--weights` of the commands that read a network.
+#[derive(Debug, Args)]
+pub struct WeightsArg {
+    /// Network weights (.npz with float32 W1, b1, ..., Wn, bn in x·W + b layout)
+    /// [default: weights/mnist-784-50-100-10.npz, or --weights before the command]
+    #[arg(long = "weights", value_name = "FILE")]
+    pub path: Option<PathBuf>,
+}
+
 impl Cli {
+    /// The weights `command` reads: its own `--weights`, else the one before it.
+    pub fn weights_for<'a>(&'a self, own: &'a WeightsArg) -> &'a std::path::Path {
+        own.path.as_deref().unwrap_or(&self.weights)
+    }
+
     /// Parses the process arguments, exiting with clap's usage error when an explorer-only
     /// option comes before a subcommand, or `--weights` comes with `train` (either would
     /// otherwise be silently ignored).
@@ -113,10 +128,8 @@ impl Cli {
         let weights_given = |m: &clap::ArgMatches| {
             m.value_source("weights") == Some(clap::parser::ValueSource::CommandLine)
         };
-        // A global option, so clap takes it anywhere; `train` would silently ignore it.
-        if let Some(train) = matches.subcommand_matches("train")
-            && (weights_given(&matches) || weights_given(train))
-        {
+        // Given before `train`, which would silently ignore it.
+        if matches.subcommand_matches("train").is_some() && weights_given(&matches) {
             Self::command()
                 .error(
                     clap::error::ErrorKind::ArgumentConflict,
@@ -202,7 +215,7 @@ pub enum Command {
     Softmax(SoftmaxArgs),
     /// Train a network from random weights on the training split and save it as .npz
     ///
-    /// Starts from Glorot-initialized weights (the global --weights is not read) and writes
+    /// Starts from Glorot-initialized weights (it reads no weights file) and writes
     /// --out atomically: a temporary file in the same folder, synced, then renamed. Ctrl-C
     /// stops between batches and writes nothing (exit status 130). Training takes images of
     /// up to 65,536 pixels (256x256), the same size in both splits.
@@ -272,6 +285,9 @@ pub struct EvalArgs {
     /// Evaluate a second network the same way: both accuracies and where the two disagree
     #[arg(long, value_name = "FILE")]
     pub compare: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub weights: WeightsArg,
 }
 
 /// Options of `show`.
@@ -300,6 +316,9 @@ pub struct ShowArgs {
     /// activations (one array per hidden layer)
     #[arg(long, conflicts_with_all = ["layers", "output"])]
     pub json: bool,
+
+    #[command(flatten)]
+    pub weights: WeightsArg,
 }
 
 /// Options of `softmax`.
@@ -348,6 +367,9 @@ pub struct ClassifyArgs {
 
     #[arg(long, value_parser = engine::<NormArg, NormMode>(), default_value = NormMode::Div255.name(), help = NORM_HELP)]
     pub norm: NormMode,
+
+    #[command(flatten)]
+    pub weights: WeightsArg,
 }
 
 /// Parses a whole number of at least 1 (batch sizes, counts).

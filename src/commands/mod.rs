@@ -19,6 +19,8 @@ use mnist_explorer::weights;
 
 use crate::cli::{Cli, Command};
 
+pub(crate) use stdio::note;
+
 /// Runs what the command line asks for.
 pub fn run(cli: Cli) -> Result<()> {
     if let Some(threads) = cli.threads {
@@ -27,12 +29,12 @@ pub fn run(cli: Cli) -> Result<()> {
             .build_global()
             .wrap_err("starting the worker threads")?;
     }
-    match cli.command {
-        Some(Command::Eval(args)) => eval::run(&cli.data_dir, &cli.weights, &args),
-        Some(Command::Show(args)) => show::run(&cli.data_dir, &cli.weights, &args),
-        Some(Command::Train(args)) => train::run(&cli.data_dir, &args),
-        Some(Command::Softmax(args)) => softmax::run(&args),
-        Some(Command::Classify(args)) => classify::run(&cli.weights, &args),
+    match &cli.command {
+        Some(Command::Eval(args)) => eval::run(&cli.data_dir, cli.weights_for(&args.weights), args),
+        Some(Command::Show(args)) => show::run(&cli.data_dir, cli.weights_for(&args.weights), args),
+        Some(Command::Train(args)) => train::run(&cli.data_dir, args),
+        Some(Command::Softmax(args)) => softmax::run(args),
+        Some(Command::Classify(args)) => classify::run(cli.weights_for(&args.weights), args),
         None => explore::run(&cli.data_dir, &cli.weights, &cli.explore),
     }
 }

@@ -14,6 +14,7 @@ use std::time::Instant;
 use color_eyre::eyre::{Result, WrapErr, bail, eyre};
 use indicatif::{HumanCount, ProgressBar, ProgressStyle};
 use mnist_explorer::dataset::{NUM_CLASSES, Split};
+use mnist_explorer::percent::pct;
 use mnist_explorer::train::{BatchProgress, EpochReport, Event, TrainConfig, TrainError, train};
 use mnist_explorer::weights;
 
@@ -147,12 +148,10 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
         });
         out.println(&report.to_string());
     } else {
+        // Two lines, each within 80 columns for the shipped file's path: how the run went,
+        // then what came of it.
         out.println(&format!(
-            "wrote {}: test accuracy {:.4} ({} norm), {} epoch{} in {:.1} s ({:.3} s/epoch, \
-             {:.0} images/s, {} kernel, {} thread{})",
-            args.out.display(),
-            last.test_accuracy.unwrap_or(f64::NAN),
-            config.norm,
+            "{} epoch{} in {:.1} s: {:.3} s/epoch, {:.0} images/s ({} kernel, {} thread{})",
             config.epochs,
             if config.epochs == 1 { "" } else { "s" },
             seconds,
@@ -161,6 +160,12 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
             trained.kernel.name(),
             trained.threads,
             if trained.threads == 1 { "" } else { "s" },
+        ));
+        out.println(&format!(
+            "wrote {}: test accuracy {} ({})",
+            args.out.display(),
+            last.test_accuracy.map_or("-".to_string(), pct),
+            config.norm,
         ));
     }
     // Epoch lines that failed did not stop the training: the weights are written first.
@@ -244,12 +249,12 @@ impl Progress {
                     bar.finish_and_clear();
                 }
                 let line = format!(
-                    "epoch {:>3}/{}  train loss {:.4}  train acc {:.4}  test acc {:.4}  {:.2} s",
+                    "epoch {:>3}/{}  train loss {:.4}  train acc {:>7}  test acc {:>7}  {:.2} s",
                     e.epoch,
                     self.epochs,
                     e.train_loss,
-                    e.train_accuracy,
-                    e.test_accuracy.unwrap_or(f64::NAN),
+                    pct(e.train_accuracy),
+                    e.test_accuracy.map_or("-".to_string(), pct),
                     e.seconds
                 );
                 if self.to_stderr {

@@ -72,7 +72,7 @@ pub fn num(v: f64) -> String {
 
 /// A percentage with two decimals, for accuracies.
 pub fn pct(fraction: f64) -> String {
-    format!("{:.2}%", fraction * 100.0)
+    crate::percent::pct(fraction)
 }
 
 #[cfg(test)]

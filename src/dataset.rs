@@ -184,7 +184,9 @@ impl Dataset {
                 });
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(DatasetError::MissingDir(dir.to_path_buf()));
+                // Relative to where the program was started, which a message should not hide.
+                let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+                return Err(DatasetError::MissingDir(shown));
             }
             Err(error) => {
                 return Err(DatasetError::Unreadable {

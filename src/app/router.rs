@@ -69,7 +69,7 @@ pub const GLOBAL_KEYS: &[Binding] = &[
         keys: &[KeyCode::Char('q'), KeyCode::Esc],
         // Ctrl-C is handled before any table, whatever is open.
         label: "q Esc Ctrl-C",
-        help: "quit (Esc first closes a message)",
+        help: "quit; Esc first closes a message, or goes back a view",
         hint: Some(Hint {
             rank: 61,
             keys: "q",

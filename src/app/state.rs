@@ -182,11 +182,16 @@ impl AppState {
             Msg::NextFilter => self.shared.next_filter(),
             Msg::Confusion(msg) => {
                 if let Some(filter) = self.confusion.update(msg) {
+                    let before = self.shared.filter();
                     self.shared.set_filter(filter);
-                    if !self.shared.selection().is_empty() {
+                    if self.shared.selection().is_empty() {
+                        // An empty cell would leave the browse view walking nothing.
+                        self.shared.set_filter(before);
+                        self.notice = Some(Notice::info(format!("no {}", filter.describe())));
+                    } else {
                         self.notice = self.shared.navigate(Nav::First);
+                        self.open(ViewId::Gallery);
                     }
-                    self.open(ViewId::Gallery);
                 }
             }
             Msg::Gallery(msg) => self.gallery(msg),
@@ -919,6 +924,27 @@ mod tests {
             13,
             "the second batch's error joined the list"
         );
+    }
+
+    #[test]
+    fn an_empty_cell_says_so_and_leaves_the_browse_view_walking_what_it_walked() {
+        let (mut s, cmd) = state();
+        complete(&mut s, job_of(cmd).generation, with_errors);
+        s.update(Msg::Open(ViewId::Confusion));
+        // Row 0, column 9: no 0 of the fixture is taken for a 9.
+        s.update(Msg::Confusion(confusion::Msg::Move(0, 9)));
+        s.update(Msg::Confusion(confusion::Msg::Open));
+        assert_eq!(s.view(), ViewId::Confusion, "no gallery of nothing");
+        assert_eq!(s.shared.filter(), Filter::All);
+        assert_eq!(
+            s.notice().map(|n| n.text.as_str()),
+            Some("no image labelled 0 and predicted 9")
+        );
+        s.update(Msg::Back);
+        s.update(Msg::Back);
+        let at = s.shared.index();
+        nav(&mut s, Nav::Next);
+        assert_ne!(s.shared.index(), at, "browsing still moves");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Network weights files: the public surface (load, read, save), the choice of format by
 //! content, and the errors that name the file and the fault.
 
+mod checks;
 mod npy;
 mod npz;
 

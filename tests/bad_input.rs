@@ -629,3 +629,56 @@ fn a_second_network_that_is_missing_corrupt_or_does_not_fit_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn a_pickle_that_calls_anything_but_numpy_is_refused_naming_the_file_and_the_global() {
+    let (dir, _) = setup();
+    let weights = dir.path().join("sample_weight.pkl");
+    // What a malicious pickle does: os.system('touch owned'), refused before any call.
+    let marker = dir.path().join("owned");
+    let mut p = common::pickler::Pickler::new(2);
+    p.op(b"cos\nsystem\n")
+        .text(&format!("touch {}", marker.display()))
+        .op(&[0x85, b'R', b'.']);
+    fs::write(&weights, &p.out).unwrap();
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(
+        err.contains("sample_weight.pkl: pickle global os.system at byte 2 is not accepted"),
+        "{err}"
+    );
+    assert!(!marker.exists());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_pickle_whose_shapes_promise_more_than_its_data_fails_lean() {
+    use common::pickler::{Array, Pickler, Width};
+    let (dir, _) = setup();
+    let weights = dir.path().join("lying.pkl");
+    // Shapes of 64 MiB of float32, and 16 bytes of data for each array.
+    let array = |name, shape: Vec<usize>| Array {
+        name,
+        shape,
+        values: vec![0.5; 4],
+    };
+    let arrays = [
+        array("W1", vec![4096, 4096]),
+        array("b1", vec![4096]),
+        array("W2", vec![4096, 10]),
+        array("b2", vec![10]),
+    ];
+    fs::write(
+        &weights,
+        Pickler::new(3).dict(&arrays, |_| (Width::F32, false)),
+    )
+    .unwrap();
+    let (out, peak) = common::run_measuring_memory(&eval_args(dir.path(), &weights));
+    let err = failure(&out);
+    assert!(
+        err.contains(
+            "array W1: holds 16 bytes of data; its shape (4096, 4096) of float32 needs 67108864"
+        ),
+        "{err}"
+    );
+    assert!(peak < 32 << 20, "peak memory {peak} bytes");
+}

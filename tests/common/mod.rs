@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../../src/weights/pickler.rs"]
+pub mod pickler;
+
 use flate2::{Compression, write::GzEncoder};
 use mnist_explorer::dataset::{Dataset, NUM_CLASSES, Split};
 use mnist_explorer::idx::encode;
@@ -237,4 +240,33 @@ pub fn write_centroid_weights(dir: &Path) -> PathBuf {
     let path = dir.join("centroid.npz");
     weights::save(&centroid_network(&data, data.len()), &path).unwrap();
     path
+}
+
+/// `net` pickled as the book's `sample_weight.pkl` is (a dict `W1, b1, …` of numpy arrays),
+/// in `protocol`, its values in `width`, the matrices in Fortran order if `fortran`.
+pub fn pickle_of(net: &Network, protocol: u8, width: pickler::Width, fortran: bool) -> Vec<u8> {
+    let names: Vec<(String, String)> = (1..=net.layers().len())
+        .map(|k| (format!("W{k}"), format!("b{k}")))
+        .collect();
+    let values = |a: &mut dyn Iterator<Item = &f32>| a.map(|&v| f64::from(v)).collect();
+    let mut arrays = Vec::new();
+    for (layer, (w, b)) in net.layers().iter().zip(&names) {
+        arrays.push(pickler::Array {
+            name: w,
+            shape: layer.w.shape().to_vec(),
+            values: values(&mut layer.w.iter()),
+        });
+        arrays.push(pickler::Array {
+            name: b,
+            shape: layer.b.shape().to_vec(),
+            values: values(&mut layer.b.iter()),
+        });
+    }
+    pickler::Pickler::new(protocol).dict(&arrays, |name| (width, fortran && name.starts_with('W')))
+}
+
+/// The shipped network.
+pub fn shipped_network() -> Network {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/mnist-784-50-100-10.npz");
+    weights::load(&path).expect("the shipped weights load")
 }

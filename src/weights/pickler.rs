@@ -189,6 +189,38 @@ impl Pickler {
         self.framed()
     }
 
+    /// A whole pickle of a network's layers, each `((W's shape, values), (b's shape,
+    /// values))` with row-major float32 values, named `W1, b1, …` as in the book's file; the
+    /// matrices in Fortran order if `fortran`, as the book's are.
+    pub fn layers<'a, W, B>(
+        self,
+        layers: impl IntoIterator<Item = ((&'a [usize], W), (&'a [usize], B))>,
+        width: Width,
+        fortran: bool,
+    ) -> Vec<u8>
+    where
+        W: IntoIterator<Item = &'a f32>,
+        B: IntoIterator<Item = &'a f32>,
+    {
+        let wide = |values: &mut dyn Iterator<Item = &'a f32>| -> Vec<f64> {
+            values.map(|&v| f64::from(v)).collect()
+        };
+        let mut parts = Vec::new();
+        for (k, ((w_shape, w), (b_shape, b))) in (1..).zip(layers) {
+            parts.push((format!("W{k}"), w_shape.to_vec(), wide(&mut w.into_iter())));
+            parts.push((format!("b{k}"), b_shape.to_vec(), wide(&mut b.into_iter())));
+        }
+        let arrays: Vec<Array<'_>> = parts
+            .iter()
+            .map(|(name, shape, values)| Array {
+                name,
+                shape: shape.clone(),
+                values: values.clone(),
+            })
+            .collect();
+        self.dict(&arrays, |name| (width, fortran && name.starts_with('W')))
+    }
+
     /// The bytes, with protocol 4's FRAME around everything after PROTO.
     pub fn framed(self) -> Vec<u8> {
         if self.protocol < 4 {

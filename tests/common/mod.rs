@@ -245,24 +245,11 @@ pub fn write_centroid_weights(dir: &Path) -> PathBuf {
 /// `net` pickled as the book's `sample_weight.pkl` is (a dict `W1, b1, …` of numpy arrays),
 /// in `protocol`, its values in `width`, the matrices in Fortran order if `fortran`.
 pub fn pickle_of(net: &Network, protocol: u8, width: pickler::Width, fortran: bool) -> Vec<u8> {
-    let names: Vec<(String, String)> = (1..=net.layers().len())
-        .map(|k| (format!("W{k}"), format!("b{k}")))
-        .collect();
-    let values = |a: &mut dyn Iterator<Item = &f32>| a.map(|&v| f64::from(v)).collect();
-    let mut arrays = Vec::new();
-    for (layer, (w, b)) in net.layers().iter().zip(&names) {
-        arrays.push(pickler::Array {
-            name: w,
-            shape: layer.w.shape().to_vec(),
-            values: values(&mut layer.w.iter()),
-        });
-        arrays.push(pickler::Array {
-            name: b,
-            shape: layer.b.shape().to_vec(),
-            values: values(&mut layer.b.iter()),
-        });
-    }
-    pickler::Pickler::new(protocol).dict(&arrays, |name| (width, fortran && name.starts_with('W')))
+    let layers = net
+        .layers()
+        .iter()
+        .map(|l| ((l.w.shape(), &l.w), (l.b.shape(), &l.b)));
+    pickler::Pickler::new(protocol).layers(layers, width, fortran)
 }
 
 /// The shipped network.

@@ -105,9 +105,16 @@ fn missing_data_dir_and_files() {
     fs::remove_file(dir.path().join("t10k-labels-idx1-ubyte.gz")).unwrap();
     let err = fails(dir.path(), &weights, &[]);
     assert!(err.contains("t10k-labels-idx1-ubyte.gz not found"), "{err}");
+    // No training split in any form: every name looked for is listed.
     let err = fails(dir.path(), &weights, &["eval", "--split", "train"]);
     assert!(
-        err.contains("train-images-idx3-ubyte.gz not found"),
+        err.contains(
+            "no train split in {}: none of train-images-idx3-ubyte.gz, train-images-idx3-ubyte, \
+             train-labels-idx1-ubyte.gz, train-labels-idx1-ubyte, mnist_784.arff, \
+             mnist_784.arff.gz, mnist_train.csv, mnist_train.csv.gz is there"
+                .replace("{}", &dir.path().display().to_string())
+                .as_str()
+        ),
         "{err}"
     );
 }
@@ -678,6 +685,81 @@ fn a_pickle_whose_shapes_promise_more_than_its_data_fails_lean() {
         err.contains(
             "array W1: holds 16 bytes of data; its shape (4096, 4096) of float32 needs 67108864"
         ),
+        "{err}"
+    );
+    assert!(peak < 32 << 20, "peak memory {peak} bytes");
+}
+
+/// The header of OpenML's `mnist_784.arff`.
+fn arff_header() -> String {
+    let pixels: String = (1..=784)
+        .map(|i| format!("@ATTRIBUTE pixel{i} NUMERIC\n"))
+        .collect();
+    format!("@RELATION mnist_784\n{pixels}@ATTRIBUTE class {{0,1,2,3,4,5,6,7,8,9}}\n@DATA\n")
+}
+
+/// A data folder holding only `name` with `bytes`.
+fn text_data_dir(name: &str, bytes: &[u8]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join(name), bytes).unwrap();
+    dir
+}
+
+#[test]
+fn an_arff_that_is_not_mnist_784s_70000_rows_is_named_with_its_line() {
+    let (_, weights) = setup();
+    let row = format!("{}5\n", "0,".repeat(784));
+    let dir = text_data_dir(
+        "mnist_784.arff",
+        (arff_header() + &row.repeat(3)).as_bytes(),
+    );
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(
+        err.contains(
+            "mnist_784.arff: line 791: the file ends after 3 data rows; it should hold 70000 \
+             data rows: 60000 training rows, then 10000 test rows"
+        ),
+        "{err}"
+    );
+    let bad = row.replacen("0,", "0,0,", 1);
+    let dir = text_data_dir("mnist_784.arff", (arff_header() + &row + &bad).as_bytes());
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(
+        err.contains(
+            "mnist_784.arff: line 789: the row has more columns; a label and 784 pixels make 785"
+        ),
+        "{err}"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn text_data_running_past_its_rows_or_its_line_fails_lean() {
+    let (_, weights) = setup();
+    // 80,000 blank images where mnist_784 has 70,000: a 1,000-row gzip member, repeated.
+    let rows = format!("{}5\n", "0,".repeat(784)).repeat(1000);
+    let mut arff = gzip(arff_header().as_bytes());
+    let member = gzip(rows.as_bytes());
+    for _ in 0..80 {
+        arff.extend_from_slice(&member);
+    }
+    let dir = text_data_dir("mnist_784.arff.gz", &arff);
+    let (out, peak) = common::run_measuring_memory(&eval_args(dir.path(), &weights));
+    let err = failure(&out);
+    assert!(
+        err.contains("mnist_784.arff.gz: line 70788: a data row past the last"),
+        "{err}"
+    );
+    assert!(peak < 32 << 20, "peak memory {peak} bytes");
+    // One line of a gigabyte (a 1 MiB gzip member, repeated): read no further than a row
+    // could reach.
+    let member = gzip(&vec![b'7'; 1 << 20]);
+    let line = member.repeat(1024);
+    let dir = text_data_dir("mnist_test.csv.gz", &line);
+    let (out, peak) = common::run_measuring_memory(&eval_args(dir.path(), &weights));
+    let err = failure(&out);
+    assert!(
+        err.contains("mnist_test.csv.gz: line 1: the line is longer than 65536 bytes"),
         "{err}"
     );
     assert!(peak < 32 << 20, "peak memory {peak} bytes");

@@ -82,12 +82,13 @@ Environment:
     after_help = KERNEL_HELP
 )]
 pub struct Cli {
-    /// Folder holding {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
+    /// Folder holding {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz], or mnist_784.arff[.gz],
+    /// or mnist_{train,test}.csv[.gz] (looked for in that order)
     #[arg(long, global = true, value_name = "DIR", default_value = "data")]
     pub data_dir: PathBuf,
 
-    /// Network weights (.npz with float32 W1, b1, ..., Wn, bn in x·W + b layout); also
-    /// taken by `eval`, `show` and `classify` after their name
+    /// Network weights (.npz, or the book's pickle .pkl, with W1, b1, ..., Wn, bn in x·W + b
+    /// layout); also taken by `eval`, `show` and `classify` after their name
     #[arg(long, value_name = "FILE", default_value = DEFAULT_WEIGHTS)]
     pub weights: PathBuf,
 

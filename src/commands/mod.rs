@@ -47,14 +47,19 @@ pub(crate) fn load(data_dir: &Path, weights: &Path, split: Split) -> Result<(Dat
 }
 
 /// Loads a network (`what` it is, for errors) and checks that it takes `rows x cols`
-/// images and gives the ten classes.
+/// images and gives the ten classes; what the reader converted on the way (float64 to
+/// float32) is noted on stderr.
 pub(crate) fn load_network(
     weights: &Path,
     rows: usize,
     cols: usize,
     what: &str,
 ) -> Result<Network> {
-    let net = weights::load(weights).wrap_err_with(|| format!("loading {what}"))?;
+    let loaded = weights::load_noting(weights).wrap_err_with(|| format!("loading {what}"))?;
+    if let Some(note) = loaded.note() {
+        stdio::note(&format!("{}: {note}", weights.display()));
+    }
+    let net = loaded.network;
     net.check_fits(rows * cols, NUM_CLASSES)
         .map_err(|fault| color_eyre::eyre::eyre!("{}: {fault}", weights.display()))
         .wrap_err_with(|| {

@@ -8,7 +8,10 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use mnist_explorer::dataset::Split;
 use mnist_explorer::layer::OutputLayer;
 use mnist_explorer::normalize::NormMode;
-use mnist_explorer::train::{Optimizer, Schedule};
+use mnist_explorer::train::{
+    DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_HIDDEN, DEFAULT_SEED, Optimizer, Schedule,
+    TrainConfig, format_hidden, parse_hidden,
+};
 
 /// A clap value enum mirroring an engine enum, so that the engine does not depend on clap.
 /// Both conversions are exhaustive matches: a variant added on either side without the other
@@ -416,7 +419,7 @@ pub struct TrainArgs {
     pub epochs: usize,
 
     /// Images per gradient step
-    #[arg(long, default_value_t = 100, value_parser = positive)]
+    #[arg(long, default_value_t = DEFAULT_BATCH_SIZE, value_parser = positive)]
     pub batch_size: usize,
 
     /// Learning rate [default: 0.1 for sgd and momentum, 0.001 for adam]
@@ -424,18 +427,18 @@ pub struct TrainArgs {
     pub lr: Option<f32>,
 
     /// Update rule: sgd, momentum (0.9) or adam (beta1 0.9, beta2 0.999, epsilon 1e-8)
-    #[arg(long, value_parser = engine::<OptimizerArg, Optimizer>(), default_value = Optimizer::Momentum.name())]
+    #[arg(long, value_parser = engine::<OptimizerArg, Optimizer>(), default_value = Optimizer::default().name())]
     pub optimizer: Optimizer,
 
     /// Learning rate schedule: constant, or cosine annealing from --lr down to 0 at the last step
-    #[arg(long, value_parser = engine::<ScheduleArg, Schedule>(), default_value = Schedule::Cosine.name())]
+    #[arg(long, value_parser = engine::<ScheduleArg, Schedule>(), default_value = Schedule::default().name())]
     pub schedule: Schedule,
 
     /// Hidden layer sizes, comma-separated, input side first
-    #[arg(long, value_name = "SIZES", default_value = "50,100")]
+    #[arg(long, value_name = "SIZES", default_value_t = HiddenSizes(DEFAULT_HIDDEN.to_vec()))]
     pub hidden: HiddenSizes,
 
-    #[arg(long, value_parser = engine::<NormArg, NormMode>(), default_value = NormMode::Div255.name(), help = NORM_HELP)]
+    #[arg(long, value_parser = engine::<NormArg, NormMode>(), default_value = NormMode::default().name(), help = NORM_HELP)]
     pub norm: NormMode,
 
     /// Seed of the initial weights and of the shuffles (same seed, same weights)
@@ -455,10 +458,22 @@ pub struct TrainArgs {
     pub json: bool,
 }
 
-/// Epochs of the default `train` run, the one that made the shipped weights.
-pub const DEFAULT_EPOCHS: usize = 40;
-/// Seed of the default `train` run.
-pub const DEFAULT_SEED: u64 = 1;
+impl TrainArgs {
+    /// The run these options ask for (the learning rate, when not given, is the optimizer's
+    /// default); the explorer's training form builds the same from the same defaults.
+    pub fn config(&self) -> TrainConfig {
+        TrainConfig {
+            hidden: self.hidden.0.clone(),
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            lr: self.lr.unwrap_or_else(|| self.optimizer.default_lr()),
+            optimizer: self.optimizer,
+            schedule: self.schedule,
+            norm: self.norm,
+            seed: self.seed,
+        }
+    }
+}
 
 /// A comma-separated list of hidden layer sizes, e.g. `50,100`; `""` is the empty list
 /// (refused later with a clear message).
@@ -469,20 +484,45 @@ impl std::str::FromStr for HiddenSizes {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.trim().is_empty() {
-            return Ok(Self(Vec::new()));
-        }
-        s.split(',')
-            .map(|item| {
-                let item = item.trim();
-                item.parse::<usize>().map_err(|_| {
-                    format!(
-                        "`{}` is not a layer size (expected e.g. 50,100)",
-                        mnist_explorer::excerpt::excerpt(item)
-                    )
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Self)
+        parse_hidden(s).map(Self)
+    }
+}
+
+impl std::fmt::Display for HiddenSizes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&format_hidden(&self.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn train_without_options_is_the_default_run() {
+        let cli = Cli::try_parse_from(["mnist-explorer", "train"]).unwrap();
+        let Some(Command::Train(args)) = cli.command else {
+            panic!("train parses as train")
+        };
+        assert_eq!(args.config(), TrainConfig::default());
+        let cli = Cli::try_parse_from([
+            "mnist-explorer",
+            "train",
+            "--optimizer",
+            "adam",
+            "--hidden",
+            "7, 3",
+        ])
+        .unwrap();
+        let Some(Command::Train(args)) = cli.command else {
+            panic!("train parses as train")
+        };
+        let config = args.config();
+        assert_eq!(
+            config.lr,
+            Optimizer::Adam.default_lr(),
+            "adam's own default"
+        );
+        assert_eq!(config.hidden, [7, 3]);
     }
 }

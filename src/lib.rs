@@ -17,6 +17,7 @@ pub mod layer;
 pub mod network;
 pub mod normalize;
 pub mod occlusion;
+pub mod out_file;
 pub mod percent;
 pub mod preprocess;
 pub mod rng;

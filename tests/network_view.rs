@@ -108,7 +108,12 @@ fn answer(state: &mut AppState, cmd: &Cmd) {
                     same_predictions: true,
                 }),
             }],
-            Job::Evaluate(_) | Job::Compare(_) | Job::Load(_) => Vec::new(),
+            Job::Evaluate(_)
+            | Job::Compare(_)
+            | Job::Load(_)
+            | Job::Train(_)
+            | Job::Save(_)
+            | Job::Cancel { .. } => Vec::new(),
         };
         for report in reports {
             state.update(Msg::Worker(report));

@@ -221,7 +221,12 @@ impl Evaluations {
             | WorkerMsg::Occluded { .. }
             | WorkerMsg::BatchTimed { .. }
             | WorkerMsg::BatchTimingFinished { .. }
-            | WorkerMsg::OutputTimed { .. } => {}
+            | WorkerMsg::OutputTimed { .. }
+            | WorkerMsg::TrainLoaded { .. }
+            | WorkerMsg::TrainBatch(_)
+            | WorkerMsg::TrainEpoch { .. }
+            | WorkerMsg::TrainDone { .. }
+            | WorkerMsg::Saved { .. } => {}
         }
         None
     }

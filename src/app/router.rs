@@ -14,7 +14,8 @@ use crate::app::views::{self, ViewId};
 const HELP_PAGE: isize = 10;
 
 /// Keys that open the views, in every view that does not use the key itself. A view opens
-/// over the current one; its key again (or Esc) goes back.
+/// over the current one; its key again (or Esc) goes back. Last, `u`, which every view
+/// offers too: the trained network in all of them, or the loaded one.
 pub const VIEW_KEYS: &[Binding] = &[
     Binding {
         keys: &[KeyCode::Char('c')],
@@ -49,6 +50,23 @@ pub const VIEW_KEYS: &[Binding] = &[
             word: "draw",
         }),
         action: |_| Some(Msg::Open(ViewId::Draw)),
+    },
+    Binding {
+        keys: &[KeyCode::Char('t')],
+        label: "t",
+        help: "the training view: train a network and watch it learn",
+        // After the matrix and the gallery, which browse had first.
+        hint: Some(Hint {
+            rank: 77,
+            keys: "t",
+            word: "train",
+        }),
+        action: |_| Some(Msg::Open(ViewId::Train)),
+    },
+    // Not a view, but a key every view offers: which network they all show.
+    Binding {
+        hint: None,
+        ..views::train::USE
     },
 ];
 

@@ -14,7 +14,7 @@ use crate::app::evaluations::EvalKey;
 use crate::app::help;
 use crate::app::msg::{Cmd, Goto, Msg, Nav};
 use crate::app::shared::{Notice, Palette, Shared};
-use crate::app::views::{ViewId, browse, confusion, draw, gallery, network};
+use crate::app::views::{ViewId, browse, confusion, draw, gallery, network, train};
 use crate::app::worker::{Job, JobKind, LoadJob, WorkerMsg};
 use crate::dataset::{Dataset, Split};
 use crate::network::Network;
@@ -34,6 +34,7 @@ pub struct AppState {
     confusion: confusion::State,
     network: network::State,
     draw: draw::State,
+    train: train::State,
     /// The last frame drawn (empty until the first): where the panels are for the mouse,
     /// and how many rows the gallery's page keys move by.
     screen: Rect,
@@ -69,6 +70,7 @@ impl AppState {
             confusion: confusion::State::default(),
             network: network::State::default(),
             draw: draw::State::default(),
+            train: train::State::default(),
             screen: Rect::default(),
             help: None,
             goto: None,
@@ -78,6 +80,20 @@ impl AppState {
             should_quit: false,
         };
         (state, job.into())
+    }
+
+    /// The same state, with the training view reading the splits from `dir` (without it,
+    /// nothing trains).
+    pub fn with_data_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.train = train::State::with_data_dir(dir);
+        self
+    }
+
+    /// The same state, calling the network loaded at start `label` where the titles name
+    /// the network shown (once a trained one was shown too).
+    pub fn with_label(mut self, label: String) -> Self {
+        self.shared.set_net_label(label);
+        self
     }
 
     /// What every view shares.
@@ -117,6 +133,11 @@ impl AppState {
     /// The drawing view's own state.
     pub fn draw(&self) -> &draw::State {
         &self.draw
+    }
+
+    /// The training view's own state.
+    pub fn train(&self) -> &train::State {
+        &self.train
     }
 
     /// The active view.
@@ -214,9 +235,13 @@ impl AppState {
                     self.notice = Some(notice);
                 }
             }
+            Msg::Train(msg) => return self.train_msg(msg),
             Msg::Back => {
                 if had_notice {
                     // Esc waved the notice away; that is all.
+                } else if self.view() == ViewId::Train && self.train.running() {
+                    let stop = self.train.stop(&mut self.shared);
+                    return self.outcome(stop);
                 } else if self.views.len() > 1 {
                     self.views.pop();
                 } else {
@@ -241,6 +266,10 @@ impl AppState {
                     self.notice = Some(Notice::error(format!("loading failed: {message}")));
                 }
             }
+            Msg::Worker(report) if matches!(report.kind(), JobKind::Train | JobKind::Save) => {
+                let reported = self.train.on_worker(report);
+                return self.reported(reported);
+            }
             Msg::Worker(report) => {
                 let kind = report.kind();
                 let failed = match kind {
@@ -250,6 +279,8 @@ impl AppState {
                     JobKind::Occlusion | JobKind::BatchTiming | JobKind::OutputTiming => {
                         self.network.on_worker(report)
                     }
+                    // Routed to the training view above.
+                    JobKind::Train | JobKind::Save => None,
                 };
                 if let Some(message) = failed {
                     let what = match kind {
@@ -279,6 +310,86 @@ impl AppState {
         if self.view() == ViewId::Gallery && self.notice.is_none() {
             self.notice = self.shared.enter_selection();
         }
+    }
+
+    /// The training view's messages; `u` swaps the network every view shows.
+    fn train_msg(&mut self, msg: train::Msg) -> Cmd {
+        if msg == train::Msg::UseTrained {
+            return self.use_trained();
+        }
+        let outcome = self.train.update(msg, &mut self.shared);
+        self.outcome(outcome)
+    }
+
+    /// Carries out what the training view asked for.
+    fn outcome(&mut self, outcome: train::Outcome) -> Cmd {
+        match outcome {
+            train::Outcome::None => Cmd::None,
+            train::Outcome::Notice(notice) => {
+                self.notice = Some(notice);
+                Cmd::None
+            }
+            train::Outcome::Submit(job, notice) => {
+                if notice.is_some() {
+                    self.notice = notice;
+                }
+                Cmd::Submit(job)
+            }
+            train::Outcome::Leave => {
+                if self.view() == ViewId::Train && self.views.len() > 1 {
+                    self.views.pop();
+                }
+                Cmd::None
+            }
+        }
+    }
+
+    /// `u`: the trained network in every view, or the loaded one again.
+    fn use_trained(&mut self) -> Cmd {
+        let job = if self.shared.swapped() {
+            let job = self.shared.show_loaded();
+            self.notice = Some(Notice::info(format!(
+                "every view shows the {} again",
+                self.shared.net_label()
+            )));
+            job
+        } else if let Some((net, label)) = self.train.trained() {
+            self.notice = Some(Notice::info(format!(
+                "every view shows the {label} (u: the loaded one)"
+            )));
+            self.shared.show_instead(net, label)
+        } else {
+            self.notice = Some(Notice::info(
+                "no trained network yet: t opens the training view, and its first epoch \
+                 makes one"
+                    .into(),
+            ));
+            return Cmd::None;
+        };
+        self.network_changed(job)
+    }
+
+    /// What a report of the training view's jobs brings: a notice, and new weights, which
+    /// every view shows at once while a trained network is shown.
+    fn reported(&mut self, reported: train::Reported) -> Cmd {
+        if let Some(notice) = reported.notice {
+            self.notice = Some(notice);
+        }
+        match reported.network {
+            Some((net, label)) if self.shared.swapped() => {
+                let job = self.shared.show_instead(net, label);
+                self.network_changed(job)
+            }
+            _ => Cmd::None,
+        }
+    }
+
+    /// After the network every view shows changed: what the views derived from the old one
+    /// is made again, and `job` evaluates the new one.
+    fn network_changed(&mut self, job: Option<Job>) -> Cmd {
+        self.draw.refresh(&self.shared);
+        self.network.network_changed(&self.shared);
+        Cmd::from(job)
     }
 
     /// The gallery's moves by rows and pages, which depend on how many thumbnails the

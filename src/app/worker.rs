@@ -24,6 +24,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::analysis::{Rankings, Verdict, verdicts};
+pub use crate::app::training::{SaveJob, Splits, TrainJob, TrainProgress};
+use crate::app::training::{run_training, save};
 use crate::dataset::Dataset;
 use crate::eval::{Tally, evaluate};
 use crate::layer::OutputLayer;
@@ -31,6 +33,7 @@ use crate::network::Network;
 use crate::normalize::NormMode;
 use crate::occlusion::{OcclusionMap, PATCH, STRIDE, occlusion_map};
 use crate::timing::{self, LESSON_BATCHES, LESSON_IMAGES, PassPath, PassTime};
+use crate::train::EpochReport;
 
 /// Prefix of the worker threads' names; the app's panic hook recognizes it so that a caught
 /// job panic does not tear down the terminal.
@@ -55,6 +58,10 @@ pub enum JobKind {
     BatchTiming,
     /// A whole-split pass with softmax against one with identity.
     OutputTiming,
+    /// A training run (minutes at most, so a lane of its own: evaluations go on meanwhile).
+    Train,
+    /// Writing a trained network to a file.
+    Save,
 }
 
 impl JobKind {
@@ -67,6 +74,8 @@ impl JobKind {
             JobKind::Occlusion => "occlusion map",
             JobKind::BatchTiming => "batch timing",
             JobKind::OutputTiming => "softmax timing",
+            JobKind::Train => "training",
+            JobKind::Save => "writing",
         }
     }
 }
@@ -88,6 +97,18 @@ pub enum Job {
     BatchTiming(TimingJob),
     /// Time a whole-split pass with softmax and with identity output.
     OutputTiming(TimingJob),
+    /// Train a network; reported as [`WorkerMsg::TrainLoaded`], `TrainBatch`, `TrainEpoch`
+    /// and `TrainDone`.
+    Train(TrainJob),
+    /// Write a network to a file; reported as [`WorkerMsg::Saved`].
+    Save(SaveJob),
+    /// Stop whatever runs in the lane of `kind`, and do nothing else.
+    Cancel {
+        /// The lane.
+        kind: JobKind,
+        /// A generation no other job has: the running job sees it and stops.
+        generation: u64,
+    },
 }
 
 impl Job {
@@ -100,6 +121,9 @@ impl Job {
             Job::Occlusion(_) => JobKind::Occlusion,
             Job::BatchTiming(_) => JobKind::BatchTiming,
             Job::OutputTiming(_) => JobKind::OutputTiming,
+            Job::Train(_) => JobKind::Train,
+            Job::Save(_) => JobKind::Save,
+            Job::Cancel { kind, .. } => *kind,
         }
     }
 
@@ -110,6 +134,9 @@ impl Job {
             Job::Load(job) => job.generation,
             Job::Occlusion(job) => job.generation,
             Job::BatchTiming(job) | Job::OutputTiming(job) => job.generation,
+            Job::Train(job) => job.generation,
+            Job::Save(job) => job.generation,
+            Job::Cancel { generation, .. } => *generation,
         }
     }
 }
@@ -287,6 +314,44 @@ pub enum WorkerMsg {
     /// A report of the second network's evaluation ([`Job::Compare`]): `Progress` or
     /// `Finished` (its failures come as `Failed` of kind [`JobKind::Compare`]).
     Compare(Box<WorkerMsg>),
+    /// A training job read the splits it was not given (the UI keeps them for the next).
+    TrainLoaded {
+        /// The job.
+        generation: u64,
+        /// The splits.
+        splits: Splits,
+    },
+    /// A training job's latest step and the loss curve's new points (boxed: the curve).
+    TrainBatch(Box<TrainProgress>),
+    /// A training job finished an epoch.
+    TrainEpoch {
+        /// The job.
+        generation: u64,
+        /// The epoch's figures.
+        report: EpochReport,
+        /// The weights it ended with.
+        network: Arc<Network>,
+        /// Time since the trainer started.
+        elapsed: Duration,
+    },
+    /// A training job finished its last epoch.
+    TrainDone {
+        /// The job.
+        generation: u64,
+        /// The trained network.
+        network: Arc<Network>,
+        /// Threads each step ran on.
+        threads: usize,
+        /// The code path that ran.
+        kernel: &'static str,
+    },
+    /// A network was written ([`Job::Save`]): the file, or what went wrong (naming it).
+    Saved {
+        /// The job.
+        generation: u64,
+        /// The file written, or the fault.
+        result: Result<PathBuf, String>,
+    },
 }
 
 impl WorkerMsg {
@@ -304,6 +369,11 @@ impl WorkerMsg {
             WorkerMsg::Failed { kind, .. } => *kind,
             WorkerMsg::Compare(_) => JobKind::Compare,
             WorkerMsg::Loaded { .. } => JobKind::Load,
+            WorkerMsg::TrainLoaded { .. }
+            | WorkerMsg::TrainBatch(_)
+            | WorkerMsg::TrainEpoch { .. }
+            | WorkerMsg::TrainDone { .. } => JobKind::Train,
+            WorkerMsg::Saved { .. } => JobKind::Save,
         }
     }
 
@@ -318,7 +388,12 @@ impl WorkerMsg {
             | WorkerMsg::Occluded { generation, .. }
             | WorkerMsg::BatchTimed { generation, .. }
             | WorkerMsg::BatchTimingFinished { generation }
-            | WorkerMsg::OutputTimed { generation, .. } => *generation,
+            | WorkerMsg::OutputTimed { generation, .. }
+            | WorkerMsg::TrainLoaded { generation, .. }
+            | WorkerMsg::TrainEpoch { generation, .. }
+            | WorkerMsg::TrainDone { generation, .. }
+            | WorkerMsg::Saved { generation, .. } => *generation,
+            WorkerMsg::TrainBatch(progress) => progress.generation,
             WorkerMsg::Compare(report) => report.generation(),
         }
     }
@@ -361,6 +436,8 @@ impl Worker {
         let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
         let lane = match lanes.entry(kind) {
             Entry::Occupied(lane) => lane.into_mut(),
+            // Nothing runs in a lane never started: nothing to stop.
+            Entry::Vacant(_) if matches!(job, Job::Cancel { .. }) => return,
             Entry::Vacant(slot) => match Lane::spawn(kind, Arc::clone(&self.send)) {
                 Ok(lane) => slot.insert(lane),
                 Err(e) => {
@@ -437,7 +514,7 @@ impl Cancel<'_> {
 
 /// A lane's body: take the newest job, run it, repeat until the job channel closes or the
 /// UI stops listening.
-fn serve(rx: &Receiver<Job>, current: &AtomicU64, send: &dyn Fn(WorkerMsg) -> bool) {
+fn serve(rx: &Receiver<Job>, current: &AtomicU64, send: &(dyn Fn(WorkerMsg) -> bool + Sync)) {
     while let Ok(mut job) = rx.recv() {
         // Skip to the newest queued job: older ones are already superseded.
         while let Ok(newer) = rx.try_recv() {
@@ -467,7 +544,7 @@ fn serve(rx: &Receiver<Job>, current: &AtomicU64, send: &dyn Fn(WorkerMsg) -> bo
 }
 
 /// Runs one job; returns `false` when the UI has stopped listening.
-fn run(job: Job, cancel: &Cancel<'_>, send: &dyn Fn(WorkerMsg) -> bool) -> bool {
+fn run(job: Job, cancel: &Cancel<'_>, send: &(dyn Fn(WorkerMsg) -> bool + Sync)) -> bool {
     match job {
         Job::Evaluate(job) => run_evaluation(&job, cancel, send),
         Job::Compare(job) => run_evaluation(&job, cancel, &|report| {
@@ -480,6 +557,13 @@ fn run(job: Job, cancel: &Cancel<'_>, send: &dyn Fn(WorkerMsg) -> bool) -> bool 
         Job::Occlusion(job) => run_occlusion(&job, cancel, send),
         Job::BatchTiming(job) => run_batch_timing(&job, cancel, send),
         Job::OutputTiming(job) => run_output_timing(&job, cancel, send),
+        Job::Train(job) => run_training(job, cancel, send),
+        Job::Save(job) => send(WorkerMsg::Saved {
+            generation: job.generation,
+            result: save(&job),
+        }),
+        // Its submission stopped the lane's job; that was all.
+        Job::Cancel { .. } => true,
     }
 }
 

@@ -58,7 +58,11 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ExploreArgs) -> Result<()> {
         batch_size: args.batch_size.unwrap_or(100),
         output: OutputLayer::Softmax,
     };
-    match app::run(data, net, other, split, start)? {
+    let label = match weights.file_name() {
+        Some(name) => format!("loaded network · {}", name.to_string_lossy()),
+        None => "loaded network".to_string(),
+    };
+    match app::run(data, (net, label), other, split, start, data_dir)? {
         Exit::Quit => Ok(()),
         // The conventional status of a process ended by a signal, now that the terminal is
         // restored.

@@ -4,7 +4,6 @@ mod analysis;
 mod classify;
 mod eval;
 mod explore;
-mod out_file;
 mod show;
 mod softmax;
 mod stdio;
@@ -15,6 +14,7 @@ use std::path::Path;
 use color_eyre::eyre::{Result, WrapErr, bail};
 use mnist_explorer::dataset::{Dataset, NUM_CLASSES, Split};
 use mnist_explorer::network::Network;
+use mnist_explorer::out_file;
 use mnist_explorer::weights;
 
 use crate::cli::{Cli, Command};

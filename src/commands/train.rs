@@ -15,7 +15,7 @@ use color_eyre::eyre::{Result, WrapErr, bail, eyre};
 use indicatif::{HumanCount, ProgressBar, ProgressStyle};
 use mnist_explorer::dataset::{NUM_CLASSES, Split};
 use mnist_explorer::percent::pct;
-use mnist_explorer::train::{BatchProgress, EpochReport, Event, TrainConfig, TrainError, train};
+use mnist_explorer::train::{BatchProgress, EpochReport, Event, TrainError, train};
 use mnist_explorer::weights;
 
 use super::out_file::{self, check_out};
@@ -37,16 +37,7 @@ const LINE_SECONDS: f64 = 30.0;
 
 /// Runs `train`.
 pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
-    let config = TrainConfig {
-        hidden: args.hidden.0.clone(),
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        lr: args.lr.unwrap_or_else(|| args.optimizer.default_lr()),
-        optimizer: args.optimizer,
-        schedule: args.schedule,
-        norm: args.norm,
-        seed: args.seed,
-    };
+    let config = args.config();
     // Refuse what can be refused before the slow part: bad numbers, and an output that
     // exists or cannot be written. The batch size is checked again once the split is known.
     config
@@ -244,7 +235,7 @@ impl Progress {
                     b.loss
                 ));
             }
-            Event::Epoch(e) => {
+            Event::Epoch(e, _) => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
                 }
@@ -315,6 +306,7 @@ mod tests {
             batches: 600,
             images: 100 * batch,
             loss: 2.5,
+            batch_loss: 2.5,
             seconds,
         }
     }

@@ -12,6 +12,7 @@ pub mod confusion;
 pub mod draw;
 pub mod gallery;
 pub mod network;
+pub mod train;
 
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, MouseEvent};
@@ -35,16 +36,19 @@ pub enum ViewId {
     Network,
     /// A digit the user draws, prepared as MNIST's were, and what the network makes of it.
     Draw,
+    /// A network trained from random weights while the learner watches.
+    Train,
 }
 
 impl ViewId {
     /// Every view.
-    pub const ALL: [ViewId; 5] = [
+    pub const ALL: [ViewId; 6] = [
         ViewId::Browse,
         ViewId::Network,
         ViewId::Confusion,
         ViewId::Gallery,
         ViewId::Draw,
+        ViewId::Train,
     ];
 
     /// The view's own keys (the global ones come first, see [`crate::app::router`]).
@@ -55,6 +59,7 @@ impl ViewId {
             ViewId::Gallery => gallery::KEYS,
             ViewId::Network => network::KEYS,
             ViewId::Draw => draw::KEYS,
+            ViewId::Train => train::KEYS,
         }
     }
 
@@ -66,6 +71,7 @@ impl ViewId {
             ViewId::Gallery => gallery::MOUSE,
             ViewId::Network => network::MOUSE,
             ViewId::Draw => draw::MOUSE,
+            ViewId::Train => train::MOUSE,
         }
     }
 
@@ -77,6 +83,7 @@ impl ViewId {
             ViewId::Gallery => gallery::GUIDE,
             ViewId::Network => network::GUIDE,
             ViewId::Draw => draw::GUIDE,
+            ViewId::Train => train::GUIDE,
         }
     }
 
@@ -88,6 +95,7 @@ impl ViewId {
             ViewId::Gallery => gallery::MARKS,
             ViewId::Network => network::MARKS,
             ViewId::Draw => draw::MARKS,
+            ViewId::Train => train::MARKS,
         }
     }
 
@@ -99,6 +107,7 @@ impl ViewId {
             ViewId::Gallery => gallery::needed(shared),
             ViewId::Network => network::needed(shared),
             ViewId::Draw => draw::needed(),
+            ViewId::Train => train::needed(),
         }
     }
 
@@ -110,6 +119,7 @@ impl ViewId {
             ViewId::Gallery => gallery::draw(state.shared(), frame, body),
             ViewId::Network => network::draw(state.shared(), state.network(), frame, body),
             ViewId::Draw => draw::draw(state.shared(), state.draw(), frame, body),
+            ViewId::Train => train::draw(state.shared(), state.train(), frame, body),
         }
     }
 }
@@ -119,7 +129,7 @@ pub fn mouse_to_msg(view: ViewId, mouse: MouseEvent) -> Option<Msg> {
     match view {
         // The wheel moves through the images in both.
         ViewId::Browse | ViewId::Network => browse::mouse_to_msg(mouse),
-        ViewId::Confusion => None,
+        ViewId::Confusion | ViewId::Train => None,
         ViewId::Gallery => gallery::mouse_to_msg(mouse),
         ViewId::Draw => draw::mouse_to_msg(mouse),
     }
@@ -131,5 +141,6 @@ pub fn prompt_key(state: &AppState, code: KeyCode) -> Option<Option<Msg>> {
     match state.view() {
         ViewId::Browse | ViewId::Network | ViewId::Confusion | ViewId::Gallery => None,
         ViewId::Draw => draw::prompt_key(state.draw(), code),
+        ViewId::Train => train::prompt_key(state.train(), code),
     }
 }

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use crate::app::evaluations::{EvalStatus, Evaluation};
 use crate::app::shared::Shared;
-use crate::app::widgets::{bar, bold, dim, fg, pct};
+use crate::app::widgets::{bar, bold, dim, fg, pct, thousands};
 use crate::layer::OutputLayer;
 use crate::normalize::NormMode;
 
@@ -22,12 +22,7 @@ const PROGRESS_MAX_WIDTH: u16 = crate::app::widgets::MAX_BAR_WIDTH as u16 + 10;
 
 /// Draws the panel.
 pub fn draw(shared: &Shared, frame: &mut Frame, area: Rect) {
-    let title = if area.width >= 34 {
-        " accuracy on the whole split "
-    } else {
-        " accuracy "
-    };
-    let block = Block::bordered().title(title);
+    let block = Block::bordered().title(title(shared, area.width));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let (wide_table, narrow_table) = (modes_lines(shared, true), modes_lines(shared, false));
@@ -63,6 +58,31 @@ pub fn draw(shared: &Shared, frame: &mut Frame, area: Rect) {
         // No wrapping: every line is sized to fit, and a rare overlong note is cut.
         frame.render_widget(Paragraph::new(lines), inner);
     }
+}
+
+/// The panel's title, as long as it fits a panel `width` wide; once a trained network was
+/// shown, it names the network shown (`trained network · epoch 3/10`, or in short
+/// `trained`).
+fn title(shared: &Shared, width: u16) -> String {
+    let plain = if width >= 34 {
+        " accuracy on the whole split "
+    } else {
+        " accuracy "
+    };
+    if !shared.named() {
+        return plain.to_string();
+    }
+    let room = usize::from(width.saturating_sub(2));
+    let label = shared.net_label();
+    let short = label.split(' ').next().unwrap_or(label);
+    [
+        format!(" accuracy on the whole split · {label} "),
+        format!(" accuracy · {label} "),
+        format!(" accuracy · {short} "),
+    ]
+    .into_iter()
+    .find(|t| t.chars().count() <= room)
+    .unwrap_or_else(|| plain.to_string())
 }
 
 /// Lines of [`progress_lines`] above the per-class accuracy: settings, gauge, accuracy,
@@ -273,30 +293,4 @@ fn other_settings(shared: &Shared, done: &Evaluation, wide: bool) -> String {
         });
     }
     note
-}
-
-/// `12345` as `12,345`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::thousands;
-
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(1234567), "1,234,567");
-    }
 }

@@ -1,6 +1,7 @@
 //! Explorer speed: one full frame drawn at 120x40 into ratatui's `TestBackend` (target: well
-//! under a millisecond), and a whole test-set evaluation at batch 100 through the background
-//! worker, from submitting the job to its `Finished` message.
+//! under a millisecond), a whole test-set evaluation at batch 100 through the background
+//! worker, from submitting the job to its `Finished` message, and the training view's frame
+//! while a training holds the cores (target: under 16 ms).
 //!
 //! Run with `cargo bench --bench ui`. The network is a deterministic pseudo-random
 //! 784-50-100-10 one: the same work as the book's, without needing a weights file.
@@ -16,6 +17,7 @@ use mnist_explorer::app::msg::{Cmd, Msg, Nav};
 use mnist_explorer::app::shared::Palette;
 use mnist_explorer::app::state::AppState;
 use mnist_explorer::app::ui;
+use mnist_explorer::app::views::{ViewId, train};
 use mnist_explorer::app::worker::{EvalJob, Job, Worker, WorkerMsg};
 use mnist_explorer::dataset::{Dataset, Split};
 use mnist_explorer::layer::{Layer, OutputLayer};
@@ -142,10 +144,62 @@ fn first_frame(c: &mut Criterion) {
     });
 }
 
+/// The training view's frame at 120x40 while a training runs on the worker (the shipped
+/// training split, `train`'s default network and settings but 10,000 epochs): each iteration applies the reports that arrived since the last one, as the run
+/// loop does, and draws a full frame; the training's threads hold the cores meanwhile. Then
+/// the same frame with the training stopped, for comparison.
+fn draw_while_training(c: &mut Criterion) {
+    let (data, net) = (test_split(), network());
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let (state, _) = AppState::new(data, net, Split::Test, Palette::TrueColor, key(), 1);
+    let mut state = state.with_data_dir(dir);
+    state.update(Msg::Open(ViewId::Train));
+    // 10000 epochs: far more than the benchmark lasts.
+    state.update(Msg::Train(train::Msg::Select(4)));
+    for (i, c) in "10000".chars().enumerate() {
+        let key = if i == 0 {
+            train::EditKey::Begin(Some(c))
+        } else {
+            train::EditKey::Type(c)
+        };
+        state.update(Msg::Train(train::Msg::Edit(key)));
+    }
+    state.update(Msg::Train(train::Msg::Edit(train::EditKey::Accept)));
+    let Cmd::Submit(job) = state.update(Msg::Train(train::Msg::Enter)) else {
+        panic!("Enter starts a training")
+    };
+    let (tx, rx) = channel();
+    let worker = Worker::new(move |m| tx.send(m).is_ok());
+    worker.submit(job);
+    // Past the reading of the splits, into the epochs.
+    while !matches!(rx.recv(), Ok(WorkerMsg::TrainEpoch { .. })) {}
+    let mut terminal = match Terminal::new(TestBackend::new(120, 40)) {
+        Ok(t) => t,
+        Err(e) => panic!("{e}"),
+    };
+    let frame = |state: &mut AppState, terminal: &mut Terminal<TestBackend>| {
+        for report in rx.try_iter() {
+            state.update(Msg::Worker(report));
+        }
+        let _ = terminal.clear();
+        let _ = terminal.draw(|frame| ui::draw(black_box(state), frame));
+    };
+    c.bench_function("train view 120x40 frame, training running", |b| {
+        b.iter(|| frame(&mut state, &mut terminal))
+    });
+    assert!(state.train().running(), "the training ran all along");
+    state.update(Msg::Train(train::Msg::Stop));
+    drop(worker);
+    c.bench_function("train view 120x40 frame, training stopped", |b| {
+        b.iter(|| frame(&mut state, &mut terminal))
+    });
+}
+
 criterion_group!(
     benches,
     draw_full_frame,
     first_frame,
-    worker_full_evaluation
+    worker_full_evaluation,
+    draw_while_training
 );
 criterion_main!(benches);

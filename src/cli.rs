@@ -8,7 +8,10 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use mnist_explorer::dataset::Split;
 use mnist_explorer::layer::OutputLayer;
 use mnist_explorer::normalize::NormMode;
-use mnist_explorer::train::{Optimizer, Schedule};
+use mnist_explorer::train::{
+    DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_HIDDEN, DEFAULT_SEED, Optimizer, Schedule,
+    TrainConfig, format_hidden, parse_hidden,
+};
 
 /// A clap value enum mirroring an engine enum, so that the engine does not depend on clap.
 /// Both conversions are exhaustive matches: a variant added on either side without the other
@@ -96,12 +99,14 @@ Environment:
     after_help = KERNEL_HELP
 )]
 pub struct Cli {
-    /// Folder holding {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
+    /// Folder holding {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz], or mnist_784.arff[.gz],
+    /// or mnist_{train,test}.csv[.gz] (looked for in that order)
     #[arg(long, global = true, value_name = "DIR", default_value = "data")]
     pub data_dir: PathBuf,
 
-    /// Network weights (.npz with float32 W1, b1, ..., Wn, bn in x·W + b layout)
-    #[arg(long, global = true, value_name = "FILE", default_value = DEFAULT_WEIGHTS)]
+    /// Network weights (.npz, or the book's pickle .pkl, with W1, b1, ..., Wn, bn in x·W + b
+    /// layout); also taken by `eval`, `show` and `classify` after their name
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_WEIGHTS)]
     pub weights: PathBuf,
 
     /// Threads for the forward pass and for training (default: one per core; at most 256)
@@ -117,7 +122,21 @@ pub struct Cli {
     pub explore: ExploreArgs,
 }
 
+/// `--weights` of the commands that read a network.
+#[derive(Debug, Args)]
+pub struct WeightsArg {
+    /// Network weights (.npz with float32 W1, b1, ..., Wn, bn in x·W + b layout)
+    /// [default: weights/mnist-784-50-100-10.npz, or --weights before the command]
+    #[arg(long = "weights", value_name = "FILE")]
+    pub path: Option<PathBuf>,
+}
+
 impl Cli {
+    /// The weights `command` reads: its own `--weights`, else the one before it.
+    pub fn weights_for<'a>(&'a self, own: &'a WeightsArg) -> &'a std::path::Path {
+        own.path.as_deref().unwrap_or(&self.weights)
+    }
+
     /// Parses the process arguments, exiting with clap's usage error when an explorer-only
     /// option comes before a subcommand, or `--weights` comes with `train` (either would
     /// otherwise be silently ignored).
@@ -127,10 +146,8 @@ impl Cli {
         let weights_given = |m: &clap::ArgMatches| {
             m.value_source("weights") == Some(clap::parser::ValueSource::CommandLine)
         };
-        // A global option, so clap takes it anywhere; `train` would silently ignore it.
-        if let Some(train) = matches.subcommand_matches("train")
-            && (weights_given(&matches) || weights_given(train))
-        {
+        // Given before `train`, which would silently ignore it.
+        if matches.subcommand_matches("train").is_some() && weights_given(&matches) {
             Self::command()
                 .error(
                     clap::error::ErrorKind::ArgumentConflict,
@@ -216,7 +233,7 @@ pub enum Command {
     Softmax(SoftmaxArgs),
     /// Train a network from random weights on the training split and save it as .npz
     ///
-    /// Starts from Glorot-initialized weights (the global --weights is not read) and writes
+    /// Starts from Glorot-initialized weights (it reads no weights file) and writes
     /// --out atomically: a temporary file in the same folder, synced, then renamed. Ctrl-C
     /// stops between batches and writes nothing (exit status 130). Training takes images of
     /// up to 65,536 pixels (256x256), the same size in both splits.
@@ -294,6 +311,9 @@ pub struct EvalArgs {
         conflicts_with_all = ["norm", "output", "predictions", "repeat", "worst", "compare"]
     )]
     pub matrix: bool,
+
+    #[command(flatten)]
+    pub weights: WeightsArg,
 }
 
 /// Options of `show`.
@@ -322,6 +342,9 @@ pub struct ShowArgs {
     /// activations (one array per hidden layer)
     #[arg(long, conflicts_with_all = ["layers", "output"])]
     pub json: bool,
+
+    #[command(flatten)]
+    pub weights: WeightsArg,
 }
 
 /// Options of `softmax`.
@@ -370,6 +393,9 @@ pub struct ClassifyArgs {
 
     #[arg(long, value_parser = engine::<NormArg, NormMode>(), help = READ_NORM_HELP)]
     pub norm: Option<NormMode>,
+
+    #[command(flatten)]
+    pub weights: WeightsArg,
 }
 
 /// Parses a whole number of at least 1 (batch sizes, counts).
@@ -415,7 +441,7 @@ pub struct TrainArgs {
     pub epochs: usize,
 
     /// Images per gradient step
-    #[arg(long, default_value_t = 100, value_parser = positive)]
+    #[arg(long, default_value_t = DEFAULT_BATCH_SIZE, value_parser = positive)]
     pub batch_size: usize,
 
     /// Learning rate [default: 0.1 for sgd and momentum, 0.001 for adam]
@@ -423,18 +449,18 @@ pub struct TrainArgs {
     pub lr: Option<f32>,
 
     /// Update rule: sgd, momentum (0.9) or adam (beta1 0.9, beta2 0.999, epsilon 1e-8)
-    #[arg(long, value_parser = engine::<OptimizerArg, Optimizer>(), default_value = Optimizer::Momentum.name())]
+    #[arg(long, value_parser = engine::<OptimizerArg, Optimizer>(), default_value = Optimizer::default().name())]
     pub optimizer: Optimizer,
 
     /// Learning rate schedule: constant, or cosine annealing from --lr down to 0 at the last step
-    #[arg(long, value_parser = engine::<ScheduleArg, Schedule>(), default_value = Schedule::Cosine.name())]
+    #[arg(long, value_parser = engine::<ScheduleArg, Schedule>(), default_value = Schedule::default().name())]
     pub schedule: Schedule,
 
     /// Hidden layer sizes, comma-separated, input side first
-    #[arg(long, value_name = "SIZES", default_value = "50,100")]
+    #[arg(long, value_name = "SIZES", default_value_t = HiddenSizes(DEFAULT_HIDDEN.to_vec()))]
     pub hidden: HiddenSizes,
 
-    #[arg(long, value_parser = engine::<NormArg, NormMode>(), default_value = NormMode::Div255.name(), help = NORM_HELP)]
+    #[arg(long, value_parser = engine::<NormArg, NormMode>(), default_value = NormMode::default().name(), help = NORM_HELP)]
     pub norm: NormMode,
 
     /// Seed of the initial weights and of the shuffles (same seed, same weights)
@@ -454,10 +480,22 @@ pub struct TrainArgs {
     pub json: bool,
 }
 
-/// Epochs of the default `train` run, the one that made the shipped weights.
-pub const DEFAULT_EPOCHS: usize = 40;
-/// Seed of the default `train` run.
-pub const DEFAULT_SEED: u64 = 1;
+impl TrainArgs {
+    /// The run these options ask for (the learning rate, when not given, is the optimizer's
+    /// default); the explorer's training form builds the same from the same defaults.
+    pub fn config(&self) -> TrainConfig {
+        TrainConfig {
+            hidden: self.hidden.0.clone(),
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            lr: self.lr.unwrap_or_else(|| self.optimizer.default_lr()),
+            optimizer: self.optimizer,
+            schedule: self.schedule,
+            norm: self.norm,
+            seed: self.seed,
+        }
+    }
+}
 
 /// A comma-separated list of hidden layer sizes, e.g. `50,100`; `""` is the empty list
 /// (refused later with a clear message).
@@ -468,20 +506,45 @@ impl std::str::FromStr for HiddenSizes {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.trim().is_empty() {
-            return Ok(Self(Vec::new()));
-        }
-        s.split(',')
-            .map(|item| {
-                let item = item.trim();
-                item.parse::<usize>().map_err(|_| {
-                    format!(
-                        "`{}` is not a layer size (expected e.g. 50,100)",
-                        mnist_explorer::excerpt::excerpt(item)
-                    )
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Self)
+        parse_hidden(s).map(Self)
+    }
+}
+
+impl std::fmt::Display for HiddenSizes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&format_hidden(&self.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn train_without_options_is_the_default_run() {
+        let cli = Cli::try_parse_from(["mnist-explorer", "train"]).unwrap();
+        let Some(Command::Train(args)) = cli.command else {
+            panic!("train parses as train")
+        };
+        assert_eq!(args.config(), TrainConfig::default());
+        let cli = Cli::try_parse_from([
+            "mnist-explorer",
+            "train",
+            "--optimizer",
+            "adam",
+            "--hidden",
+            "7, 3",
+        ])
+        .unwrap();
+        let Some(Command::Train(args)) = cli.command else {
+            panic!("train parses as train")
+        };
+        let config = args.config();
+        assert_eq!(
+            config.lr,
+            Optimizer::Adam.default_lr(),
+            "adam's own default"
+        );
+        assert_eq!(config.hidden, [7, 3]);
     }
 }

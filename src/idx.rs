@@ -14,7 +14,7 @@ use flate2::bufread::MultiGzDecoder;
 use crate::input_file;
 
 /// The two bytes every gzip member starts with (RFC 1952).
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+pub(crate) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// IDX dtype code for unsigned bytes, the only one MNIST uses.
 pub const DTYPE_U8: u8 = 0x08;
 /// Magic number of a label file: dtype u8, one dimension.
@@ -24,7 +24,7 @@ pub const MAGIC_IMAGES: u32 = 0x0000_0803;
 /// How many times its compressed size a gzip payload may take before its bytes arrive:
 /// MNIST's files inflate 2x (labels) to 5x (images). A larger payload still loads, growing
 /// as it inflates, but a small file cannot make us reserve what its header claims.
-const GZIP_RESERVE_RATIO: u64 = 8;
+pub(crate) const GZIP_RESERVE_RATIO: u64 = 8;
 
 /// What can be wrong with an IDX file; the path is added by [`IdxError`].
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

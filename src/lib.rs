@@ -18,6 +18,8 @@ pub mod mode_matrix;
 pub mod network;
 pub mod normalize;
 pub mod occlusion;
+pub mod out_file;
+pub mod percent;
 pub mod preprocess;
 pub mod rng;
 pub mod softmax;

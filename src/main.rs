@@ -4,15 +4,31 @@ mod cli;
 mod commands;
 
 use std::io::IsTerminal;
+use std::process::ExitCode;
 
-fn main() -> color_eyre::Result<()> {
-    install_error_hooks()?;
-    let cli = cli::Cli::parse_checked();
-    commands::run(cli)
+fn main() -> ExitCode {
+    let result = install_error_hooks().and_then(|()| commands::run(cli::Cli::parse_checked()));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(report) => {
+            commands::note(&error_text(&report));
+            ExitCode::FAILURE
+        }
+    }
 }
 
-/// Errors a user can cause (a bad file, a bad index) print as a short chain of causes; the
-/// backtrace and source location are for panics, which are our bugs.
+/// An error as the user reads it: one line, `error: …`, then one line per cause when the
+/// error has a chain of them.
+fn error_text(report: &color_eyre::Report) -> String {
+    let mut text = format!("error: {report}");
+    for cause in report.chain().skip(1) {
+        text.push_str(&format!("\n  caused by: {cause}"));
+    }
+    text
+}
+
+/// Errors a user can cause (a bad file, a bad index) print as plain lines (see
+/// [`error_text`]); the backtrace and source location are for panics, which are our bugs.
 fn install_error_hooks() -> color_eyre::Result<()> {
     // color-eyre captures a backtrace for every error report when RUST_BACKTRACE is set,
     // which many shells set for good: a missing file would then print 30 lines of our stack.

@@ -103,7 +103,7 @@ impl NormMode {
     /// The formula, for display.
     pub fn formula(self) -> &'static str {
         match self {
-            NormMode::Raw => "x (0..255, unchanged)",
+            NormMode::Raw => "x, unchanged: 0..255",
             NormMode::Div255 => "x / 255",
             NormMode::L1 => "x / sum|x|",
             NormMode::L2 => "x / sqrt(sum x^2)",

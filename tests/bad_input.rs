@@ -105,9 +105,16 @@ fn missing_data_dir_and_files() {
     fs::remove_file(dir.path().join("t10k-labels-idx1-ubyte.gz")).unwrap();
     let err = fails(dir.path(), &weights, &[]);
     assert!(err.contains("t10k-labels-idx1-ubyte.gz not found"), "{err}");
+    // No training split in any form: every name looked for is listed.
     let err = fails(dir.path(), &weights, &["eval", "--split", "train"]);
     assert!(
-        err.contains("train-images-idx3-ubyte.gz not found"),
+        err.contains(
+            "no train split in {}: none of train-images-idx3-ubyte.gz, train-images-idx3-ubyte, \
+             train-labels-idx1-ubyte.gz, train-labels-idx1-ubyte, mnist_784.arff, \
+             mnist_784.arff.gz, mnist_train.csv, mnist_train.csv.gz is there"
+                .replace("{}", &dir.path().display().to_string())
+                .as_str()
+        ),
         "{err}"
     );
 }
@@ -628,4 +635,132 @@ fn a_second_network_that_is_missing_corrupt_or_does_not_fit_is_named() {
         err.contains("other.npz") && err.contains("16 pixels"),
         "{err}"
     );
+}
+
+#[test]
+fn a_pickle_that_calls_anything_but_numpy_is_refused_naming_the_file_and_the_global() {
+    let (dir, _) = setup();
+    let weights = dir.path().join("sample_weight.pkl");
+    // What a malicious pickle does: os.system('touch owned'), refused before any call.
+    let marker = dir.path().join("owned");
+    let mut p = common::pickler::Pickler::new(2);
+    p.op(b"cos\nsystem\n")
+        .text(&format!("touch {}", marker.display()))
+        .op(&[0x85, b'R', b'.']);
+    fs::write(&weights, &p.out).unwrap();
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(
+        err.contains("sample_weight.pkl: pickle global os.system at byte 2 is not accepted"),
+        "{err}"
+    );
+    assert!(!marker.exists());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_pickle_whose_shapes_promise_more_than_its_data_fails_lean() {
+    use common::pickler::{Array, Pickler, Width};
+    let (dir, _) = setup();
+    let weights = dir.path().join("lying.pkl");
+    // Shapes of 64 MiB of float32, and 16 bytes of data for each array.
+    let array = |name, shape: Vec<usize>| Array {
+        name,
+        shape,
+        values: vec![0.5; 4],
+    };
+    let arrays = [
+        array("W1", vec![4096, 4096]),
+        array("b1", vec![4096]),
+        array("W2", vec![4096, 10]),
+        array("b2", vec![10]),
+    ];
+    fs::write(
+        &weights,
+        Pickler::new(3).dict(&arrays, |_| (Width::F32, false)),
+    )
+    .unwrap();
+    let (out, peak) = common::run_measuring_memory(&eval_args(dir.path(), &weights));
+    let err = failure(&out);
+    assert!(
+        err.contains(
+            "array W1: holds 16 bytes of data; its shape (4096, 4096) of float32 needs 67108864"
+        ),
+        "{err}"
+    );
+    assert!(peak < 32 << 20, "peak memory {peak} bytes");
+}
+
+/// The header of OpenML's `mnist_784.arff`.
+fn arff_header() -> String {
+    let pixels: String = (1..=784)
+        .map(|i| format!("@ATTRIBUTE pixel{i} NUMERIC\n"))
+        .collect();
+    format!("@RELATION mnist_784\n{pixels}@ATTRIBUTE class {{0,1,2,3,4,5,6,7,8,9}}\n@DATA\n")
+}
+
+/// A data folder holding only `name` with `bytes`.
+fn text_data_dir(name: &str, bytes: &[u8]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join(name), bytes).unwrap();
+    dir
+}
+
+#[test]
+fn an_arff_that_is_not_mnist_784s_70000_rows_is_named_with_its_line() {
+    let (_, weights) = setup();
+    let row = format!("{}5\n", "0,".repeat(784));
+    let dir = text_data_dir(
+        "mnist_784.arff",
+        (arff_header() + &row.repeat(3)).as_bytes(),
+    );
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(
+        err.contains(
+            "mnist_784.arff: line 791: the file ends after 3 data rows; it should hold 70000 \
+             data rows: 60000 training rows, then 10000 test rows"
+        ),
+        "{err}"
+    );
+    let bad = row.replacen("0,", "0,0,", 1);
+    let dir = text_data_dir("mnist_784.arff", (arff_header() + &row + &bad).as_bytes());
+    let err = fails(dir.path(), &weights, &[]);
+    assert!(
+        err.contains(
+            "mnist_784.arff: line 789: the row has more columns; a label and 784 pixels make 785"
+        ),
+        "{err}"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn text_data_running_past_its_rows_or_its_line_fails_lean() {
+    let (_, weights) = setup();
+    // 80,000 blank images where mnist_784 has 70,000: a 1,000-row gzip member, repeated.
+    let rows = format!("{}5\n", "0,".repeat(784)).repeat(1000);
+    let mut arff = gzip(arff_header().as_bytes());
+    let member = gzip(rows.as_bytes());
+    for _ in 0..80 {
+        arff.extend_from_slice(&member);
+    }
+    let dir = text_data_dir("mnist_784.arff.gz", &arff);
+    let (out, peak) = common::run_measuring_memory(&eval_args(dir.path(), &weights));
+    let err = failure(&out);
+    assert!(
+        err.contains("mnist_784.arff.gz: line 70788: a data row past the last"),
+        "{err}"
+    );
+    assert!(peak < 32 << 20, "peak memory {peak} bytes");
+    // One line of a gigabyte (a 1 MiB gzip member, repeated): read no further than a row
+    // could reach.
+    let member = gzip(&vec![b'7'; 1 << 20]);
+    let line = member.repeat(1024);
+    let dir = text_data_dir("mnist_test.csv.gz", &line);
+    let (out, peak) = common::run_measuring_memory(&eval_args(dir.path(), &weights));
+    let err = failure(&out);
+    assert!(
+        err.contains("mnist_test.csv.gz: line 1: the line is longer than 65536 bytes"),
+        "{err}"
+    );
+    assert!(peak < 32 << 20, "peak memory {peak} bytes");
 }

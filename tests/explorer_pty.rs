@@ -8,9 +8,13 @@ use std::path::Path;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
+use std::ops::ControlFlow;
+
+use mnist_explorer::dataset::{Dataset, Split};
 use mnist_explorer::eval::evaluate;
 use mnist_explorer::layer::OutputLayer;
 use mnist_explorer::normalize::NormMode;
+use mnist_explorer::train::{TrainConfig, train};
 use portable_pty::{Child, CommandBuilder, ExitStatus, MasterPty, PtySize, native_pty_system};
 
 /// Generous: CI has two cores, shared with the other tests.
@@ -669,6 +673,79 @@ fn the_train_by_test_table_is_computed_in_the_background_and_explains_a_cell() {
     s.wait_for_text("image 0 (");
     s.send("q");
     let status = s.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    s.assert_restored();
+}
+
+/// Opens the training view, types `hidden` and `epochs` into its form and starts the run.
+fn start_training(s: &mut Session, hidden: &str, epochs: &str) {
+    s.send("t");
+    s.wait_for_text("train a network from random weights");
+    // A digit starts editing the selected field (hidden layers); Enter takes the value.
+    s.send(&format!("{hidden}\r"));
+    for _ in 0..4 {
+        s.send("\x1b[B"); // Down to the epochs
+    }
+    s.send(&format!("{epochs}\r"));
+    s.wait_for_text(&format!("▸ epochs           {epochs}"));
+    s.send("\r");
+}
+
+#[test]
+fn a_one_epoch_training_shows_its_accuracy_and_the_explorer_switches_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = weights_in(dir.path());
+    // What the view will train: one epoch of a 784-16-10 network, `train`'s defaults else.
+    let config = TrainConfig {
+        hidden: vec![16],
+        epochs: 1,
+        ..TrainConfig::default()
+    };
+    let train_split = Dataset::load(&common::data_dir(), Split::Train).unwrap();
+    let trained = train(&train_split, Some(&common::test_split()), &config, |_| {
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    let accuracy = format!("{:.2}%", trained.epochs[0].test_accuracy.unwrap() * 100.0);
+
+    let mut s = Session::spawn(&weights, 120, 40);
+    s.wait_for_text("image 0 (");
+    start_training(&mut s, "16", "1");
+    let screen = s.wait_for("the epoch's test accuracy", |t| {
+        t.contains("training · finished") && t.contains(&accuracy)
+    });
+    assert!(
+        screen.contains("784-16-10 · momentum lr 0.1 cosine"),
+        "{screen}"
+    );
+    s.send("u");
+    s.wait_for_text("every view shows the trained network · epoch 1/1");
+    s.send("b");
+    // The browse view evaluates the trained network: the same accuracy, now in its table.
+    s.wait_for("the trained network's accuracy in browse", |t| {
+        t.contains("accuracy on the whole split · trained network · epoch 1/1")
+            && table_shows(t, "div255", &accuracy)
+    });
+    s.send("q");
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    s.assert_restored();
+}
+
+#[test]
+fn quitting_during_a_training_stops_it_and_restores_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = weights_in(dir.path());
+    let mut s = Session::spawn(&weights, 80, 24);
+    s.wait_for_text("image 0 (");
+    // Minutes of epochs: the explorer can only end within the test's timeout if quitting
+    // stops the training.
+    start_training(&mut s, "50", "2000");
+    s.wait_for_text("epoch 2/2000");
+    let asked = Instant::now();
+    s.send("q");
+    let status = s.wait_exit();
+    eprintln!("exited {:?} after q", asked.elapsed());
     assert!(status.success(), "exit status {status:?}");
     s.assert_restored();
 }

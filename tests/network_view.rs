@@ -112,7 +112,13 @@ fn answer(state: &mut AppState, cmd: &Cmd) {
                     same_predictions: true,
                 }),
             }],
-            Job::Evaluate(_) | Job::Compare(_) | Job::Load(_) | Job::ModeMatrix(_) => Vec::new(),
+            Job::Evaluate(_)
+            | Job::Compare(_)
+            | Job::Load(_)
+            | Job::ModeMatrix(_)
+            | Job::Train(_)
+            | Job::Save(_)
+            | Job::Cancel { .. } => Vec::new(),
         };
         for report in reports {
             state.update(Msg::Worker(report));

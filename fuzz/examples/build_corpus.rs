@@ -1,8 +1,12 @@
-//! Writes the fuzzers' seed corpus (small valid files made by the crate itself) into
-//! corpus/idx and corpus/weights: `cargo run --example build_corpus` from fuzz/.
+//! Writes the fuzzers' seed corpus (small valid files made by the crate itself, and
+//! pickles assembled as Python writes them) into corpus/idx, corpus/weights and corpus/pkl:
+//! `cargo run --example build_corpus` from fuzz/.
 
 use std::io::Write;
 use std::path::Path;
+
+#[path = "../../src/weights/pickler.rs"]
+mod pickler;
 
 use flate2::{Compression, write::GzEncoder};
 use mnist_explorer::idx::encode;
@@ -61,6 +65,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let record = weights::Record::new(mnist_explorer::normalize::NormMode::L1, details);
     let file = std::fs::File::create(weights_dir.join("4-3-2-recorded.npz"))?;
     weights::write_npz_recorded(&network(&[4, 3, 2])?, &record, file)?;
+    let pkl_dir = root.join("pkl");
+    std::fs::create_dir_all(&pkl_dir)?;
+    let net = network(&[4, 3, 2])?;
+    for protocol in 2..=4 {
+        for (width, fortran) in [(pickler::Width::F32, true), (pickler::Width::F64, false)] {
+            let name = format!("p{protocol}-{width:?}-{fortran}.pkl");
+            std::fs::write(
+                pkl_dir.join(name),
+                pickle_of(&net, protocol, width, fortran),
+            )?;
+        }
+    }
     println!("seeds written to {}", root.display());
     Ok(())
+}
+
+/// `net` pickled as the book's weights are: a dict of numpy arrays.
+fn pickle_of(net: &Network, protocol: u8, width: pickler::Width, fortran: bool) -> Vec<u8> {
+    let layers = net
+        .layers()
+        .iter()
+        .map(|l| ((l.w.shape(), &l.w), (l.b.shape(), &l.b)));
+    pickler::Pickler::new(protocol).layers(layers, width, fortran)
 }

@@ -19,6 +19,9 @@ fuzz_target!(|bytes: &[u8]| {
         None => weights::write_npz(&loaded.network, &mut written),
     }
     .expect("writing to memory cannot fail");
-    let again = weights::read(Cursor::new(written.into_inner()));
-    assert_eq!(again.as_ref().ok(), Some(&loaded), "{again:?}");
+    // What reading converted (a pickle's float64) is done once: the copy holds float32.
+    let again = weights::read(Cursor::new(written.into_inner()))
+        .map(|again| (again.network, again.record));
+    let wanted = (loaded.network, loaded.record);
+    assert_eq!(again.as_ref().ok(), Some(&wanted), "{again:?}");
 });

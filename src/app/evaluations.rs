@@ -223,7 +223,12 @@ impl Evaluations {
             | WorkerMsg::BatchTimingFinished { .. }
             | WorkerMsg::OutputTimed { .. }
             | WorkerMsg::Matrix { .. }
-            | WorkerMsg::MatrixDone { .. } => {}
+            | WorkerMsg::MatrixDone { .. }
+            | WorkerMsg::TrainLoaded { .. }
+            | WorkerMsg::TrainBatch(_)
+            | WorkerMsg::TrainEpoch { .. }
+            | WorkerMsg::TrainDone { .. }
+            | WorkerMsg::Saved { .. } => {}
         }
         None
     }

@@ -1,6 +1,7 @@
 //! The interactive explorer: the run loop, and its parts: the state and its one update step
 //! (`state`, `shared`, `evaluations`, `msg`), keys (`keymap`, `router`), the views (`views`,
-//! drawn through `ui` with `widgets`), the background `worker`, and the `terminal`.
+//! drawn through `ui` with `widgets`), the background `worker` (its training jobs in
+//! `training`), and the `terminal`.
 //!
 //! One channel feeds the loop: terminal input (from a thread blocked in
 //! `crossterm::event::read`), worker reports and signals. The loop applies every pending
@@ -18,11 +19,13 @@ pub mod shared;
 pub mod state;
 mod status;
 mod terminal;
+pub mod training;
 pub mod ui;
 pub mod views;
 pub mod widgets;
 pub mod worker;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -74,19 +77,22 @@ pub enum Exit {
     Signal(i32),
 }
 
-/// Runs the explorer on `data` with `net` (from `origin`; and `other`, a second network and
-/// its name, to compare with) until the user quits, then restores the terminal. Every way out (quit,
-/// error, signal, panic) restores it; a panic in the worker is shown in the UI instead.
+/// Runs the explorer on `data` with `net` (called `label`, read from `origin`; and `other`,
+/// a second network and its name, to compare with) until the user quits, then restores the
+/// terminal. The training view reads its splits from `data_dir`. Every way out (quit, error,
+/// signal, panic) restores the terminal, stopping a training first; a panic in the worker is
+/// shown in the UI instead.
 ///
 /// # Errors
 /// The terminal cannot be set up, drawn to or read from, or a thread cannot be started.
 pub fn run(
     data: Dataset,
-    net: Network,
+    (net, label): (Network, String),
     origin: Origin,
     other: Option<(Network, String)>,
     split: Split,
     start: EvalKey,
+    data_dir: &Path,
 ) -> Result<Exit> {
     let palette = Palette::from_env(
         std::env::var("NO_COLOR").ok().as_deref(),
@@ -103,7 +109,10 @@ pub fn run(
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
     let (state, cmd) = AppState::new(data, net, split, palette, start, seed);
-    let mut state = state.with_origin(origin);
+    let mut state = state
+        .with_data_dir(data_dir.to_path_buf())
+        .with_label(label)
+        .with_origin(origin);
     let other = other.map(|(net, name)| state.update(Msg::Compare(Arc::new(net), name)));
     let signals = signals::spawn(tx.clone()).wrap_err("installing signal handlers")?;
 

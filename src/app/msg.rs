@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ratatui::layout::Rect;
 
-use crate::app::views::{ViewId, browse, confusion, draw, gallery, modes, network};
+use crate::app::views::{ViewId, browse, confusion, draw, gallery, modes, network, train};
 use crate::app::worker::{Job, WorkerMsg};
 use crate::network::Network;
 
@@ -56,6 +56,8 @@ pub enum Msg {
     Draw(draw::Msg),
     /// The train × test view's own messages.
     Modes(modes::Msg),
+    /// The training view's own messages.
+    Train(train::Msg),
     /// A frame of this size was drawn: where the views' panels are for the mouse, and how
     /// many rows the keys that move by rows or pages move by.
     Screen(Rect),

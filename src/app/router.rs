@@ -14,7 +14,8 @@ use crate::app::views::{self, ViewId};
 const HELP_PAGE: isize = 10;
 
 /// Keys that open the views, in every view that does not use the key itself. A view opens
-/// over the current one; its key again (or Esc) goes back.
+/// over the current one; its key again (or Esc) goes back. Last, `u`, which every view
+/// offers too: the trained network in all of them, or the loaded one.
 pub const VIEW_KEYS: &[Binding] = &[
     Binding {
         keys: &[KeyCode::Char('c')],
@@ -51,6 +52,18 @@ pub const VIEW_KEYS: &[Binding] = &[
         action: |_| Some(Msg::Open(ViewId::Draw)),
     },
     Binding {
+        keys: &[KeyCode::Char('t')],
+        label: "t",
+        help: "the training view: train a network and watch it learn",
+        // After the matrix and the gallery, which browse had first.
+        hint: Some(Hint {
+            rank: 77,
+            keys: "t",
+            word: "train",
+        }),
+        action: |_| Some(Msg::Open(ViewId::Train)),
+    },
+    Binding {
         keys: &[KeyCode::Char('M')],
         label: "M",
         help: "train × test: each mode's network fed every mode",
@@ -62,6 +75,11 @@ pub const VIEW_KEYS: &[Binding] = &[
             word: "modes",
         }),
         action: |_| Some(Msg::Open(ViewId::Modes)),
+    },
+    // Not a view, but a key every view offers: which network they all show.
+    Binding {
+        hint: None,
+        ..views::train::USE
     },
 ];
 
@@ -82,7 +100,7 @@ pub const GLOBAL_KEYS: &[Binding] = &[
         keys: &[KeyCode::Char('q'), KeyCode::Esc],
         // Ctrl-C is handled before any table, whatever is open.
         label: "q Esc Ctrl-C",
-        help: "quit (Esc first closes a message)",
+        help: "quit; Esc first closes a message, or goes back a view",
         hint: Some(Hint {
             rank: 61,
             keys: "q",

@@ -1,5 +1,6 @@
 //! What every view of the explorer shares: the split and the network (and a second one to
-//! compare with), the current image and what the networks make of it, the settings
+//! compare with, and the loaded one set aside while a trained one is shown), the current
+//! image and what the networks make of it, the settings
 //! (normalization, batch size, output layer), the whole-split evaluations, and the order and
 //! filter that moves walk through. Views read it; it changes only through its methods
 //! ([`Shared::navigate`], [`Shared::change`], …), called from the one update step.
@@ -103,6 +104,15 @@ pub struct Origin {
     pub trained_on: Option<NormMode>,
 }
 
+/// The loaded network while another one (a trained one) is shown in its place, with its
+/// name and evaluations, so that switching back shows its accuracies at once.
+#[derive(Debug, Clone)]
+struct Aside {
+    net: Arc<Network>,
+    label: String,
+    evals: Evaluations,
+}
+
 /// The state every view shares.
 #[derive(Debug, Clone)]
 pub struct Shared {
@@ -122,8 +132,17 @@ pub struct Shared {
     /// The softmax of the current image's scores laid open, once per [`LOGIT_SCALES`].
     softmax: Vec<Steps>,
     evals: Evaluations,
+    /// What to call the network shown: `loaded network · FILE`, `trained network · epoch
+    /// 3/10`; its first word says which it is where there is little room.
+    label: String,
+    /// Whether the titles name the network shown: once another one was shown, there is a
+    /// choice to tell apart.
+    named: bool,
+    aside: Option<Aside>,
     other: Option<Other>,
     origin: Origin,
+    /// The mode the network shown in place of the loaded one was trained with.
+    shown_trained_on: Option<NormMode>,
     order: Order,
     filter: Filter,
     selection: Selection,
@@ -157,8 +176,12 @@ impl Shared {
             image,
             softmax,
             evals,
+            label: "loaded network".to_string(),
+            named: false,
+            aside: None,
             other: None,
             origin: Origin::default(),
+            shown_trained_on: None,
             order: Order::Index,
             filter: Filter::All,
             selection: Selection::default(),
@@ -194,9 +217,84 @@ impl Shared {
         &self.origin
     }
 
-    /// The normalization the network was trained with, if its file says.
+    /// The normalization the network shown was trained with, if known: its file's record,
+    /// or the settings of the training that made the one shown in its place.
     pub fn trained_on(&self) -> Option<NormMode> {
-        self.origin.trained_on
+        match &self.aside {
+            Some(_) => self.shown_trained_on,
+            None => self.origin.trained_on,
+        }
+    }
+
+    /// Calls the network loaded at start `label` (its file, say) where the titles name it.
+    pub fn set_net_label(&mut self, label: String) {
+        match &mut self.aside {
+            Some(aside) => aside.label = label,
+            None => self.label = label,
+        }
+    }
+
+    /// What to call the network shown, e.g. `trained network · epoch 3/10`.
+    pub fn net_label(&self) -> &str {
+        &self.label
+    }
+
+    /// Whether the titles should name the network shown (once another one was shown).
+    pub fn named(&self) -> bool {
+        self.named
+    }
+
+    /// Whether another network is shown in place of the one loaded at start.
+    pub fn swapped(&self) -> bool {
+        self.aside.is_some()
+    }
+
+    /// Shows `net` (called `label`, trained on `trained_on`) in every view in place of the
+    /// network loaded at start, which is set aside with its evaluations; a network shown this
+    /// way before is dropped with its own (its accuracies are no other network's). Returns
+    /// the job that evaluates `net` under the current settings. It must fit the data as the
+    /// first one does.
+    pub fn show_instead(
+        &mut self,
+        net: Arc<Network>,
+        label: String,
+        trained_on: Option<NormMode>,
+    ) -> Option<Job> {
+        self.shown_trained_on = trained_on;
+        let fresh = Evaluations::new(self.key(), self.data.len());
+        let evals = std::mem::replace(&mut self.evals, fresh);
+        let old = std::mem::replace(&mut self.net, net);
+        let old_label = std::mem::replace(&mut self.label, label);
+        if self.aside.is_none() {
+            self.aside = Some(Aside {
+                net: old,
+                label: old_label,
+                evals,
+            });
+        }
+        self.named = true;
+        self.network_changed()
+    }
+
+    /// Shows the network loaded at start again, with the evaluations it had; returns the job
+    /// that finishes the current settings' one if it never finished. Nothing when it is
+    /// shown already.
+    pub fn show_loaded(&mut self) -> Option<Job> {
+        let aside = self.aside.take()?;
+        self.net = aside.net;
+        self.label = aside.label;
+        self.evals = aside.evals;
+        self.network_changed()
+    }
+
+    /// After the network changed: the image through it again, the evaluation of the current
+    /// settings (kept or started; one that was running when set aside starts again, its job
+    /// replaced meanwhile), and the list walked.
+    fn network_changed(&mut self) -> Option<Job> {
+        self.inspect();
+        let job = self.evaluate();
+        self.refresh_selection();
+        job
     }
 
     /// A generation number no job has had yet, for a job of any kind.

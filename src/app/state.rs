@@ -14,7 +14,7 @@ use crate::app::evaluations::EvalKey;
 use crate::app::help;
 use crate::app::msg::{Cmd, Goto, Msg, Nav};
 use crate::app::shared::{Notice, Origin, Palette, Shared};
-use crate::app::views::{ViewId, browse, confusion, draw, gallery, modes, network};
+use crate::app::views::{ViewId, browse, confusion, draw, gallery, modes, network, train};
 use crate::app::worker::{Job, JobKind, LoadJob, WorkerMsg};
 use crate::dataset::{Dataset, Split};
 use crate::network::Network;
@@ -35,6 +35,7 @@ pub struct AppState {
     network: network::State,
     draw: draw::State,
     modes: modes::State,
+    train: train::State,
     /// The last frame drawn (empty until the first): where the panels are for the mouse,
     /// and how many rows the gallery's page keys move by.
     screen: Rect,
@@ -71,6 +72,7 @@ impl AppState {
             network: network::State::default(),
             draw: draw::State::default(),
             modes: modes::State::default(),
+            train: train::State::default(),
             screen: Rect::default(),
             help: None,
             goto: None,
@@ -85,6 +87,20 @@ impl AppState {
     /// The same state, told where the network came from (its file, what it was trained on).
     pub fn with_origin(mut self, origin: Origin) -> Self {
         self.shared.set_origin(origin);
+        self
+    }
+
+    /// The same state, with the training view reading the splits from `dir` (without it,
+    /// nothing trains).
+    pub fn with_data_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.train = train::State::with_data_dir(dir);
+        self
+    }
+
+    /// The same state, calling the network loaded at start `label` where the titles name
+    /// the network shown (once a trained one was shown too).
+    pub fn with_label(mut self, label: String) -> Self {
+        self.shared.set_net_label(label);
         self
     }
 
@@ -130,6 +146,11 @@ impl AppState {
     /// The train × test view's own state.
     pub fn modes(&self) -> &modes::State {
         &self.modes
+    }
+
+    /// The training view's own state.
+    pub fn train(&self) -> &train::State {
+        &self.train
     }
 
     /// The active view.
@@ -197,11 +218,16 @@ impl AppState {
             Msg::NextFilter => self.shared.next_filter(),
             Msg::Confusion(msg) => {
                 if let Some(filter) = self.confusion.update(msg) {
+                    let before = self.shared.filter();
                     self.shared.set_filter(filter);
-                    if !self.shared.selection().is_empty() {
+                    if self.shared.selection().is_empty() {
+                        // An empty cell would leave the browse view walking nothing.
+                        self.shared.set_filter(before);
+                        self.notice = Some(Notice::info(format!("no {}", filter.describe())));
+                    } else {
                         self.notice = self.shared.navigate(Nav::First);
+                        self.open(ViewId::Gallery);
                     }
-                    self.open(ViewId::Gallery);
                 }
             }
             Msg::Gallery(msg) => self.gallery(msg),
@@ -225,9 +251,13 @@ impl AppState {
                     self.notice = Some(notice);
                 }
             }
+            Msg::Train(msg) => return self.train_msg(msg),
             Msg::Back => {
                 if had_notice {
                     // Esc waved the notice away; that is all.
+                } else if self.view() == ViewId::Train && self.train.running() {
+                    let stop = self.train.stop(&mut self.shared);
+                    return self.outcome(stop);
                 } else if self.views.len() > 1 {
                     self.views.pop();
                 } else {
@@ -252,6 +282,10 @@ impl AppState {
                     self.notice = Some(Notice::error(format!("loading failed: {message}")));
                 }
             }
+            Msg::Worker(report) if matches!(report.kind(), JobKind::Train | JobKind::Save) => {
+                let reported = self.train.on_worker(report);
+                return self.reported(reported);
+            }
             Msg::Worker(report) => {
                 let kind = report.kind();
                 let failed = match kind {
@@ -262,6 +296,8 @@ impl AppState {
                         self.network.on_worker(report)
                     }
                     JobKind::ModeMatrix => self.modes.on_worker(report),
+                    // Routed to the training view above.
+                    JobKind::Train | JobKind::Save => None,
                 };
                 if let Some(message) = failed {
                     let what = match kind {
@@ -291,6 +327,88 @@ impl AppState {
         if self.view() == ViewId::Gallery && self.notice.is_none() {
             self.notice = self.shared.enter_selection();
         }
+    }
+
+    /// The training view's messages; `u` swaps the network every view shows.
+    fn train_msg(&mut self, msg: train::Msg) -> Cmd {
+        if msg == train::Msg::UseTrained {
+            return self.use_trained();
+        }
+        let outcome = self.train.update(msg, &mut self.shared);
+        self.outcome(outcome)
+    }
+
+    /// Carries out what the training view asked for.
+    fn outcome(&mut self, outcome: train::Outcome) -> Cmd {
+        match outcome {
+            train::Outcome::None => Cmd::None,
+            train::Outcome::Notice(notice) => {
+                self.notice = Some(notice);
+                Cmd::None
+            }
+            train::Outcome::Submit(job, notice) => {
+                if notice.is_some() {
+                    self.notice = notice;
+                }
+                Cmd::Submit(job)
+            }
+            train::Outcome::Leave => {
+                if self.view() == ViewId::Train && self.views.len() > 1 {
+                    self.views.pop();
+                }
+                Cmd::None
+            }
+        }
+    }
+
+    /// `u`: the trained network in every view, or the loaded one again.
+    fn use_trained(&mut self) -> Cmd {
+        let job = if self.shared.swapped() {
+            let job = self.shared.show_loaded();
+            self.notice = Some(Notice::info(format!(
+                "every view shows the {} again",
+                self.shared.net_label()
+            )));
+            job
+        } else if let Some((net, label)) = self.train.trained() {
+            self.notice = Some(Notice::info(format!(
+                "every view shows the {label} (u: the loaded one)"
+            )));
+            let trained_on = self.train.run().map(|run| run.config.norm);
+            self.shared.show_instead(net, label, trained_on)
+        } else {
+            self.notice = Some(Notice::info(
+                "no trained network yet: t opens the training view, and its first epoch \
+                 makes one"
+                    .into(),
+            ));
+            return Cmd::None;
+        };
+        self.network_changed(job)
+    }
+
+    /// What a report of the training view's jobs brings: a notice, and new weights, which
+    /// every view shows at once while a trained network is shown.
+    fn reported(&mut self, reported: train::Reported) -> Cmd {
+        if let Some(notice) = reported.notice {
+            self.notice = Some(notice);
+        }
+        match reported.network {
+            Some((net, label)) if self.shared.swapped() => {
+                let trained_on = self.train.run().map(|run| run.config.norm);
+                let job = self.shared.show_instead(net, label, trained_on);
+                self.network_changed(job)
+            }
+            _ => Cmd::None,
+        }
+    }
+
+    /// After the network every view shows changed: what the views derived from the old one
+    /// is made again, and `job` evaluates the new one.
+    fn network_changed(&mut self, job: Option<Job>) -> Cmd {
+        self.draw.refresh(&self.shared);
+        self.network.network_changed(&self.shared);
+        Cmd::from(job)
     }
 
     /// The gallery's moves by rows and pages, which depend on how many thumbnails the
@@ -936,6 +1054,27 @@ mod tests {
             13,
             "the second batch's error joined the list"
         );
+    }
+
+    #[test]
+    fn an_empty_cell_says_so_and_leaves_the_browse_view_walking_what_it_walked() {
+        let (mut s, cmd) = state();
+        complete(&mut s, job_of(cmd).generation, with_errors);
+        s.update(Msg::Open(ViewId::Confusion));
+        // Row 0, column 9: no 0 of the fixture is taken for a 9.
+        s.update(Msg::Confusion(confusion::Msg::Move(0, 9)));
+        s.update(Msg::Confusion(confusion::Msg::Open));
+        assert_eq!(s.view(), ViewId::Confusion, "no gallery of nothing");
+        assert_eq!(s.shared.filter(), Filter::All);
+        assert_eq!(
+            s.notice().map(|n| n.text.as_str()),
+            Some("no image labelled 0 and predicted 9")
+        );
+        s.update(Msg::Back);
+        s.update(Msg::Back);
+        let at = s.shared.index();
+        nav(&mut s, Nav::Next);
+        assert_ne!(s.shared.index(), at, "browsing still moves");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::app::keymap::{self, Binding};
 use crate::app::router::{GLOBAL_KEYS, open_keys};
 use crate::app::shared::Palette;
 use crate::app::state::AppState;
+use crate::app::views::train::WritePrompt;
 use crate::app::widgets::{bold, dim, fg};
 
 /// Draws the line.
@@ -23,6 +24,17 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
     } else if let Some(typed) = state.load_input() {
         let note = "   (a .npz to compare with; Enter read, Esc cancel)".to_string();
         prompt(" second network: ", typed, note, palette)
+    } else if let Some(ask) = state.train().prompt() {
+        match ask {
+            WritePrompt::Path(typed) => {
+                let note = "   (.npz; Enter write, Esc cancel)".to_string();
+                prompt(" write the trained network to: ", typed, note, palette)
+            }
+            WritePrompt::Replace(path) => Line::from(vec![
+                Span::styled(format!(" {} exists: replace it?", path.display()), bold()),
+                Span::styled("   y: replace, any other key: keep it", dim(palette)),
+            ]),
+        }
     } else if let Some(notice) = state.notice() {
         let style = if notice.is_error {
             fg(palette, Color::Red).patch(bold())

@@ -24,6 +24,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::analysis::{Rankings, Verdict, verdicts};
+pub use crate::app::training::{SaveJob, Splits, TrainJob, TrainProgress};
+use crate::app::training::{run_training, save};
 use crate::dataset::Dataset;
 use crate::eval::{Tally, evaluate};
 use crate::layer::OutputLayer;
@@ -32,6 +34,7 @@ use crate::network::Network;
 use crate::normalize::NormMode;
 use crate::occlusion::{OcclusionMap, PATCH, STRIDE, occlusion_map};
 use crate::timing::{self, LESSON_BATCHES, LESSON_IMAGES, PassPath, PassTime};
+use crate::train::EpochReport;
 
 /// Prefix of the worker threads' names; the app's panic hook recognizes it so that a caught
 /// job panic does not tear down the terminal.
@@ -58,6 +61,10 @@ pub enum JobKind {
     OutputTiming,
     /// The train × test table: each mode's network read and evaluated under every mode.
     ModeMatrix,
+    /// A training run (minutes at most, so a lane of its own: evaluations go on meanwhile).
+    Train,
+    /// Writing a trained network to a file.
+    Save,
 }
 
 impl JobKind {
@@ -71,6 +78,8 @@ impl JobKind {
             JobKind::BatchTiming => "batch timing",
             JobKind::OutputTiming => "softmax timing",
             JobKind::ModeMatrix => "train × test table",
+            JobKind::Train => "training",
+            JobKind::Save => "writing",
         }
     }
 }
@@ -95,6 +104,18 @@ pub enum Job {
     /// Read each mode's network and evaluate it under every mode; reported as
     /// [`WorkerMsg::Matrix`] events, then [`WorkerMsg::MatrixDone`].
     ModeMatrix(MatrixJob),
+    /// Train a network; reported as [`WorkerMsg::TrainLoaded`], `TrainBatch`, `TrainEpoch`
+    /// and `TrainDone`.
+    Train(TrainJob),
+    /// Write a network to a file; reported as [`WorkerMsg::Saved`].
+    Save(SaveJob),
+    /// Stop whatever runs in the lane of `kind`, and do nothing else.
+    Cancel {
+        /// The lane.
+        kind: JobKind,
+        /// A generation no other job has: the running job sees it and stops.
+        generation: u64,
+    },
 }
 
 impl Job {
@@ -108,6 +129,9 @@ impl Job {
             Job::BatchTiming(_) => JobKind::BatchTiming,
             Job::OutputTiming(_) => JobKind::OutputTiming,
             Job::ModeMatrix(_) => JobKind::ModeMatrix,
+            Job::Train(_) => JobKind::Train,
+            Job::Save(_) => JobKind::Save,
+            Job::Cancel { kind, .. } => *kind,
         }
     }
 
@@ -119,6 +143,9 @@ impl Job {
             Job::Occlusion(job) => job.generation,
             Job::BatchTiming(job) | Job::OutputTiming(job) => job.generation,
             Job::ModeMatrix(job) => job.generation,
+            Job::Train(job) => job.generation,
+            Job::Save(job) => job.generation,
+            Job::Cancel { generation, .. } => *generation,
         }
     }
 }
@@ -321,6 +348,44 @@ pub enum WorkerMsg {
         /// The job.
         generation: u64,
     },
+    /// A training job read the splits it was not given (the UI keeps them for the next).
+    TrainLoaded {
+        /// The job.
+        generation: u64,
+        /// The splits.
+        splits: Splits,
+    },
+    /// A training job's latest step and the loss curve's new points (boxed: the curve).
+    TrainBatch(Box<TrainProgress>),
+    /// A training job finished an epoch.
+    TrainEpoch {
+        /// The job.
+        generation: u64,
+        /// The epoch's figures.
+        report: EpochReport,
+        /// The weights it ended with.
+        network: Arc<Network>,
+        /// Time since the trainer started.
+        elapsed: Duration,
+    },
+    /// A training job finished its last epoch.
+    TrainDone {
+        /// The job.
+        generation: u64,
+        /// The trained network.
+        network: Arc<Network>,
+        /// Threads each step ran on.
+        threads: usize,
+        /// The code path that ran.
+        kernel: &'static str,
+    },
+    /// A network was written ([`Job::Save`]): the file, or what went wrong (naming it).
+    Saved {
+        /// The job.
+        generation: u64,
+        /// The file written, or the fault.
+        result: Result<PathBuf, String>,
+    },
 }
 
 impl WorkerMsg {
@@ -339,6 +404,11 @@ impl WorkerMsg {
             WorkerMsg::Compare(_) => JobKind::Compare,
             WorkerMsg::Loaded { .. } => JobKind::Load,
             WorkerMsg::Matrix { .. } | WorkerMsg::MatrixDone { .. } => JobKind::ModeMatrix,
+            WorkerMsg::TrainLoaded { .. }
+            | WorkerMsg::TrainBatch(_)
+            | WorkerMsg::TrainEpoch { .. }
+            | WorkerMsg::TrainDone { .. } => JobKind::Train,
+            WorkerMsg::Saved { .. } => JobKind::Save,
         }
     }
 
@@ -355,7 +425,12 @@ impl WorkerMsg {
             | WorkerMsg::BatchTimingFinished { generation }
             | WorkerMsg::OutputTimed { generation, .. }
             | WorkerMsg::Matrix { generation, .. }
-            | WorkerMsg::MatrixDone { generation } => *generation,
+            | WorkerMsg::MatrixDone { generation }
+            | WorkerMsg::TrainLoaded { generation, .. }
+            | WorkerMsg::TrainEpoch { generation, .. }
+            | WorkerMsg::TrainDone { generation, .. }
+            | WorkerMsg::Saved { generation, .. } => *generation,
+            WorkerMsg::TrainBatch(progress) => progress.generation,
             WorkerMsg::Compare(report) => report.generation(),
         }
     }
@@ -398,6 +473,8 @@ impl Worker {
         let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
         let lane = match lanes.entry(kind) {
             Entry::Occupied(lane) => lane.into_mut(),
+            // Nothing runs in a lane never started: nothing to stop.
+            Entry::Vacant(_) if matches!(job, Job::Cancel { .. }) => return,
             Entry::Vacant(slot) => match Lane::spawn(kind, Arc::clone(&self.send)) {
                 Ok(lane) => slot.insert(lane),
                 Err(e) => {
@@ -474,7 +551,7 @@ impl Cancel<'_> {
 
 /// A lane's body: take the newest job, run it, repeat until the job channel closes or the
 /// UI stops listening.
-fn serve(rx: &Receiver<Job>, current: &AtomicU64, send: &dyn Fn(WorkerMsg) -> bool) {
+fn serve(rx: &Receiver<Job>, current: &AtomicU64, send: &(dyn Fn(WorkerMsg) -> bool + Sync)) {
     while let Ok(mut job) = rx.recv() {
         // Skip to the newest queued job: older ones are already superseded.
         while let Ok(newer) = rx.try_recv() {
@@ -504,7 +581,7 @@ fn serve(rx: &Receiver<Job>, current: &AtomicU64, send: &dyn Fn(WorkerMsg) -> bo
 }
 
 /// Runs one job; returns `false` when the UI has stopped listening.
-fn run(job: Job, cancel: &Cancel<'_>, send: &dyn Fn(WorkerMsg) -> bool) -> bool {
+fn run(job: Job, cancel: &Cancel<'_>, send: &(dyn Fn(WorkerMsg) -> bool + Sync)) -> bool {
     match job {
         Job::Evaluate(job) => run_evaluation(&job, cancel, send),
         Job::Compare(job) => run_evaluation(&job, cancel, &|report| {
@@ -518,6 +595,13 @@ fn run(job: Job, cancel: &Cancel<'_>, send: &dyn Fn(WorkerMsg) -> bool) -> bool 
         Job::BatchTiming(job) => run_batch_timing(&job, cancel, send),
         Job::OutputTiming(job) => run_output_timing(&job, cancel, send),
         Job::ModeMatrix(job) => run_mode_matrix(&job, cancel, send),
+        Job::Train(job) => run_training(job, cancel, send),
+        Job::Save(job) => send(WorkerMsg::Saved {
+            generation: job.generation,
+            result: save(&job),
+        }),
+        // Its submission stopped the lane's job; that was all.
+        Job::Cancel { .. } => true,
     }
 }
 

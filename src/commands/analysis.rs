@@ -8,6 +8,7 @@ use std::path::Path;
 use mnist_explorer::analysis::{Order, Verdict, disagreements, rank};
 use mnist_explorer::dataset::NUM_CLASSES;
 use mnist_explorer::eval::Tally;
+use mnist_explorer::percent::pct;
 use serde_json::{Value, json};
 
 /// The confusion matrix, rows the true label and columns the prediction, each row and column
@@ -87,8 +88,12 @@ pub fn worst_text(worst: &[Worst]) -> String {
     for w in worst {
         let _ = writeln!(
             s,
-            "  {:>6}  {:>4}  {:>9}  {:>10.6}  {:>9.5}",
-            w.index, w.label, w.predicted, w.verdict.confidence, w.verdict.loss
+            "  {:>6}  {:>4}  {:>9}  {:>10}  {:>9.5}",
+            w.index,
+            w.label,
+            w.predicted,
+            pct(f64::from(w.verdict.confidence)),
+            w.verdict.loss
         );
     }
     s
@@ -142,14 +147,14 @@ impl Comparison {
         let n = self.disagree.len();
         let neither = n - self.first_right - self.second_right;
         format!(
-            "compared with {}: accuracy {:.4} ({} / {} correct) against {:.4} here\n\
+            "compared with {}: accuracy {} ({} / {} correct) against {} here\n\
              the two disagree on {n} image{}: this network right on {}, the other on {}, \
              neither on {neither}\n",
             weights.display(),
-            self.tally.accuracy(),
+            pct(self.tally.accuracy()),
             self.tally.correct,
             self.tally.total,
-            first.accuracy(),
+            pct(first.accuracy()),
             if n == 1 { "" } else { "s" },
             self.first_right,
             self.second_right,

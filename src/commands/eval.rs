@@ -9,6 +9,7 @@ use color_eyre::eyre::{Result, WrapErr};
 use mnist_explorer::analysis::{Verdict, verdicts};
 use mnist_explorer::eval::{Tally, evaluate};
 use mnist_explorer::normalize::NormMode;
+use mnist_explorer::percent::pct;
 
 use super::analysis::{Comparison, confusion_table, worst, worst_json, worst_text};
 use super::{out_file, stdio};
@@ -174,21 +175,28 @@ fn human_report(
     seconds: f64,
 ) -> String {
     let mut s = String::new();
+    let batch = if args.batch_size as u64 > tally.total {
+        format!(
+            "{} (more than the split holds: one batch of {})",
+            args.batch_size, tally.total
+        )
+    } else {
+        args.batch_size.to_string()
+    };
     let _ = writeln!(
         s,
-        "{} split, norm {} ({}), batch {}, output {}, weights {} (trained on: {})",
+        "{} split, norm {} = {}, batch {batch}, output {}, weights {} (trained on: {})",
         args.split,
         norm,
         norm.formula(),
-        args.batch_size,
         args.output.name(),
         weights.display(),
         super::trained_on_name(trained_on)
     );
     let _ = writeln!(
         s,
-        "accuracy {:.4}  ({} / {} correct)",
-        tally.accuracy(),
+        "accuracy {}  ({} / {} correct)",
+        pct(tally.accuracy()),
         tally.correct,
         tally.total
     );
@@ -209,7 +217,7 @@ fn human_report(
     let _ = writeln!(s, "per class:");
     let totals = tally.class_totals();
     for (class, acc) in tally.per_class_accuracy().iter().enumerate() {
-        let acc = acc.map_or("   -  ".to_string(), |a| format!("{a:.4}"));
+        let acc = acc.map_or("      -".to_string(), |a| format!("{:>7}", pct(a)));
         let _ = writeln!(
             s,
             "  {class}  {acc}  ({} / {})",

@@ -63,11 +63,23 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ExploreArgs) -> Result<()> {
         batch_size: args.batch_size.unwrap_or(100),
         output: OutputLayer::Softmax,
     };
+    let label = match weights.file_name() {
+        Some(name) => format!("loaded network · {}", name.to_string_lossy()),
+        None => "loaded network".to_string(),
+    };
     let origin = Origin {
         path: Some(weights.to_path_buf()),
         trained_on: loaded.trained_on(),
     };
-    match app::run(data, loaded.network, origin, other, split, start)? {
+    match app::run(
+        data,
+        (loaded.network, label),
+        origin,
+        other,
+        split,
+        start,
+        data_dir,
+    )? {
         Exit::Quit => Ok(()),
         // The conventional status of a process ended by a signal, now that the terminal is
         // restored.

@@ -5,7 +5,6 @@ mod classify;
 mod eval;
 mod explore;
 mod matrix;
-mod out_file;
 mod show;
 mod softmax;
 mod stdio;
@@ -16,10 +15,13 @@ use std::path::Path;
 use color_eyre::eyre::{Result, WrapErr, bail};
 use mnist_explorer::dataset::{Dataset, NUM_CLASSES, Split};
 use mnist_explorer::normalize::NormMode;
+use mnist_explorer::out_file;
 use mnist_explorer::trained_on;
 use mnist_explorer::weights::{self, Loaded};
 
 use crate::cli::{Cli, Command};
+
+pub(crate) use stdio::note;
 
 /// Runs what the command line asks for.
 pub fn run(cli: Cli) -> Result<()> {
@@ -29,12 +31,12 @@ pub fn run(cli: Cli) -> Result<()> {
             .build_global()
             .wrap_err("starting the worker threads")?;
     }
-    match cli.command {
-        Some(Command::Eval(args)) => eval::run(&cli.data_dir, &cli.weights, &args),
-        Some(Command::Show(args)) => show::run(&cli.data_dir, &cli.weights, &args),
-        Some(Command::Train(args)) => train::run(&cli.data_dir, &args),
-        Some(Command::Softmax(args)) => softmax::run(&args),
-        Some(Command::Classify(args)) => classify::run(&cli.weights, &args),
+    match &cli.command {
+        Some(Command::Eval(args)) => eval::run(&cli.data_dir, cli.weights_for(&args.weights), args),
+        Some(Command::Show(args)) => show::run(&cli.data_dir, cli.weights_for(&args.weights), args),
+        Some(Command::Train(args)) => train::run(&cli.data_dir, args),
+        Some(Command::Softmax(args)) => softmax::run(args),
+        Some(Command::Classify(args)) => classify::run(cli.weights_for(&args.weights), args),
         None => explore::run(&cli.data_dir, &cli.weights, &cli.explore),
     }
 }
@@ -47,9 +49,13 @@ pub(crate) fn load(data_dir: &Path, weights: &Path, split: Split) -> Result<(Dat
 }
 
 /// Loads a network (`what` it is, for errors) with its file's record, and checks that it
-/// takes `rows x cols` images and gives the ten classes.
+/// takes `rows x cols` images and gives the ten classes; what the reader converted on the
+/// way (float64 to float32) is noted on stderr.
 pub(crate) fn load_network(weights: &Path, rows: usize, cols: usize, what: &str) -> Result<Loaded> {
     let net = weights::load(weights).wrap_err_with(|| format!("loading {what}"))?;
+    if let Some(note) = net.note() {
+        stdio::note(&format!("{}: {note}", weights.display()));
+    }
     net.network
         .check_fits(rows * cols, NUM_CLASSES)
         .map_err(|fault| color_eyre::eyre::eyre!("{}: {fault}", weights.display()))

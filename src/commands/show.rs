@@ -11,6 +11,7 @@ use mnist_explorer::glyphs::shade;
 use mnist_explorer::inspect::{ImageReport, SATURATION_MARGIN, inspect};
 use mnist_explorer::layer::OutputLayer;
 use mnist_explorer::normalize::{NormMode, Norms};
+use mnist_explorer::percent::pct;
 
 use crate::cli::ShowArgs;
 
@@ -86,7 +87,7 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
     draw_digit(&mut s, pixels, data.cols(), colors_on(&stdout));
     let verdict = if predicted == label { "right" } else { "WRONG" };
     let how_sure = match args.output {
-        OutputLayer::Softmax => format!("{:.1}%", probs[predicted] * 100.0),
+        OutputLayer::Softmax => pct(f64::from(probs[predicted])),
         OutputLayer::Identity => format!("score {:.4}", report.scores[predicted]),
     };
     let _ = writeln!(
@@ -111,9 +112,9 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
                 let filled = (f64::from(p) * BAR_WIDTH as f64).round() as usize;
                 let _ = writeln!(
                     s,
-                    "  {class} {:<BAR_WIDTH$} {:>6.2}% {}",
+                    "  {class} {:<BAR_WIDTH$} {:>7} {}",
                     "█".repeat(filled.min(BAR_WIDTH)),
-                    p * 100.0,
+                    pct(f64::from(p)),
                     mark(class)
                 );
             }
@@ -160,7 +161,7 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
     let _ = writeln!(s, "{}", row("raw", &before));
     // Raw input is its own normalization: a second, identical row would only puzzle.
     if norm != NormMode::Raw {
-        let _ = writeln!(s, "{}   ({})", row(norm.name(), &after), norm.formula());
+        let _ = writeln!(s, "{}   = {}", row(norm.name(), &after), norm.formula());
     }
     let _ = writeln!(
         s,

@@ -14,7 +14,8 @@ use std::time::Instant;
 use color_eyre::eyre::{Result, WrapErr, bail, eyre};
 use indicatif::{HumanCount, ProgressBar, ProgressStyle};
 use mnist_explorer::dataset::{NUM_CLASSES, Split};
-use mnist_explorer::train::{BatchProgress, EpochReport, Event, TrainConfig, TrainError, train};
+use mnist_explorer::percent::pct;
+use mnist_explorer::train::{BatchProgress, EpochReport, Event, TrainError, train};
 use mnist_explorer::weights;
 
 use super::out_file::{self, check_out};
@@ -36,16 +37,7 @@ const LINE_SECONDS: f64 = 30.0;
 
 /// Runs `train`.
 pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
-    let config = TrainConfig {
-        hidden: args.hidden.0.clone(),
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        lr: args.lr.unwrap_or_else(|| args.optimizer.default_lr()),
-        optimizer: args.optimizer,
-        schedule: args.schedule,
-        norm: args.norm,
-        seed: args.seed,
-    };
+    let config = args.config();
     // Refuse what can be refused before the slow part: bad numbers, and an output that
     // exists or cannot be written. The batch size is checked again once the split is known.
     config
@@ -150,12 +142,10 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
         });
         out.println(&report.to_string());
     } else {
+        // Two lines, each within 80 columns for the shipped file's path: how the run went,
+        // then what came of it.
         out.println(&format!(
-            "wrote {}: test accuracy {:.4} ({} norm), {} epoch{} in {:.1} s ({:.3} s/epoch, \
-             {:.0} images/s, {} kernel, {} thread{})",
-            args.out.display(),
-            last.test_accuracy.unwrap_or(f64::NAN),
-            config.norm,
+            "{} epoch{} in {:.1} s: {:.3} s/epoch, {:.0} images/s ({} kernel, {} thread{})",
             config.epochs,
             if config.epochs == 1 { "" } else { "s" },
             seconds,
@@ -164,6 +154,12 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
             trained.kernel.name(),
             trained.threads,
             if trained.threads == 1 { "" } else { "s" },
+        ));
+        out.println(&format!(
+            "wrote {}: test accuracy {} ({})",
+            args.out.display(),
+            last.test_accuracy.map_or("-".to_string(), pct),
+            config.norm,
         ));
     }
     // Epoch lines that failed did not stop the training: the weights are written first.
@@ -242,17 +238,17 @@ impl Progress {
                     b.loss
                 ));
             }
-            Event::Epoch(e) => {
+            Event::Epoch(e, _) => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
                 }
                 let line = format!(
-                    "epoch {:>3}/{}  train loss {:.4}  train acc {:.4}  test acc {:.4}  {:.2} s",
+                    "epoch {:>3}/{}  train loss {:.4}  train acc {:>7}  test acc {:>7}  {:.2} s",
                     e.epoch,
                     self.epochs,
                     e.train_loss,
-                    e.train_accuracy,
-                    e.test_accuracy.unwrap_or(f64::NAN),
+                    pct(e.train_accuracy),
+                    e.test_accuracy.map_or("-".to_string(), pct),
                     e.seconds
                 );
                 if self.to_stderr {
@@ -313,6 +309,7 @@ mod tests {
             batches: 600,
             images: 100 * batch,
             loss: 2.5,
+            batch_loss: 2.5,
             seconds,
         }
     }

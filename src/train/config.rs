@@ -1,5 +1,6 @@
-//! What decides a training run and what can go wrong with one: [`TrainConfig`], the
-//! [`Optimizer`] and learning-rate [`Schedule`] choices, and [`TrainError`].
+//! What decides a training run and what can go wrong with one: [`TrainConfig`] (and its
+//! default, the run that made the shipped weights), the [`Optimizer`] and learning-rate
+//! [`Schedule`] choices, the hidden sizes' text form, and [`TrainError`].
 
 use super::store::MAX_PIXELS;
 use crate::network::WeightsFault;
@@ -72,6 +73,15 @@ impl Schedule {
         }
     }
 }
+
+/// Hidden layer sizes of the default run: the book's.
+pub const DEFAULT_HIDDEN: &[usize] = &[50, 100];
+/// Epochs of the default run, the one that made the shipped weights.
+pub const DEFAULT_EPOCHS: usize = 40;
+/// Images per step of the default run.
+pub const DEFAULT_BATCH_SIZE: usize = 100;
+/// Seed of the default run.
+pub const DEFAULT_SEED: u64 = 1;
 
 /// Everything that decides a training run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -204,6 +214,52 @@ fn shortest_f32<S: serde::Serializer>(x: &f32, s: S) -> Result<S::Ok, S::Error> 
     s.serialize_f64(shortest)
 }
 
+/// The run that made the shipped weights: what `train` does without options and what the
+/// explorer's training form starts from.
+impl Default for TrainConfig {
+    fn default() -> Self {
+        let optimizer = Optimizer::default();
+        Self {
+            hidden: DEFAULT_HIDDEN.to_vec(),
+            epochs: DEFAULT_EPOCHS,
+            batch_size: DEFAULT_BATCH_SIZE,
+            lr: optimizer.default_lr(),
+            optimizer,
+            schedule: Schedule::default(),
+            norm: NormMode::default(),
+            seed: DEFAULT_SEED,
+        }
+    }
+}
+
+/// Reads hidden layer sizes written as `50,100` (spaces allowed around each size); blank text
+/// is the empty list, which [`TrainConfig::validate`] refuses with its own message.
+///
+/// # Errors
+/// An item that is not a whole number, named in the message.
+pub fn parse_hidden(text: &str) -> Result<Vec<usize>, String> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|item| {
+            let item = item.trim();
+            item.parse::<usize>().map_err(|_| {
+                format!(
+                    "`{}` is not a layer size (expected e.g. 50,100)",
+                    crate::excerpt::excerpt(item)
+                )
+            })
+        })
+        .collect()
+}
+
+/// Hidden layer sizes as [`parse_hidden`] reads them: `50,100`.
+pub fn format_hidden(hidden: &[usize]) -> String {
+    let sizes: Vec<String> = hidden.iter().map(ToString::to_string).collect();
+    sizes.join(",")
+}
+
 impl TrainConfig {
     /// Layer sizes from input to output, e.g. `[784, 50, 100, 10]`.
     pub fn sizes(&self, inputs: usize, classes: usize) -> Vec<usize> {
@@ -294,5 +350,20 @@ mod tests {
             ));
         }
         assert_eq!(ok.validate(0), Err(TrainError::NoImages));
+    }
+
+    #[test]
+    fn hidden_sizes_read_back_as_written() {
+        assert_eq!(parse_hidden("50,100"), Ok(vec![50, 100]));
+        assert_eq!(parse_hidden(" 7 , 3 "), Ok(vec![7, 3]));
+        assert_eq!(parse_hidden("  "), Ok(vec![]));
+        let err = parse_hidden("50,x1").unwrap_err();
+        assert!(err.contains("`x1` is not a layer size"), "{err}");
+        assert!(parse_hidden("50,,100").is_err(), "an empty item is no size");
+        assert!(parse_hidden("-5").is_err());
+        let sizes = vec![784, 1, 30];
+        assert_eq!(parse_hidden(&format_hidden(&sizes)), Ok(sizes));
+        assert_eq!(format_hidden(DEFAULT_HIDDEN), "50,100");
+        assert_eq!(TrainConfig::default().validate(60_000), Ok(()));
     }
 }

@@ -40,7 +40,10 @@ mod team;
 mod tiles;
 mod trainer;
 
-pub use config::{Optimizer, Schedule, TrainConfig, TrainError};
+pub use config::{
+    DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_HIDDEN, DEFAULT_SEED, Optimizer, Schedule,
+    TrainConfig, TrainError, format_hidden, parse_hidden,
+};
 pub use init::glorot_uniform;
 pub use optim::{ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, MOMENTUM};
 pub use run::{BatchProgress, EpochReport, Event, Trained, test_accuracy, train};

@@ -3,6 +3,7 @@
 //! test split after each epoch and reporting every batch and epoch to a callback.
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::config::{TrainConfig, TrainError};
@@ -25,8 +26,9 @@ const EVAL_BATCH: usize = 1000;
 pub enum Event {
     /// A batch is done.
     Batch(BatchProgress),
-    /// An epoch is done (including the test accuracy, when a test split was given).
-    Epoch(EpochReport),
+    /// An epoch is done (including the test accuracy, when a test split was given), and the
+    /// weights it ended with (the explorer shows them while the next epoch runs).
+    Epoch(EpochReport, Arc<Network>),
 }
 
 /// Where an epoch stands after a batch.
@@ -42,6 +44,8 @@ pub struct BatchProgress {
     pub images: usize,
     /// Mean loss over this epoch's batches so far.
     pub loss: f64,
+    /// Mean loss of this batch alone (before its step).
+    pub batch_loss: f64,
     /// Seconds since the epoch started.
     pub seconds: f64,
 }
@@ -221,6 +225,7 @@ fn epochs(
                 batches,
                 images,
                 loss: loss_sum / images as f64,
+                batch_loss: s.loss_sum / s.images as f64,
                 seconds: start.elapsed().as_secs_f64(),
             };
             if on_event(&Event::Batch(progress)).is_break() {
@@ -231,10 +236,8 @@ fn epochs(
             }
         }
         let seconds = start.elapsed().as_secs_f64();
-        let test_accuracy = match test {
-            Some(t) => Some(test_accuracy(&trainer.network()?, t, config.norm)),
-            None => None,
-        };
+        let network = Arc::new(trainer.network()?);
+        let test_accuracy = test.map(|t| test_accuracy(&network, t, config.norm));
         let report = EpochReport {
             epoch,
             train_loss: loss_sum / images as f64,
@@ -243,7 +246,7 @@ fn epochs(
             seconds,
         };
         reports.push(report);
-        if on_event(&Event::Epoch(report)).is_break() {
+        if on_event(&Event::Epoch(report, network)).is_break() {
             return Err(TrainError::Stopped {
                 epoch,
                 batch: batches,
@@ -286,20 +289,31 @@ mod tests {
         };
         let (train_set, held_out) = (split(0..2000), split(2000..3000));
         // 3 epochs of 100 batches: 300 steps.
-        let mut losses = Vec::new();
-        let run = |seed, losses: &mut Vec<f64>| {
+        let (mut losses, mut epochs) = (Vec::new(), Vec::new());
+        let run = |seed, losses: &mut Vec<f64>, snapshots: &mut Vec<(EpochReport, _)>| {
             train(&train_set, Some(&held_out), &config(seed), |e| {
-                if let Event::Batch(b) = e
-                    && b.epoch == 1
-                    && b.batch <= 5
-                {
-                    losses.push(b.loss);
+                match e {
+                    Event::Batch(b) if b.epoch == 1 && b.batch <= 5 => losses.push(b.loss),
+                    Event::Epoch(r, net) => snapshots.push((*r, Arc::clone(net))),
+                    Event::Batch(_) => {}
                 }
                 ControlFlow::Continue(())
             })
             .unwrap()
         };
-        let first = run(42, &mut losses);
+        let first = run(42, &mut losses, &mut epochs);
+        // Each epoch's weights come with its report: the test accuracy is theirs, and the
+        // last ones are the result.
+        assert_eq!(epochs.len(), 3);
+        for (report, net) in &epochs {
+            let acc = test_accuracy(net, &held_out, NormMode::Div255);
+            assert_eq!(report.test_accuracy, Some(acc), "epoch {}", report.epoch);
+        }
+        assert_ne!(
+            *epochs[0].1, *epochs[1].1,
+            "the weights move from epoch to epoch"
+        );
+        assert_eq!(*epochs[2].1, first.network);
         let start_loss = losses[0];
         assert!((start_loss - 10f64.ln()).abs() < 0.3, "{start_loss}");
         let last = first.epochs[2];
@@ -307,9 +321,9 @@ mod tests {
         let acc = last.test_accuracy.unwrap();
         assert!(acc > 0.80, "held-out accuracy {acc} (chance is 0.1)");
 
-        let again = run(42, &mut Vec::new());
+        let again = run(42, &mut Vec::new(), &mut Vec::new());
         assert_eq!(again.network, first.network, "same seed, same weights");
-        let other = run(43, &mut Vec::new());
+        let other = run(43, &mut Vec::new(), &mut Vec::new());
         assert_ne!(other.network, first.network, "another seed, other weights");
     }
 
@@ -396,7 +410,7 @@ mod tests {
         // One report per epoch is kept: reserving room for usize::MAX of them aborted the
         // process, and epochs x batches overflowed the schedule's step count.
         let err = train(&data, None, &config, |e| match e {
-            Event::Epoch(r) if r.epoch == 2 => ControlFlow::Break(()),
+            Event::Epoch(r, _) if r.epoch == 2 => ControlFlow::Break(()),
             _ => ControlFlow::Continue(()),
         })
         .unwrap_err();

@@ -1,8 +1,13 @@
 //! Network weights files: the public surface (load, read, save), the choice of format by
-//! content, and the errors that name the file and the fault.
+//! content (numpy's `.npz`, or the book's Python pickle), and the errors that name the file
+//! and the fault.
 
+mod checks;
 mod npy;
 mod npz;
+#[cfg(test)]
+mod pickler;
+mod pkl;
 mod record;
 
 pub use record::Record;
@@ -29,7 +34,10 @@ const QUOTED_MAGIC_BYTES: usize = 8;
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum WeightsFault {
     /// The first bytes match no format we read.
-    #[error("not a weights file we know: {0} (an .npz starts with \"PK\\x03\\x04\")")]
+    #[error(
+        "not a weights file we know: {0} (an .npz starts with \"PK\\x03\\x04\", a pickle of \
+         protocol 2 to 5 with \"\\x80\")"
+    )]
     UnknownFormat(String),
     /// Not a zip archive, or a damaged one.
     #[error("not a valid .npz (zip) file: {0}")]
@@ -68,13 +76,44 @@ pub enum WeightsFault {
     /// the record `meta`.
     #[error(
         "unexpected array {name}: after {read}, the layers stop (they are numbered from 1 \
-         without gaps), and a weights file holds nothing else but its record, meta"
+         without gaps), and a weights file holds nothing else (an .npz may add its record, meta)"
     )]
     UnexpectedKey {
         /// The entry's name, without `.npy`.
         name: String,
         /// The layers read, as "W1, b1" or "W1, b1 … W3, b3".
         read: String,
+    },
+    /// A pickle the restricted reader cannot read: damaged, forged, or not of weights.
+    #[error("not a pickle of weights we read: {message}{}", at_byte(.at))]
+    BadPickle {
+        /// Where the opcode at fault starts, if the fault is in one.
+        at: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+    /// A pickle opcode the reader does not run.
+    #[error(
+        "pickle opcode {name} at byte {at} is not accepted: the reader runs only the opcodes \
+         of a dict of numpy arrays"
+    )]
+    PickleOpcode {
+        /// The opcode, as `EMPTY_LIST (0x5d ']')`.
+        name: String,
+        /// Where it starts.
+        at: usize,
+    },
+    /// A global (a function or class) the reader does not call.
+    #[error(
+        "pickle global {name} at byte {at} is not accepted: the reader calls nothing but \
+         numpy's _reconstruct, ndarray and dtype (and _codecs.encode, protocol 2's bytes){}",
+        global_hint(.name)
+    )]
+    PickleGlobal {
+        /// The global as `module.name`.
+        name: String,
+        /// Where the opcode naming it starts.
+        at: usize,
     },
     /// A NaN or infinite value.
     #[error("array {name} holds a non-finite value ({value}) at flat index {index}")]
@@ -86,6 +125,20 @@ pub enum WeightsFault {
         /// The value.
         value: f32,
     },
+}
+
+/// " at byte N" where a pickle fault is found at an opcode.
+fn at_byte(at: &Option<usize>) -> String {
+    at.map(|at| format!(" (at byte {at})")).unwrap_or_default()
+}
+
+/// What to do about a global that numpy writes but the reader refuses.
+fn global_hint(name: &str) -> &'static str {
+    if name.ends_with("._frombuffer") {
+        "; numpy writes _frombuffer in protocol 5: save with pickle.dump(…, protocol=4)"
+    } else {
+        ""
+    }
 }
 
 /// A weights-file problem, naming the file.
@@ -109,13 +162,18 @@ pub enum WeightsError {
     },
 }
 
-/// A network read from a weights file, and the file's record of its training if it has one.
+/// A network read from a weights file, with what the file records of its training and what
+/// reading it changed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Loaded {
     /// The network.
     pub network: Network,
-    /// What the file records of the training (`None`: a file without a record).
+    /// What the file records of the training (`None`: a file without a record, such as the
+    /// book's pickle).
     pub record: Option<Record>,
+    /// The arrays the file held as float64, converted to float32 (pickles only), in layer
+    /// order.
+    pub from_float64: Vec<String>,
 }
 
 impl Loaded {
@@ -123,10 +181,24 @@ impl Loaded {
     pub fn trained_on(&self) -> Option<NormMode> {
         self.record.as_ref().map(Record::norm)
     }
+
+    /// A line for the user when arrays were converted to float32: a library does not print,
+    /// so the command that loaded the file says it.
+    pub fn note(&self) -> Option<String> {
+        let (first, last) = (self.from_float64.first()?, self.from_float64.last()?);
+        let arrays = if first == last {
+            first.clone()
+        } else {
+            format!("{first} … {last}")
+        };
+        Some(format!(
+            "{arrays}: float64 values converted to float32 (the network computes in float32)"
+        ))
+    }
 }
 
-/// Loads a network and its record from the weights file at `path`, in whichever format its
-/// content shows.
+/// Loads a network, its record and what was converted on the way from the weights file at
+/// `path`, in whichever format its content shows.
 ///
 /// # Errors
 /// The file is missing or unreadable, in no format we know, or holds a missing array, a
@@ -153,6 +225,14 @@ pub fn read<R: Read + Seek>(mut reader: R) -> Result<Loaded, WeightsFault> {
     let head = first_bytes(&mut reader)?;
     if ZIP_MAGICS.iter().any(|magic| head.starts_with(magic)) {
         return read_npz(reader);
+    }
+    if head.first() == Some(&pkl::PROTO) {
+        let (network, from_float64) = pkl::read(reader)?;
+        return Ok(Loaded {
+            network,
+            record: None,
+            from_float64,
+        });
     }
     Err(WeightsFault::UnknownFormat(if head.is_empty() {
         "the file is empty".into()
@@ -243,11 +323,11 @@ mod tests {
 
     #[test]
     fn a_file_in_no_known_format_is_named_by_its_first_bytes() {
-        let err = read(std::io::Cursor::new(b"\x80\x04\x95 a pickle, say")).unwrap_err();
+        let err = read(std::io::Cursor::new(b"(dp0\nS'W1'\np1\n, protocol 0")).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "not a weights file we know: it starts with \"\\x80\\x04\\x95 a pi\" \
-             (an .npz starts with \"PK\\x03\\x04\")"
+            "not a weights file we know: it starts with \"(dp0\\nS\\'W\" \
+             (an .npz starts with \"PK\\x03\\x04\", a pickle of protocol 2 to 5 with \"\\x80\")"
         );
         let err = read(std::io::Cursor::new(b"")).unwrap_err();
         assert!(err.to_string().contains("the file is empty"), "{err}");

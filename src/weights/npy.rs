@@ -35,11 +35,6 @@ impl Header {
     pub fn len(&self) -> Option<usize> {
         self.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
     }
-
-    /// The shape as numpy prints it: `(784, 50)`, `(50,)`.
-    pub fn shape_text(&self) -> String {
-        shape_text(&self.shape)
-    }
 }
 
 /// A shape as numpy prints it: `(784, 50)`, `(50,)`, `()`.

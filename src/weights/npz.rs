@@ -3,9 +3,9 @@
 //!
 //! Reading checks everything that can be checked before inflating any array: the names
 //! (no duplicate, no gap, nothing else), then every array's header (float32, the rank, sizes
-//! that chain from layer to layer, and the total against [`MAX_DATA_BYTES`]; the record a
-//! byte string of at most [`record::MAX_BYTES`]). Only then is the data read, each array
-//! growing as its bytes arrive.
+//! that chain from layer to layer, and the total against [`MAX_DATA_BYTES`]: the rules of
+//! [`super::checks`]; the record a string of at most [`record::MAX_BYTES`]). Only then is
+//! the data read, each array growing as its bytes arrive.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -13,6 +13,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use ndarray::{Array1, Array2, ShapeBuilder};
 use ndarray_npy::{NpzWriter, WriteNpyError, WriteNpyExt};
 
+use super::checks::{bad, check_rank, check_sizes, count_layers, layer_arrays};
 use super::npy::{self, FLOAT32, Header};
 use super::record::{self, Record};
 use super::{Loaded, MAX_DATA_BYTES, WeightsFault};
@@ -45,22 +46,29 @@ pub(super) fn read<R: Read + Seek>(mut reader: R) -> Result<Loaded, WeightsFault
     let mut reader = zip.into_inner();
     check_no_duplicate(&mut reader, dir_start, entries)?;
     let mut zip = zip::ZipArchive::new(reader).map_err(not_npz)?;
-    let index = array_index(&zip)?;
+    let mut index = array_index(&zip)?;
+    // The record is no layer: it is checked and read apart.
+    let records: Option<HashMap<String, usize>> = index
+        .remove(record::ENTRY)
+        .map(|i| HashMap::from([(record::ENTRY.to_string(), i)]));
     let n = count_layers(&index)?;
     let mut headers = Vec::with_capacity(2 * n);
     for k in 1..=n {
-        for (name, rank) in [(format!("W{k}"), 2), (format!("b{k}"), 1)] {
+        for (name, rank) in layer_arrays(k) {
             let header = read_entry(&mut zip, &index, &name, |entry| npy::read_header(entry))?;
             headers.push(check_header(name, header, rank)?);
         }
     }
-    check_sizes(&headers)?;
-    let record_len = if index.contains_key(record::ENTRY) {
-        Some(read_entry(&mut zip, &index, record::ENTRY, |entry| {
+    let shapes: Vec<(String, Vec<usize>)> = headers
+        .iter()
+        .map(|(name, header)| (name.clone(), header.shape.clone()))
+        .collect();
+    check_sizes(&shapes)?;
+    let record_len = match &records {
+        Some(records) => Some(read_entry(&mut zip, records, record::ENTRY, |entry| {
             record_header(npy::read_header(entry)?)
-        })?)
-    } else {
-        None
+        })?),
+        None => None,
     };
     let mut layers = Vec::with_capacity(n);
     for pair in headers.chunks_exact(2) {
@@ -76,13 +84,14 @@ pub(super) fn read<R: Read + Seek>(mut reader: R) -> Result<Loaded, WeightsFault
         let b = Array1::from(read_array(&mut zip, &index, b)?);
         layers.push(Layer { w, b });
     }
-    let record = match record_len {
-        Some(len) => Some(read_record(&mut zip, &index, len)?),
-        None => None,
+    let record = match (&records, record_len) {
+        (Some(records), Some(len)) => Some(read_record(&mut zip, records, len)?),
+        _ => None,
     };
     Ok(Loaded {
         network: Network::new(layers)?,
         record,
+        from_float64: Vec::new(),
     })
 }
 
@@ -101,7 +110,7 @@ fn record_header(header: Header) -> Result<RecordLayout, String> {
     if !header.shape.is_empty() {
         return Err(format!(
             "has shape {}, not () (one string)",
-            header.shape_text()
+            npy::shape_text(&header.shape)
         ));
     }
     if len > record::MAX_BYTES {
@@ -137,14 +146,6 @@ fn skip_header(entry: &mut dyn Read, data_offset: usize) -> Result<(), String> {
         return Err("ends inside its .npy header".into());
     }
     Ok(())
-}
-
-/// A named array's fault.
-fn bad(name: &str, message: String) -> WeightsFault {
-    WeightsFault::BadArray {
-        name: excerpt(name),
-        message,
-    }
 }
 
 /// Walks the central directory from `start`, failing on the first name seen twice among
@@ -196,50 +197,6 @@ fn array_index<R: Read + Seek>(
     Ok(index)
 }
 
-/// How many layers the names describe, checking that they are `W1, b1, …, Wn, bn`
-/// without a gap and with nothing else.
-fn count_layers(index: &HashMap<String, usize>) -> Result<usize, WeightsFault> {
-    let has = |name: String| index.contains_key(&name);
-    let mut n = 0;
-    while has(format!("W{}", n + 1)) || has(format!("b{}", n + 1)) {
-        n += 1;
-        for (name, partner) in [("W", "b"), ("b", "W")] {
-            if has(format!("{name}{n}")) && !has(format!("{partner}{n}")) {
-                return Err(WeightsFault::MissingKey(format!("{partner}{n}")));
-            }
-        }
-    }
-    // A W5 after a missing W4 (or any stray array) would otherwise be dropped without a
-    // word, leaving a different network than the file's author meant.
-    let layers: HashSet<String> = (1..=n)
-        .flat_map(|k| [format!("W{k}"), format!("b{k}")])
-        .collect();
-    let mut strays: Vec<&String> = index
-        .keys()
-        .filter(|name| !layers.contains(*name) && *name != record::ENTRY)
-        .collect();
-    strays.sort();
-    let numbered = |name: &str| {
-        name.strip_prefix(['W', 'b'])
-            .is_some_and(|k| !k.is_empty() && k.bytes().all(|c| c.is_ascii_digit()))
-    };
-    match (n, strays.first()) {
-        (_, None) => Ok(n),
-        (0, Some(_)) if strays.iter().any(|s| numbered(s)) => {
-            Err(WeightsFault::MissingKey("W1".into()))
-        }
-        (0, Some(_)) => Err(WeightsFault::NoLayers),
-        (_, Some(stray)) => Err(WeightsFault::UnexpectedKey {
-            name: excerpt(stray),
-            read: if n == 1 {
-                "W1, b1".to_string()
-            } else {
-                format!("W1, b1 … W{n}, b{n}")
-            },
-        }),
-    }
-}
-
 /// Opens the entry of array `name` and hands it to `read`.
 fn read_entry<R: Read + Seek, T>(
     zip: &mut zip::ZipArchive<R>,
@@ -277,60 +234,8 @@ fn check_header(
         );
         return Err(bad(&name, message));
     }
-    if header.shape.len() != rank {
-        let found = header.shape.len();
-        return Err(bad(
-            &name,
-            format!("has {found} dimension(s), expected {rank}"),
-        ));
-    }
+    check_rank(&name, &header.shape, rank)?;
     Ok((name, header))
-}
-
-/// Checks the declared shapes as [`Network::new`] checks arrays, before any is read: each
-/// `Wk` (inputs, outputs) non-empty and following `W(k-1)`, each `bk` (outputs,), and all
-/// the data within [`MAX_DATA_BYTES`].
-fn check_sizes(headers: &[(String, Header)]) -> Result<(), WeightsFault> {
-    let mut total = 0u64;
-    let mut prev_out = None;
-    for (k, pair) in (1..).zip(headers.chunks_exact(2)) {
-        let [(wname, w), (bname, b)] = pair else {
-            continue;
-        };
-        let [inputs, outputs] = w.shape[..] else {
-            continue;
-        };
-        let w_expected = if inputs == 0 || outputs == 0 {
-            Some("non-empty (inputs, outputs)".to_string())
-        } else {
-            prev_out
-                .filter(|&prev| prev != inputs)
-                .map(|prev| format!("({prev}, {outputs}) to follow W{}", k - 1))
-        };
-        let b_expected = (b.shape != [outputs]).then(|| npy::shape_text(&[outputs]));
-        for (name, header, expected) in [(wname, w, w_expected), (bname, b, b_expected)] {
-            if let Some(expected) = expected {
-                return Err(WeightsFault::BadShape {
-                    name: name.clone(),
-                    expected,
-                    found: header.shape_text(),
-                });
-            }
-            let bytes = header
-                .len()
-                .map_or(u64::MAX, |n| (n as u64).saturating_mul(4));
-            total = total.saturating_add(bytes);
-            if total > MAX_DATA_BYTES {
-                return Err(WeightsFault::TooLarge(format!(
-                    "its arrays up to {name} {} declare {total} bytes of data; weights files of \
-                     at most {MAX_DATA_BYTES} are read",
-                    header.shape_text()
-                )));
-            }
-        }
-        prev_out = Some(outputs);
-    }
-    Ok(())
 }
 
 /// Reads the data of a checked array.

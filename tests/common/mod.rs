@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../../src/weights/pickler.rs"]
+pub mod pickler;
+
 use flate2::{Compression, write::GzEncoder};
 use mnist_explorer::app::state::AppState;
 use mnist_explorer::app::ui;
@@ -271,4 +274,22 @@ pub fn rows(terminal: &Terminal<TestBackend>) -> Vec<String> {
 /// Whether some row of the screen contains `needle`.
 pub fn shows(terminal: &Terminal<TestBackend>, needle: &str) -> bool {
     rows(terminal).iter().any(|r| r.contains(needle))
+}
+
+/// `net` pickled as the book's `sample_weight.pkl` is (a dict `W1, b1, …` of numpy arrays),
+/// in `protocol`, its values in `width`, the matrices in Fortran order if `fortran`.
+pub fn pickle_of(net: &Network, protocol: u8, width: pickler::Width, fortran: bool) -> Vec<u8> {
+    let layers = net
+        .layers()
+        .iter()
+        .map(|l| ((l.w.shape(), &l.w), (l.b.shape(), &l.b)));
+    pickler::Pickler::new(protocol).layers(layers, width, fortran)
+}
+
+/// The shipped network.
+pub fn shipped_network() -> Network {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/mnist-784-50-100-10.npz");
+    weights::load(&path)
+        .expect("the shipped weights load")
+        .network
 }

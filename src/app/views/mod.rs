@@ -13,6 +13,7 @@ pub mod draw;
 pub mod gallery;
 pub mod modes;
 pub mod network;
+pub mod train;
 
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, MouseEvent};
@@ -38,17 +39,20 @@ pub enum ViewId {
     Draw,
     /// The train × test table: each mode's network fed every mode.
     Modes,
+    /// A network trained from random weights while the learner watches.
+    Train,
 }
 
 impl ViewId {
     /// Every view.
-    pub const ALL: [ViewId; 6] = [
+    pub const ALL: [ViewId; 7] = [
         ViewId::Browse,
         ViewId::Network,
         ViewId::Confusion,
         ViewId::Gallery,
         ViewId::Draw,
         ViewId::Modes,
+        ViewId::Train,
     ];
 
     /// The view's own keys (the global ones come first, see [`crate::app::router`]).
@@ -60,6 +64,7 @@ impl ViewId {
             ViewId::Network => network::KEYS,
             ViewId::Draw => draw::KEYS,
             ViewId::Modes => modes::KEYS,
+            ViewId::Train => train::KEYS,
         }
     }
 
@@ -72,6 +77,7 @@ impl ViewId {
             ViewId::Network => network::MOUSE,
             ViewId::Draw => draw::MOUSE,
             ViewId::Modes => modes::MOUSE,
+            ViewId::Train => train::MOUSE,
         }
     }
 
@@ -84,6 +90,7 @@ impl ViewId {
             ViewId::Network => network::GUIDE,
             ViewId::Draw => draw::GUIDE,
             ViewId::Modes => modes::GUIDE,
+            ViewId::Train => train::GUIDE,
         }
     }
 
@@ -96,6 +103,7 @@ impl ViewId {
             ViewId::Network => network::MARKS,
             ViewId::Draw => draw::MARKS,
             ViewId::Modes => modes::MARKS,
+            ViewId::Train => train::MARKS,
         }
     }
 
@@ -108,6 +116,7 @@ impl ViewId {
             ViewId::Network => network::needed(shared),
             ViewId::Draw => draw::needed(),
             ViewId::Modes => modes::needed(shared),
+            ViewId::Train => train::needed(),
         }
     }
 
@@ -120,6 +129,7 @@ impl ViewId {
             ViewId::Network => network::draw(state.shared(), state.network(), frame, body),
             ViewId::Draw => draw::draw(state.shared(), state.draw(), frame, body),
             ViewId::Modes => modes::draw(state.shared(), state.modes(), frame, body),
+            ViewId::Train => train::draw(state.shared(), state.train(), frame, body),
         }
     }
 }
@@ -129,7 +139,7 @@ pub fn mouse_to_msg(view: ViewId, mouse: MouseEvent) -> Option<Msg> {
     match view {
         // The wheel moves through the images in both.
         ViewId::Browse | ViewId::Network => browse::mouse_to_msg(mouse),
-        ViewId::Confusion | ViewId::Modes => None,
+        ViewId::Confusion | ViewId::Modes | ViewId::Train => None,
         ViewId::Gallery => gallery::mouse_to_msg(mouse),
         ViewId::Draw => draw::mouse_to_msg(mouse),
     }
@@ -143,5 +153,6 @@ pub fn prompt_key(state: &AppState, code: KeyCode) -> Option<Option<Msg>> {
             None
         }
         ViewId::Draw => draw::prompt_key(state.draw(), code),
+        ViewId::Train => train::prompt_key(state.train(), code),
     }
 }

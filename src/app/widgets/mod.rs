@@ -70,9 +70,22 @@ pub fn num(v: f64) -> String {
     }
 }
 
+/// A count with thousands separated: `12,345`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A percentage with two decimals, for accuracies.
 pub fn pct(fraction: f64) -> String {
-    format!("{:.2}%", fraction * 100.0)
+    crate::percent::pct(fraction)
 }
 
 /// Greedy wrap of `tokens` (joined by spaces) into lines of at most `width` characters; a
@@ -132,6 +145,14 @@ mod tests {
         }
         assert_eq!(bar(1.0, 3), "███");
         assert_eq!(bar(0.5, 2), "█ ");
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use crate::app::evaluations::{EvalStatus, Evaluation};
 use crate::app::shared::Shared;
-use crate::app::widgets::{bar, bold, dim, fg, pct, wrap_words};
+use crate::app::widgets::{bar, bold, dim, fg, pct, thousands, wrap_words};
 use crate::layer::OutputLayer;
 use crate::normalize::NormMode;
 use crate::trained_on;
@@ -25,16 +25,13 @@ const PROGRESS_MAX_WIDTH: u16 = crate::app::widgets::MAX_BAR_WIDTH as u16 + 10;
 
 /// Draws the panel.
 pub fn draw(shared: &Shared, frame: &mut Frame, area: Rect) {
-    let title = if area.width >= 34 {
-        " accuracy on the whole split "
-    } else {
-        " accuracy "
-    };
     let trained = match shared.trained_on() {
         Some(mode) => format!(" trained on {mode} "),
         None => " trained on: unknown ".to_string(),
     };
-    let block = Block::bordered().title(title).title_bottom(trained);
+    let block = Block::bordered()
+        .title(title(shared, area.width))
+        .title_bottom(trained);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let (mut wide_table, narrow_table) = (modes_lines(shared, true), modes_lines(shared, false));
@@ -106,6 +103,31 @@ fn reason_lines(shared: &Shared, width: u16, max_lines: usize) -> Vec<Line<'stat
         .take(max_lines)
         .map(|l| Line::styled(l, style))
         .collect()
+}
+
+/// The panel's title, as long as it fits a panel `width` wide; once a trained network was
+/// shown, it names the network shown (`trained network · epoch 3/10`, or in short
+/// `trained`).
+fn title(shared: &Shared, width: u16) -> String {
+    let plain = if width >= 34 {
+        " accuracy on the whole split "
+    } else {
+        " accuracy "
+    };
+    if !shared.named() {
+        return plain.to_string();
+    }
+    let room = usize::from(width.saturating_sub(2));
+    let label = shared.net_label();
+    let short = label.split(' ').next().unwrap_or(label);
+    [
+        format!(" accuracy on the whole split · {label} "),
+        format!(" accuracy · {label} "),
+        format!(" accuracy · {short} "),
+    ]
+    .into_iter()
+    .find(|t| t.chars().count() <= room)
+    .unwrap_or_else(|| plain.to_string())
 }
 
 /// Lines of [`progress_lines`] above the per-class accuracy: settings, gauge, accuracy,
@@ -323,30 +345,4 @@ fn other_settings(shared: &Shared, done: &Evaluation, wide: bool) -> String {
         });
     }
     note
-}
-
-/// `12345` as `12,345`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::thousands;
-
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(1234567), "1,234,567");
-    }
 }

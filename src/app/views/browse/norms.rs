@@ -90,7 +90,7 @@ mod tests {
         );
         assert_eq!(
             text(&formula_lines(NormMode::Raw, 23)),
-            ["raw:", "  x (0..255, unchanged)"]
+            ["raw:", "  x, unchanged: 0..255"]
         );
         assert_eq!(
             text(&formula_lines(NormMode::Div255, 23)),

@@ -225,7 +225,7 @@ pub fn abbreviated(count: u64, width: usize) -> String {
 }
 
 /// `count` as a percentage of `of` in at most `width` (at least 4) characters: one decimal,
-/// `100` for all, `<.1` for a nonzero share too small to show, `0` for none.
+/// rounded, `100` for all, `<.1` for a nonzero share too small to show, `0` for none.
 pub fn percent(count: u64, of: u64, width: usize) -> String {
     if of == 0 {
         return "-".into();
@@ -239,8 +239,8 @@ pub fn percent(count: u64, of: u64, width: usize) -> String {
     } else if p < 0.05 {
         "<.1".to_string()
     } else {
-        // 99.96% is not all of them: it shows as 99.9, never as 100.
-        format!("{:.1}", (p * 10.0).floor() / 10.0)
+        // Rounded as every other panel rounds; but 99.96% is not all of them: 99.9, not 100.
+        format!("{:.1}", ((p * 10.0).round() / 10.0).min(99.9))
     };
     if text.len() <= width {
         text
@@ -261,6 +261,8 @@ mod tests {
         assert_eq!(abbreviated(0, 4), "0");
         assert_eq!(percent(982, 982, 4), "100");
         assert_eq!(percent(9815, 9819, 4), "99.9");
+        // Rounded, as the per-class panel rounds: 956 of 982 is 97.35...%, 97.4.
+        assert_eq!(percent(956, 982, 4), "97.4");
         assert_eq!(percent(3, 980, 4), "0.3");
         assert_eq!(percent(1, 10000, 4), "<.1");
         assert_eq!(percent(0, 10, 4), "0");
@@ -290,7 +292,7 @@ mod tests {
                     assert_eq!(line.width(), usize::from(g.panel_width()) - 2, "{line}");
                 }
                 let row4 = lines[1 + if roomy { 8 } else { 4 }].to_string();
-                let shown = if percent { "66.6" } else { "2" };
+                let shown = if percent { "66.7" } else { "2" };
                 let cursor = format!("▸{shown:>n$}", n = g.number());
                 assert!(row4.contains(&cursor), "{row4}");
             }

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::State;
 use crate::app::shared::Palette;
-use crate::app::widgets::{bold, dim, fg};
+use crate::app::widgets::{bold, dim, fg, pct};
 
 /// Draws the panel.
 pub fn draw(view: &State, palette: Palette, frame: &mut Frame, area: Rect) {
@@ -63,7 +63,7 @@ pub fn draw(view: &State, palette: Palette, frame: &mut Frame, area: Rect) {
                 spans.push(Span::styled("  predicted ", key));
                 spans.push(Span::styled(p.to_string(), bold()));
                 spans.push(verdict);
-                spans.push(Span::styled(format!(" {:.1}%", prob * 100.0), key));
+                spans.push(Span::styled(format!(" {}", pct(f64::from(prob))), key));
             }
             None => spans.push(Span::styled("  (no reading)", key)),
         }

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use super::{Pen, State};
 use crate::app::shared::{Palette, Shared};
 use crate::app::widgets::digit::Digit;
-use crate::app::widgets::{bar, bold, dim, fg};
+use crate::app::widgets::{bar, bold, dim, fg, pct};
 use crate::preprocess::{BOX, FIELD};
 
 /// The cursor's mark without colors.
@@ -121,8 +121,8 @@ pub fn output(view: &State, palette: Palette, frame: &mut Frame, area: Rect) {
     };
     let report = &reading.report;
     let inner_w = usize::from(area.width.saturating_sub(2));
-    // "7 " + bar + " 100.0%" + " ◀"
-    let bar_w = inner_w.saturating_sub(2 + 7 + 2).max(1);
+    // "7 " + bar + " 100.00%" + " ◀"
+    let bar_w = inner_w.saturating_sub(2 + 8 + 2).max(1);
     let lines: Vec<Line> = report
         .probs
         .iter()
@@ -137,7 +137,7 @@ pub fn output(view: &State, palette: Palette, frame: &mut Frame, area: Rect) {
             Line::from(vec![
                 Span::styled(format!("{class} "), text),
                 Span::styled(bar(f64::from(p), bar_w), bar_style),
-                Span::styled(format!(" {:>5.1}%", p * 100.0), text),
+                Span::styled(format!(" {:>7}", pct(f64::from(p))), text),
                 Span::styled(if predicted { " ◀" } else { "" }, bold()),
             ])
         })

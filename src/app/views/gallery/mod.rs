@@ -278,7 +278,7 @@ fn caption_line(shared: &Shared, index: usize, selected: bool) -> Line<'static> 
     let label = shared.data.label(index);
     let (verdict, style) = match (eval.predictions[index], eval.verdicts[index]) {
         (Some(p), Some(v)) => {
-            let confidence = (f64::from(v.confidence) * 100.0).floor();
+            let confidence = (f64::from(v.confidence) * 100.0).round();
             let color = if p == label { Color::Green } else { Color::Red };
             (
                 format!("{label}→{p} {confidence:.0}%"),

@@ -123,6 +123,14 @@ impl Measures {
         self.output_asked = None;
     }
 
+    /// Forgets everything measured, for another network (the generations go on counting, so
+    /// that a late report of the old network's jobs is still dropped).
+    pub fn forget_all(&mut self) {
+        self.forget_timings();
+        self.maps.clear();
+        self.map_asked = None;
+    }
+
     /// The jobs that compute what the view shows for `shared`'s image and settings and is
     /// neither computed nor asked for yet.
     pub fn wanted(&mut self, shared: &Shared) -> Vec<Job> {

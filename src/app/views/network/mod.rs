@@ -171,6 +171,18 @@ impl State {
         }
     }
 
+    /// After another network took the place of the one shown: the cursor kept within its
+    /// layers, and everything measured on the other one forgotten.
+    pub fn network_changed(&mut self, shared: &Shared) {
+        let layers = shared.net.layers();
+        self.layer = self.layer.min(layers.len().saturating_sub(1));
+        let units = layers.get(self.layer).map_or(1, |l| l.w.ncols()).max(1);
+        self.unit = self.unit.min(units - 1);
+        self.focus = None;
+        self.focus_key = None;
+        self.measures.forget_all();
+    }
+
     /// Brings what the view derives from the shared state up to date: the unit under the
     /// cursor for the current image and mode. Cheap when nothing changed.
     pub fn sync(&mut self, shared: &Shared) {
@@ -562,7 +574,13 @@ mod tests {
                         same_predictions: true,
                     }),
                 }),
-                Job::Evaluate(_) | Job::Compare(_) | Job::Load(_) | Job::ModeMatrix(_) => {}
+                Job::Evaluate(_)
+                | Job::Compare(_)
+                | Job::Load(_)
+                | Job::ModeMatrix(_)
+                | Job::Train(_)
+                | Job::Save(_)
+                | Job::Cancel { .. } => {}
             }
         }
         out.into_iter().map(msg::Msg::Worker).collect()

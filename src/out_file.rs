@@ -1,8 +1,9 @@
 //! Output files written whole or not at all: checked before a long run, written to a
 //! temporary file in the same folder, synced, then moved into place (over an old file only
-//! with `--force`, and never over one that appeared meanwhile without it). Temporary files
-//! are named `.NAME.tmp-PID`; those left by a killed run are removed by the next write to
-//! the same file (Linux, where a process id can be looked up in /proc).
+//! when asked to, `--force` on the command line or a yes in the explorer, and never over one
+//! that appeared meanwhile without it). Temporary files are named `.NAME.tmp-PID`; those left
+//! by a killed run are removed by the next write to the same file (Linux, where a process id
+//! can be looked up in /proc).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -15,7 +16,7 @@ const TEMP_MARK: &str = ".tmp-";
 
 /// Fails if `out` (given by option `flag`) exists (without `force`), or if its folder is missing
 /// or not writable, so that a long run does not end in an error.
-pub(crate) fn check_out(out: &Path, force: bool, flag: &str) -> Result<()> {
+pub fn check_out(out: &Path, force: bool, flag: &str) -> Result<()> {
     if out.is_dir() {
         bail!("{} is a directory; {flag} needs a file name", out.display());
     }
@@ -47,7 +48,7 @@ pub(crate) fn check_out(out: &Path, force: bool, flag: &str) -> Result<()> {
 /// # Errors
 /// The temporary file cannot be created, written or synced, `write` fails, or `out` cannot
 /// be replaced; the temporary file is removed in every case.
-pub(crate) fn write(
+pub fn write(
     out: &Path,
     force: bool,
     write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
@@ -159,7 +160,7 @@ fn remove_stale_temps(out: &Path) {
 }
 
 /// The folder `path` is in (`.` for a bare file name).
-pub(crate) fn folder_of(path: &Path) -> PathBuf {
+fn folder_of(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -174,7 +175,7 @@ fn file_name(out: &Path) -> String {
 
 /// `.NAME.tmp-PID` beside `out`: same folder (so the rename stays on one filesystem), hidden,
 /// and distinct per process.
-pub(crate) fn temp_path(out: &Path) -> PathBuf {
+fn temp_path(out: &Path) -> PathBuf {
     folder_of(out).join(format!(
         ".{}{TEMP_MARK}{}",
         file_name(out),

@@ -1,6 +1,12 @@
-//! One split of an IDX image-classification dataset: u8 pixels, labels and the image shape.
+//! One split of an image-classification dataset: u8 pixels, labels and the image shape,
+//! read from IDX files, or from MNIST as OpenML's ARFF or as CSV ([`arff`], [`csv`]).
 //!
 //! Pixels stay as bytes (the test set is 7.8 MB); normalization to f32 happens per batch.
+
+pub mod arff;
+pub mod csv;
+mod files;
+mod text;
 
 use std::fmt;
 use std::ops::Range;
@@ -8,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::idx::{self, IdxError};
 use crate::input_file;
+use files::Source;
 
 /// Number of classes of MNIST-style digit datasets; labels must be below it.
 pub const NUM_CLASSES: usize = 10;
@@ -68,14 +75,42 @@ pub enum DatasetError {
         /// What it is, as "a file".
         kind: &'static str,
     },
+    /// No file of any form we read holds the split.
+    #[error(
+        "no {split} split in {}: none of {} is there",
+        dir.display(),
+        looked_for.join(", ")
+    )]
+    NoData {
+        /// The data folder.
+        dir: PathBuf,
+        /// The split wanted.
+        split: Split,
+        /// The file names looked for, in order: IDX, ARFF, CSV.
+        looked_for: Vec<String>,
+    },
     /// Something other than a regular file (a directory, a FIFO, a device) where a data
     /// file should be.
-    #[error("{} is {kind}, not an IDX file", path.display())]
+    #[error("{} is {kind}, not {format}", path.display())]
     NotAFile {
         /// The path found.
         path: PathBuf,
         /// What it is, as "a directory".
         kind: &'static str,
+        /// What was wanted there, as "an IDX file".
+        format: &'static str,
+    },
+    /// A line of a text data file (ARFF, CSV) that is not what the format says.
+    #[error("{}: line {line}{}: {message}", path.display(), column_text(.column))]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// The line, from 1.
+        line: usize,
+        /// The column (the comma-separated field, from 1), when the fault is in one.
+        column: Option<usize>,
+        /// What is wrong.
+        message: String,
     },
     /// A data file or folder whose kind cannot be known: a symbolic link loop, a broken
     /// link, no permission.
@@ -121,6 +156,11 @@ pub enum DatasetError {
         /// Its value.
         label: u8,
     },
+}
+
+/// ", column N" when a fault is in one column.
+fn column_text(column: &Option<usize>) -> String {
+    column.map(|c| format!(", column {c}")).unwrap_or_default()
 }
 
 /// A loaded split: `len()` images of `rows x cols` bytes each, with their labels.
@@ -170,10 +210,11 @@ impl Dataset {
     }
 
     /// Loads `split` from `dir`, taking `{prefix}-images-idx3-ubyte[.gz]` and
-    /// `{prefix}-labels-idx1-ubyte[.gz]`.
+    /// `{prefix}-labels-idx1-ubyte[.gz]`, or if there are none `mnist_784.arff[.gz]`, or
+    /// else `mnist_{split}.csv[.gz]`.
     ///
     /// # Errors
-    /// A missing directory or file, or any fault in either file.
+    /// A missing directory, no file of any form, or any fault in the files found.
     pub fn load(dir: &Path, split: Split) -> Result<Self, DatasetError> {
         match std::fs::metadata(dir) {
             Ok(m) if m.is_dir() => {}
@@ -184,7 +225,9 @@ impl Dataset {
                 });
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(DatasetError::MissingDir(dir.to_path_buf()));
+                // Relative to where the program was started, which a message should not hide.
+                let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+                return Err(DatasetError::MissingDir(shown));
             }
             Err(error) => {
                 return Err(DatasetError::Unreadable {
@@ -193,8 +236,15 @@ impl Dataset {
                 });
             }
         }
-        let images_path = find_file(dir, split, "images-idx3")?;
-        let labels_path = find_file(dir, split, "labels-idx1")?;
+        match files::find(dir, split)? {
+            Source::Idx { images, labels } => Self::load_idx(images, labels),
+            Source::Arff(path) => arff::read(&path, split, arff::Layout::MNIST_784),
+            Source::Csv(path) => csv::read(&path, split),
+        }
+    }
+
+    /// Loads a split from its IDX image and label files.
+    fn load_idx(images_path: PathBuf, labels_path: PathBuf) -> Result<Self, DatasetError> {
         // Labels first: they are tiny, so a mismatch is found before gunzipping 47 MB.
         let labels = idx::read(&labels_path, 1)?;
         let images = idx::read(&images_path, 3)?;
@@ -282,44 +332,6 @@ pub fn batch_ranges(len: usize, batch_size: usize) -> impl Iterator<Item = Range
     (0..len)
         .step_by(step)
         .map(move |start| start..(start + step).min(len))
-}
-
-/// The data file of `kind` for `split`: a regular file under the `.gz` name or the raw one,
-/// or an error saying what stands under those names when neither is a regular file.
-fn find_file(dir: &Path, split: Split, kind: &str) -> Result<PathBuf, DatasetError> {
-    let raw = dir.join(format!("{}-{kind}-ubyte", split.prefix()));
-    let gz = dir.join(format!("{}-{kind}-ubyte.gz", split.prefix()));
-    let candidates = [&gz, &raw];
-    if let Some(file) = candidates
-        .iter()
-        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
-    {
-        return Ok((*file).clone());
-    }
-    // "Not found" would send the user looking for a file that is there: /dev/null linked
-    // in, a FIFO, a folder, a symbolic link loop are each named for what they are.
-    for path in candidates {
-        let unreadable = |error| DatasetError::Unreadable {
-            path: path.clone(),
-            error,
-        };
-        match std::fs::metadata(path) {
-            Ok(m) => {
-                return Err(DatasetError::NotAFile {
-                    path: path.clone(),
-                    kind: input_file::kind(&m.file_type()),
-                });
-            }
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(unreadable(e)),
-            Err(_) if std::fs::symlink_metadata(path).is_ok() => {
-                return Err(unreadable(std::io::Error::other(
-                    "a symbolic link to a file that does not exist",
-                )));
-            }
-            Err(_) => {}
-        }
-    }
-    Err(DatasetError::MissingFile { gz, raw })
 }
 
 fn check_labels(labels: &[u8], path: &Path) -> Result<(), DatasetError> {

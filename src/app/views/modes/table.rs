@@ -49,7 +49,12 @@ pub fn draw(shared: &Shared, view: &State, frame: &mut Frame, area: Rect) {
         ),
         heading(view, key),
     ];
-    let shown = shared.origin().path.as_deref();
+    // A trained network shown in place of the loaded one is none of the family's.
+    let shown = shared
+        .origin()
+        .path
+        .as_deref()
+        .filter(|_| !shared.swapped());
     for (r, row) in table.matrix.rows.iter().enumerate() {
         let is_shown = shown == Some(row.member.path.as_path());
         let name = format!(

@@ -5,7 +5,7 @@
 
 use std::ops::Range;
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView1, ArrayView2};
 
 use crate::dataset::{Dataset, NUM_CLASSES};
 use crate::layer::{OutputLayer, argmax};
@@ -106,6 +106,9 @@ pub fn predictions(outputs: ArrayView2<f32>) -> Vec<u8> {
 const GROUP_IMAGES: usize = 4096;
 /// Fewest images one thread takes from a group at a time (whole batches).
 const MIN_IMAGES_PER_TAKE: usize = 256;
+/// Batches per thread a group must hold for each thread to take whole batches; with fewer,
+/// a batch is split across the threads instead (one batch of 10,000 on two threads).
+const WHOLE_BATCHES_PER_THREAD: usize = 2;
 
 /// One batch of a pass, as [`evaluate`] hands it on.
 #[derive(Debug)]
@@ -128,10 +131,11 @@ pub struct BatchResult<'a> {
 ///
 /// Each forward call takes one batch, as in the book; the threads share the pass by taking
 /// whole batches from a group of them, so they meet once per group rather than once per
-/// batch. Split inside every batch, two threads at batch 100 waited for each other a
-/// hundred times a pass, which cost a tenth of the pass on a quiet machine and doubled it
-/// when the host took one of the two CPUs away for a while. A batch larger than a group's
-/// share is still split across the threads inside the forward call.
+/// batch, and each batch runs on one thread, writing into the group's one output buffer.
+/// Split inside every batch, two threads at batch 100 waited for each other a hundred times
+/// a pass, which cost a tenth of the pass on a quiet machine and doubled it when the host
+/// took one of the two CPUs away for a while. A group with too few batches for that (batch
+/// 10,000) splits each batch across the threads inside the forward call instead.
 pub fn evaluate(
     net: &Network,
     data: &Dataset,
@@ -142,27 +146,55 @@ pub fn evaluate(
 ) -> (Tally, Vec<u8>) {
     use rayon::prelude::*;
     let batch_size = batch_size.max(1);
+    let classes = net.output_size();
     let ranges: Vec<_> = data.batches(batch_size).collect();
-    let per_group = (rayon::current_num_threads() * 4).max(GROUP_IMAGES / batch_size);
+    let threads = rayon::current_num_threads();
+    let per_group = (threads * 4).max(GROUP_IMAGES / batch_size);
     let per_take = (MIN_IMAGES_PER_TAKE / batch_size).max(1);
     let mut tally = Tally::default();
     let mut all = Vec::with_capacity(data.len());
+    // One buffer of outputs and one of predictions for a whole group, reused group after
+    // group: a pass at batch 1 made two allocations per image.
+    let (mut outputs, mut predicted) = (Vec::new(), Vec::new());
     for group in ranges.chunks(per_group) {
-        let done: Vec<(Array2<f32>, Vec<u8>)> = group
-            .par_iter()
-            .with_min_len(per_take)
-            .map(|range| {
-                let outputs = net.forward_pixels(data.images(range.clone()), norm, output);
-                let predicted = predictions(outputs.view());
-                (outputs, predicted)
-            })
-            .collect();
-        for (range, (outputs, preds)) in group.iter().zip(&done) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        let images = first.start..last.end;
+        outputs.clear();
+        outputs.resize(images.len() * classes, 0.0);
+        predicted.clear();
+        predicted.resize(images.len(), 0);
+        let here = group.len() >= threads * WHOLE_BATCHES_PER_THREAD;
+        let mut parts = Vec::with_capacity(group.len());
+        let (mut out_rest, mut pred_rest) = (&mut outputs[..], &mut predicted[..]);
+        for range in group {
+            let (out, o) = std::mem::take(&mut out_rest).split_at_mut(range.len() * classes);
+            let (pred, p) = std::mem::take(&mut pred_rest).split_at_mut(range.len());
+            (out_rest, pred_rest) = (o, p);
+            parts.push((range.clone(), out, pred));
+        }
+        let run = |(range, out, pred): (Range<usize>, &mut [f32], &mut [u8])| {
+            net.forward_pixels_into(data.images(range), norm, output, out, here);
+            for (p, row) in pred.iter_mut().zip(out.chunks_exact(classes)) {
+                *p = argmax(ArrayView1::from(row)) as u8;
+            }
+        };
+        if here {
+            parts.into_par_iter().with_min_len(per_take).for_each(run);
+        } else {
+            parts.into_iter().for_each(run);
+        }
+        for range in group {
+            let at = range.start - images.start..range.end - images.start;
+            let preds = &predicted[at.clone()];
             tally.push(&data.labels()[range.clone()], preds);
             all.extend_from_slice(preds);
+            let rows = &outputs[at.start * classes..at.end * classes];
             let batch = BatchResult {
                 range: range.clone(),
-                outputs: outputs.view(),
+                outputs: ArrayView2::from_shape((range.len(), classes), rows)
+                    .unwrap_or_else(|_| unreachable!("a batch's rows are range.len() x classes")),
                 predictions: preds,
                 tally: &tally,
             };

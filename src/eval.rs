@@ -104,11 +104,15 @@ pub fn predictions(outputs: ArrayView2<f32>) -> Vec<u8> {
 /// Images per group of batches handed to the threads at once (at least 4 batches per
 /// thread): see [`evaluate`].
 const GROUP_IMAGES: usize = 4096;
-/// Fewest images one thread takes from a group at a time (whole batches).
+/// Fewest images one thread takes from a group at a time (whole pieces).
 const MIN_IMAGES_PER_TAKE: usize = 256;
-/// Batches per thread a group must hold for each thread to take whole batches; with fewer,
-/// a batch is split across the threads instead (one batch of 10,000 on two threads).
-const WHOLE_BATCHES_PER_THREAD: usize = 2;
+/// Most images in one forward call: a larger batch goes through in pieces of this many
+/// (a multiple of the kernels' blocks of 16), which the threads share as they share
+/// smaller batches. Each image runs through the same operations alone, whatever else is
+/// in its call, so the pieces' outputs are the batch's bit for bit; split by the forward
+/// call itself instead (halves of halves down to 256 images), batch 1,000 and 10,000 took
+/// 10% to 20% longer than batch 100 on two threads.
+const MAX_PIECE: usize = 128;
 
 /// One batch of a pass, as [`evaluate`] hands it on.
 #[derive(Debug)]
@@ -129,13 +133,13 @@ pub struct BatchResult<'a> {
 /// batches done). The one evaluation loop: `eval`, the explorer's worker and the tests all
 /// run it.
 ///
-/// Each forward call takes one batch, as in the book; the threads share the pass by taking
-/// whole batches from a group of them, so they meet once per group rather than once per
-/// batch, and each batch runs on one thread, writing into the group's one output buffer.
-/// Split inside every batch, two threads at batch 100 waited for each other a hundred times
-/// a pass, which cost a tenth of the pass on a quiet machine and doubled it when the host
-/// took one of the two CPUs away for a while. A group with too few batches for that (batch
-/// 10,000) splits each batch across the threads inside the forward call instead.
+/// Each forward call takes one batch, as in the book (a batch of more than [`MAX_PIECE`]
+/// images, a few pieces of it); the threads share the pass by taking whole batches (or
+/// pieces) from a group of them, so they meet once per group rather than once per batch,
+/// each call runs on one thread, and all write into the group's one output buffer. Split
+/// inside every batch, two threads at batch 100 waited for each other a hundred times a
+/// pass, which cost a tenth of the pass on a quiet machine and doubled it when the host
+/// took one of the two CPUs away for a while.
 pub fn evaluate(
     net: &Network,
     data: &Dataset,
@@ -150,7 +154,8 @@ pub fn evaluate(
     let ranges: Vec<_> = data.batches(batch_size).collect();
     let threads = rayon::current_num_threads();
     let per_group = (threads * 4).max(GROUP_IMAGES / batch_size);
-    let per_take = (MIN_IMAGES_PER_TAKE / batch_size).max(1);
+    let piece = batch_size.min(MAX_PIECE);
+    let per_take = (MIN_IMAGES_PER_TAKE / piece).max(1);
     let mut tally = Tally::default();
     let mut all = Vec::with_capacity(data.len());
     // One buffer of outputs and one of predictions for a whole group, reused group after
@@ -165,26 +170,26 @@ pub fn evaluate(
         outputs.resize(images.len() * classes, 0.0);
         predicted.clear();
         predicted.resize(images.len(), 0);
-        let here = group.len() >= threads * WHOLE_BATCHES_PER_THREAD;
-        let mut parts = Vec::with_capacity(group.len());
+        let mut parts = Vec::with_capacity(images.len().div_ceil(piece));
         let (mut out_rest, mut pred_rest) = (&mut outputs[..], &mut predicted[..]);
         for range in group {
-            let (out, o) = std::mem::take(&mut out_rest).split_at_mut(range.len() * classes);
-            let (pred, p) = std::mem::take(&mut pred_rest).split_at_mut(range.len());
-            (out_rest, pred_rest) = (o, p);
-            parts.push((range.clone(), out, pred));
-        }
-        let run = |(range, out, pred): (Range<usize>, &mut [f32], &mut [u8])| {
-            net.forward_pixels_into(data.images(range), norm, output, out, here);
-            for (p, row) in pred.iter_mut().zip(out.chunks_exact(classes)) {
-                *p = argmax(ArrayView1::from(row)) as u8;
+            for start in range.clone().step_by(piece) {
+                let part = start..(start + piece).min(range.end);
+                let (out, o) = std::mem::take(&mut out_rest).split_at_mut(part.len() * classes);
+                let (pred, p) = std::mem::take(&mut pred_rest).split_at_mut(part.len());
+                (out_rest, pred_rest) = (o, p);
+                parts.push((part, out, pred));
             }
-        };
-        if here {
-            parts.into_par_iter().with_min_len(per_take).for_each(run);
-        } else {
-            parts.into_iter().for_each(run);
         }
+        parts
+            .into_par_iter()
+            .with_min_len(per_take)
+            .for_each(|(part, out, pred)| {
+                net.forward_pixels_into(data.images(part), norm, output, out);
+                for (p, row) in pred.iter_mut().zip(out.chunks_exact(classes)) {
+                    *p = argmax(ArrayView1::from(row)) as u8;
+                }
+            });
         for range in group {
             let at = range.start - images.start..range.end - images.start;
             let preds = &predicted[at.clone()];
@@ -283,6 +288,39 @@ mod tests {
                 assert_eq!(preds, expected, "{threads} threads, batch {batch}");
                 assert_eq!((&tally, &preds, &seen), (&one.0, &one.1, &one.2));
             }
+        }
+    }
+
+    #[test]
+    fn a_batch_run_in_pieces_gives_the_outputs_of_one_forward_call() {
+        let (data, net) = fixture();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        // 1,000 is several pieces and not a whole number of them; 7 is less than one.
+        for batch in [1000, 7] {
+            let mut seen = 0;
+            pool.install(|| {
+                evaluate(
+                    &net,
+                    &data,
+                    NormMode::L2,
+                    batch,
+                    OutputLayer::Softmax,
+                    |b| {
+                        let whole = net.forward_pixels(
+                            data.images(b.range.clone()),
+                            NormMode::L2,
+                            OutputLayer::Softmax,
+                        );
+                        assert_eq!(b.outputs, whole.view(), "batch {batch} at {:?}", b.range);
+                        seen += b.range.len();
+                        true
+                    },
+                )
+            });
+            assert_eq!(seen, data.len());
         }
     }
 

@@ -164,14 +164,13 @@ impl Network {
     }
 
     /// [`Network::forward_pixels`] into `out` (`output_size()` values per image), on the
-    /// calling thread alone if `here`, else split across the rayon pool.
+    /// calling thread alone: for a caller that shares its work between threads itself.
     pub(crate) fn forward_pixels_into(
         &self,
         pixels: &[u8],
         norm: NormMode,
         output: OutputLayer,
         out: &mut [f32],
-        here: bool,
     ) {
         assert!(
             pixels.len() / self.input_size() * self.output_size() == out.len()
@@ -180,12 +179,8 @@ impl Network {
             pixels.len(),
             out.len()
         );
-        let input = Input::Pixels(pixels, norm);
-        if here {
-            self.packed().forward_here(input, output, out);
-        } else {
-            self.packed().forward(input, output, out);
-        }
+        self.packed()
+            .forward_here(Input::Pixels(pixels, norm), output, out);
     }
 
     fn packed(&self) -> &Packed {

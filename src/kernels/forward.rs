@@ -51,8 +51,8 @@ impl Packed {
         self.forward_split(input, output, out, per_task);
     }
 
-    /// [`Packed::forward`] on the calling thread alone: for a caller that already gives each
-    /// thread whole batches, where splitting a batch again only adds meetings.
+    /// [`Packed::forward`] on the calling thread alone: for a caller that already shares its
+    /// work between threads, where splitting it again only adds meetings.
     pub fn forward_here(&self, input: Input<'_>, output: OutputLayer, out: &mut [f32]) {
         let (n_in, n_out) = (self.inputs(), self.outputs());
         let rows = input.len() / n_in;

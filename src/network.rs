@@ -163,13 +163,35 @@ impl Network {
         self.run_kernels(Input::Pixels(pixels, norm), rows, output)
     }
 
+    /// [`Network::forward_pixels`] into `out` (`output_size()` values per image), on the
+    /// calling thread alone: for a caller that shares its work between threads itself.
+    pub(crate) fn forward_pixels_into(
+        &self,
+        pixels: &[u8],
+        norm: NormMode,
+        output: OutputLayer,
+        out: &mut [f32],
+    ) {
+        assert!(
+            pixels.len() / self.input_size() * self.output_size() == out.len()
+                && pixels.len().is_multiple_of(self.input_size()),
+            "forward_pixels_into: {} bytes and {} outputs are not the same whole images",
+            pixels.len(),
+            out.len()
+        );
+        self.packed()
+            .forward_here(Input::Pixels(pixels, norm), output, out);
+    }
+
+    fn packed(&self) -> &Packed {
+        self.packed
+            .get_or_init(|| Packed::new(&self.layers, kernels::Path::current()))
+    }
+
     fn run_kernels(&self, input: Input<'_>, rows: usize, output: OutputLayer) -> Array2<f32> {
-        let packed = self
-            .packed
-            .get_or_init(|| Packed::new(&self.layers, kernels::Path::current()));
         let mut out = Array2::<f32>::zeros((rows, self.output_size()));
         if let Some(slice) = out.as_slice_mut() {
-            packed.forward(input, output, slice);
+            self.packed().forward(input, output, slice);
         }
         out
     }

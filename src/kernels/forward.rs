@@ -51,6 +51,15 @@ impl Packed {
         self.forward_split(input, output, out, per_task);
     }
 
+    /// [`Packed::forward`] on the calling thread alone: for a caller that already shares its
+    /// work between threads, where splitting it again only adds meetings.
+    pub fn forward_here(&self, input: Input<'_>, output: OutputLayer, out: &mut [f32]) {
+        let (n_in, n_out) = (self.inputs(), self.outputs());
+        let rows = input.len() / n_in;
+        assert!(input.len() == rows * n_in && out.len() == rows * n_out);
+        self.forward_rows(input, output, out);
+    }
+
     /// Halves the images (at a multiple of `WIDE_GROUP` near the middle of the tasks) and runs
     /// the halves with `rayon::join` until a part is at most `per_task` images. Equal parts
     /// (what `par_chunks_mut` made) gave batch 100 on two threads 50 + 50 images, each with a

@@ -22,6 +22,8 @@ fn take_front<'a>(rest: &mut &'a mut [f32], len: usize) -> &'a mut [f32] {
 #[derive(Clone, Copy)]
 pub(super) struct GradJobs<'a> {
     pub(super) kernel: Simd,
+    /// Tasks the rows of each layer but the input layer are split into.
+    pub(super) tasks: usize,
     pub(super) batch: &'a [f32],
     pub(super) m: usize,
     /// The step's images, for the input layer's gradient.
@@ -47,11 +49,13 @@ impl<'a> GradJobs<'a> {
         }
     }
 
-    /// Hands to `each` one job per task for each layer's run of weight rows (pixels split by
-    /// [`SparseImages::split_pixels`], other layers evenly), task q's at positions q mod
-    /// tasks (see [`Team::run`]), then one job per layer for its bias.
+    /// Hands to `each` one job per run of weight rows: the input layer's runs of pixels (split
+    /// by [`SparseImages::split_pixels`], a whole number of them per task), the other layers'
+    /// rows evenly, one run per task; task q's at positions q mod tasks (see [`Team::run`]),
+    /// then one job per layer for its bias.
     fn each(self, layers: &'a mut [LayerState], mut each: impl FnMut(GradJob<'a>)) {
-        let parts = self.split.len() - 1;
+        let pixel_parts = self.split.len() - 1;
+        assert!(pixel_parts.is_multiple_of(self.tasks));
         let mut in_at = 0;
         let mut biases = Vec::with_capacity(layers.len());
         for (l, layer) in layers.iter_mut().enumerate() {
@@ -105,6 +109,7 @@ impl<'a> GradJobs<'a> {
             ));
             let (mut w, mut g) = (&mut w[..], &mut gw[..]);
             let (mut mom, mut vel) = (&mut mw[..], &mut vw[..]);
+            let parts = if l == 0 { pixel_parts } else { self.tasks };
             for q in 0..parts {
                 let (j0, j1) = if l == 0 {
                     (self.split[q], self.split[q + 1])
@@ -260,7 +265,15 @@ fn grad_task_impl<W: Vector, V: Vector>(job: GradJob<'_>) {
     g.fill(0.0);
     let (end, bounds) = (first + n, split.len());
     assert!(split[part] == first && split[part + 1] == end && cuts.len() >= m * bounds);
+    // Half the deltas were computed by the other core: ask for them a few images ahead.
+    const DELTAS_AHEAD: usize = 2;
+    for i in 0..DELTAS_AHEAD.min(m) {
+        tiles::prefetch_floats(delta.wrapping_add(i * stride), stride);
+    }
     for ((i, &img), cut) in images.iter().enumerate().zip(cuts.chunks_exact(bounds)) {
+        if i + DELTAS_AHEAD < m {
+            tiles::prefetch_floats(delta.wrapping_add((i + DELTAS_AHEAD) * stride), stride);
+        }
         let image = data.image(img);
         let (lo, hi) = (cut[part], cut[part + 1]);
         if lo == hi {

@@ -83,6 +83,11 @@ impl<'a, T> Shared<'a, T> {
         }
     }
 
+    /// Where element `at` lies (for prefetching; not for reading or writing).
+    pub(super) fn ptr_at(self, at: usize) -> *const T {
+        self.ptr.wrapping_add(at).cast_const()
+    }
+
     /// `len` floats from `at`.
     ///
     /// # Safety

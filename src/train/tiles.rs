@@ -51,6 +51,24 @@ pub(super) fn padded(n: usize) -> usize {
     n.div_ceil(LANES) * LANES
 }
 
+/// Asks the CPU to start loading the `len` floats at `p` (a hint; it reads nothing): for
+/// rows another core just wrote, which otherwise cost a transfer between the cores at the
+/// head of the chain of multiply-adds that needs them.
+#[inline(always)]
+pub(super) fn prefetch_floats(p: *const f32, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let first = p.addr() & !63;
+        for at in (first..p.addr() + len * 4).step_by(64) {
+            // SAFETY: prefetching reads nothing and faults on no address.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.with_addr(at).cast()) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (p, len);
+}
+
 /// What happens to a product's tile before it is stored.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) enum Epilogue {

@@ -1,12 +1,14 @@
 //! A network being trained ([`Trainer`]): every buffer a step needs, allocated once, and the
 //! step itself, two phases of tasks run on the trainer's team of threads.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
 use ndarray::{Array1, Array2};
 
 use super::config::Optimizer;
 use super::grads::GradJobs;
 use super::optim::Update;
-use super::rows::RowJobs;
+use super::rows::{InputJobs, RowJobs};
 use super::state::{LayerState, Shared, transpose};
 use super::store::SparseImages;
 use super::team::Team;
@@ -15,6 +17,15 @@ use crate::kernels::Path;
 use crate::kernels::simd::Simd;
 use crate::layer::Layer;
 use crate::network::{Network, WeightsFault};
+
+/// Fewest runs the input layer's weight rows are cut into (a whole number per task): the
+/// forward pass takes a batch's images through one run at a time and the gradient jobs are
+/// one run each, so that the rows being read or written (half of `W1`, 88 KB) stay near the
+/// core rather than all of `W1`, and the images' chains of multiply-adds, independent of
+/// one another, overlap. Every sum still runs in the same order (a chain continues from
+/// where the last run left it), so the weights are the same bit for bit. More runs than
+/// that cost more in handing rows on than they save in cache (see benches/README.md).
+const MIN_PIXEL_PARTS: usize = 2;
 
 /// What one step saw.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -47,8 +58,9 @@ pub struct Trainer {
     /// each row's loss and whether its prediction was right (two floats per row).
     batch: Buf,
     stats_at: usize,
-    /// The input layer's weight rows (pixels) split between the gradient tasks, so that each
-    /// gets about as many non-zero inputs.
+    /// The input layer's weight rows (pixels) in runs of about as many non-zero inputs each,
+    /// at least [`MIN_PIXEL_PARTS`], a whole number per task: the gradient jobs, and the
+    /// order in which the forward pass sweeps each batch.
     pixel_split: Vec<usize>,
     /// For each batch row, where each bound of `pixel_split` falls in its image's list of
     /// non-zero pixels (`pixel_split.len()` positions per row): found by the row tasks, which
@@ -56,6 +68,26 @@ pub struct Trainer {
     cuts: Vec<usize>,
     /// The threads besides the caller's that run a step's tasks (none with one thread).
     team: Option<Team>,
+    /// How the input layer's tasks hand each batch row on (see [`InputJobs`]).
+    handoff: Handoff,
+}
+
+/// Per batch row, how many runs of pixels the input layer has been through, and whether a
+/// task gave up: what [`InputJobs`] waits on.
+#[derive(Debug, Default)]
+struct Handoff {
+    rows: Vec<AtomicUsize>,
+    abandoned: AtomicBool,
+}
+
+impl Clone for Handoff {
+    /// A fresh one as long (it holds nothing between steps).
+    fn clone(&self) -> Self {
+        Self {
+            rows: (0..self.rows.len()).map(|_| AtomicUsize::new(0)).collect(),
+            abandoned: AtomicBool::new(false),
+        }
+    }
 }
 
 impl Trainer {
@@ -115,6 +147,10 @@ impl Trainer {
             pixel_split: vec![0, inputs],
             cuts: Vec::new(),
             team: None,
+            handoff: Handoff {
+                rows: (0..max_batch).map(|_| AtomicUsize::new(0)).collect(),
+                abandoned: AtomicBool::new(false),
+            },
         };
         for layer in &mut trainer.layers[1..] {
             let in_stride = padded(layer.inputs);
@@ -162,8 +198,9 @@ impl Trainer {
     pub fn set_threads(&mut self, threads: usize) {
         let threads = threads.max(1);
         self.threads = threads;
-        self.pixel_split = vec![0; threads + 1];
-        self.cuts = vec![0; self.max_batch * (threads + 1)];
+        let parts = threads * MIN_PIXEL_PARTS.div_ceil(threads);
+        self.pixel_split = vec![0; parts + 1];
+        self.cuts = vec![0; self.max_batch * (parts + 1)];
         if self.team.as_ref().map_or(0, Team::members) != threads - 1 {
             self.team = (threads > 1).then(|| Team::new(threads - 1));
         }
@@ -235,8 +272,27 @@ impl Trainer {
         let row_tasks = self.threads.min(m);
         let kernel = self.kernel;
         data.split_pixels(&mut self.pixel_split);
+        let team = self.team.as_ref().filter(|_| self.threads > 1);
+        if let Some(team) = team {
+            for row in &self.handoff.rows[..m] {
+                row.store(0, Ordering::Relaxed);
+            }
+            InputJobs {
+                kernel,
+                layers: &self.layers,
+                data,
+                images: batch,
+                batch: Shared::new(&mut self.batch),
+                split: &self.pixel_split,
+                cuts: Shared::new(&mut self.cuts),
+                progress: &self.handoff.rows,
+                abandoned: &self.handoff.abandoned,
+            }
+            .run(team);
+        }
         {
             let jobs = RowJobs {
+                input_layer: team.is_none(),
                 kernel,
                 layers: &self.layers,
                 data,
@@ -262,6 +318,7 @@ impl Trainer {
 
         let jobs = GradJobs {
             kernel,
+            tasks: self.threads,
             batch: &self.batch,
             m,
             data,

@@ -21,15 +21,17 @@
 //!
 //! The files: `config.rs` (what decides a run, its errors), `init.rs` (Glorot), `store.rs`
 //! (the compact images), `trainer.rs` (the buffers and the step), `rows.rs` and `grads.rs`
-//! (the step's two phases), `state.rs` (what the phases share), `optim.rs` (the update
-//! rules), `tiles.rs` (the phases' inner loops), `team.rs` (their threads), `run.rs` (the
-//! epoch loop and its reports), `record.rs` (what the weights file records of the run).
+//! (the step's two phases), `input.rs` (on several threads, the input layer's phase before
+//! them), `state.rs` (what the phases share), `optim.rs` (the update rules), `tiles.rs` (the
+//! phases' inner loops), `team.rs` (their threads), `run.rs` (the epoch loop and its
+//! reports), `record.rs` (what the weights file records of the run).
 
 mod config;
 #[cfg(test)]
 mod fixtures;
 mod grads;
 mod init;
+mod input;
 mod optim;
 mod record;
 mod rows;

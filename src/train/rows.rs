@@ -2,14 +2,13 @@
 //! every layer (the input layer over their non-zero pixels), computes softmax, loss and the
 //! output delta, and carries the deltas back through the layers. On several threads the
 //! input layer goes first, in a phase of its own split over runs of pixels instead
-//! ([`InputJobs`]).
+//! ([`InputJobs`](super::input::InputJobs)).
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
+use super::input::input_sums;
 use super::state::{LayerState, Shared};
-use super::store::{SparseImages, with_values};
+use super::store::SparseImages;
 use super::team::Team;
-use super::tiles::{self, Epilogue, Product};
+use super::tiles::{Epilogue, Product};
 use crate::kernels::simd::{Kernel, LANES, Simd, Vector};
 
 /// What every row task of a step shares.
@@ -26,7 +25,8 @@ pub(super) struct RowJobs<'a> {
     /// [`Trainer`](super::Trainer)'s `cuts`).
     pub(super) split: &'a [usize],
     pub(super) cuts: Shared<'a, usize>,
-    /// Whether the row tasks compute the input layer (false: [`InputJobs`] did).
+    /// Whether the row tasks compute the input layer (false: the input phase,
+    /// [`InputJobs`](super::input::InputJobs), did).
     pub(super) input_layer: bool,
 }
 
@@ -136,24 +136,10 @@ fn rows_task_impl<W: Vector, V: Vector>(job: RowsJob<'_>) {
         let bounds = split.len();
         // SAFETY: this task's rows of the cuts, which no other task touches (as in `rows_of`).
         let cuts = unsafe { cuts.slice(r0 * bounds, n * bounds) };
-        // The images are scattered over a split far larger than the caches: ask for where the
-        // next ones lie well ahead, then for their pixels a few images ahead, while finding where
-        // the runs cut each image (which reads it all, so the runs after find it in cache).
-        const BOUNDS_AHEAD: usize = 8;
-        const PIXELS_AHEAD: usize = 3;
-        for &img in images.iter().take(BOUNDS_AHEAD) {
-            data.prefetch_bounds(img);
-        }
-        for &img in images.iter().take(PIXELS_AHEAD) {
-            data.prefetch(img);
-        }
+        // Finding where the runs cut each image reads it all, so the runs after find it in
+        // cache.
         for (k, (cut, &img)) in cuts.chunks_exact_mut(bounds).zip(images).enumerate() {
-            if let Some(&ahead) = images.get(k + BOUNDS_AHEAD) {
-                data.prefetch_bounds(ahead);
-            }
-            if let Some(&ahead) = images.get(k + PIXELS_AHEAD) {
-                data.prefetch(ahead);
-            }
+            data.prefetch_ahead(images, k);
             cut_pixels(data.image(img).pixels(), split, cut);
         }
         let runs = bounds - 1;
@@ -170,21 +156,9 @@ fn rows_task_impl<W: Vector, V: Vector>(job: RowsJob<'_>) {
                 } else {
                     out.as_ptr()
                 };
-                // SAFETY: the pixels are below `inputs` (`run` checked the images' size), so each
-                // row of W read holds `stride` floats; `out` and `init` (b, or `out` itself, read
-                // whole before `out` is written) hold `stride` floats.
-                with_values!(image, |pixels, values| unsafe {
-                    tiles::gather_rows::<W, V>(
-                        pixels,
-                        values,
-                        first.w.as_ptr(),
-                        first.stride,
-                        init,
-                        first.stride / LANES,
-                        last > 0 && run + 1 == runs,
-                        out.as_mut_ptr(),
-                    )
-                });
+                // SAFETY: the pixels are below `inputs` (`run` checked the images' size);
+                // `init` is b or `out` itself.
+                unsafe { input_sums::<W, V>(first, image, init, last > 0 && run + 1 == runs, out) };
             }
         }
     }
@@ -281,195 +255,12 @@ fn rows_task_impl<W: Vector, V: Vector>(job: RowsJob<'_>) {
     }
 }
 
-/// The input layer of a step on several threads, a phase before the row tasks: task q
-/// takes every row of the batch, in order, through run q of the pixels (`split`), each
-/// row's sums continuing from where task q - 1 left them (`progress` says how many runs a
-/// row has been through). So each thread reads only its own run of `W1`, the rows it also
-/// updates in the gradient phase, and the sums run in the same order as on one thread.
-/// Split over the batch rows instead, each thread would read all of `W1` every step, half
-/// of it just written by the other core in the gradient phase.
-#[derive(Clone, Copy)]
-pub(super) struct InputJobs<'a> {
-    pub(super) kernel: Simd,
-    pub(super) layers: &'a [LayerState],
-    pub(super) data: &'a SparseImages,
-    pub(super) images: &'a [usize],
-    pub(super) batch: Shared<'a>,
-    pub(super) split: &'a [usize],
-    pub(super) cuts: Shared<'a, usize>,
-    /// Per row, runs done; all zero when the phase starts.
-    pub(super) progress: &'a [AtomicUsize],
-    /// Set if a task panicked, so that the tasks waiting for it give up too.
-    pub(super) abandoned: &'a AtomicBool,
-}
-
-impl InputJobs<'_> {
-    /// Runs the phase on `team`, one job per run of pixels, job q meant for thread q.
-    ///
-    /// Job 0 never waits, and the caller's thread takes it first; a member that has not
-    /// joined leaves its job to a thread that finished its own, which takes the leftovers
-    /// in order: so the run a job waits for is always being computed or next to be.
-    pub(super) fn run(self, team: &Team) {
-        let runs = self.split.len() - 1;
-        // More runs than threads could leave a thread waiting in its second job for a run
-        // that no free thread is left to take.
-        assert!(runs <= team.members() + 1 && self.progress.len() >= self.images.len());
-        team.run(
-            (0..runs).map(|run| InputJob { jobs: self, run }).collect(),
-            input_task,
-        );
-    }
-}
-
-/// Run `run` of the input layer for every row of the batch.
-struct InputJob<'a> {
-    jobs: InputJobs<'a>,
-    run: usize,
-}
-
-fn input_task(job: InputJob<'_>) {
-    job.jobs.kernel.run(job);
-}
-
-impl Kernel for InputJob<'_> {
-    type Output = ();
-
-    #[inline(always)]
-    fn run<W: Vector, V: Vector>(self) {
-        input_task_impl::<W, V>(self);
-    }
-}
-
-/// Marks the phase abandoned if the task holding it unwinds.
-struct Abandon<'a>(&'a AtomicBool);
-
-impl Drop for Abandon<'_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0.store(true, Ordering::Release);
-        }
-    }
-}
-
-#[inline(always)]
-fn input_task_impl<W: Vector, V: Vector>(job: InputJob<'_>) {
-    let InputJobs {
-        layers,
-        data,
-        images,
-        batch,
-        split,
-        cuts,
-        progress,
-        abandoned,
-        ..
-    } = job.jobs;
-    let _abandon = Abandon(abandoned);
-    let run = job.run;
-    let (bounds, runs) = (split.len(), split.len() - 1);
-    let first = &layers[0];
-    let sigmoid = layers.len() > 1 && run + 1 == runs;
-    assert!(first.w.len() >= first.inputs * first.stride && first.b.len() >= first.stride);
-    assert!(batch.len >= first.out_at + images.len() * first.stride);
-    assert!(cuts.len >= images.len() * bounds);
-    const BOUNDS_AHEAD: usize = 8;
-    const PIXELS_AHEAD: usize = 3;
-    if run == 0 {
-        for &img in images.iter().take(BOUNDS_AHEAD) {
-            data.prefetch_bounds(img);
-        }
-        for &img in images.iter().take(PIXELS_AHEAD) {
-            data.prefetch(img);
-        }
-    }
-    for (r, &img) in images.iter().enumerate() {
-        if run == 0 {
-            if let Some(&ahead) = images.get(r + BOUNDS_AHEAD) {
-                data.prefetch_bounds(ahead);
-            }
-            if let Some(&ahead) = images.get(r + PIXELS_AHEAD) {
-                data.prefetch(ahead);
-            }
-        } else {
-            // The next rows' sums were just written by the task before, on another core:
-            // ask for those it has finished, so that their transfer overlaps this row's work.
-            let next = progress.iter().enumerate().take(images.len()).skip(r + 1);
-            for (ahead, done) in next.take(2) {
-                if done.load(Ordering::Relaxed) >= run {
-                    let at = first.out_at + ahead * first.stride;
-                    tiles::prefetch_floats(batch.ptr_at(at), first.stride);
-                }
-            }
-            let mut spins = 0u32;
-            while progress[r].load(Ordering::Acquire) != run {
-                assert!(
-                    !abandoned.load(Ordering::Acquire),
-                    "another input-layer task panicked"
-                );
-                spins = spins.wrapping_add(1);
-                if spins.is_multiple_of(1024) {
-                    // The task before may have lost its CPU: let it have ours.
-                    std::thread::yield_now();
-                } else {
-                    std::hint::spin_loop();
-                }
-            }
-        }
-        // SAFETY: row r's cuts and sums belong to this task from the moment task run - 1
-        // released them (the progress load above) until this task releases them below;
-        // before and after, no other task touches them (each waits for its own turn).
-        let (cut, out) = unsafe {
-            (
-                cuts.slice(r * bounds, bounds),
-                batch.slice(first.out_at + r * first.stride, first.stride),
-            )
-        };
-        let image = data.image(img);
-        let pixels = image.pixels();
-        let lo = if run == 0 { 0 } else { cut[run] };
-        let hi = if run + 1 == runs {
-            pixels.len()
-        } else {
-            // The pixels increase: those of this run are the ones below its upper bound.
-            let bound = u16::try_from(split[run + 1]).unwrap_or(u16::MAX);
-            lo + pixels[lo..]
-                .iter()
-                .map(|&p| usize::from(p < bound))
-                .sum::<usize>()
-        };
-        if run == 0 {
-            cut[0] = 0;
-        }
-        cut[run + 1] = hi;
-        let init = if run == 0 {
-            first.b.as_ptr()
-        } else {
-            out.as_ptr()
-        };
-        // SAFETY: as in the row tasks' input layer: pixels below `inputs`, `out` and `init`
-        // (b, or `out` itself, read whole before it is written) hold `stride` floats.
-        with_values!(image.part(lo..hi), |pixels, values| unsafe {
-            tiles::gather_rows::<W, V>(
-                pixels,
-                values,
-                first.w.as_ptr(),
-                first.stride,
-                init,
-                first.stride / LANES,
-                sigmoid,
-                out.as_mut_ptr(),
-            )
-        });
-        progress[r].store(run + 1, Ordering::Release);
-    }
-}
-
 /// `cut[q]` = how many of `pixels` lie below `split[q]`: where each task's part of an image
 /// starts (the pixels increase). The outer bounds are not counted. Counting, branch-free
 /// and vectorized, beats a binary search, whose ~8 unpredictable branches per bound cost
 /// 15% of a gradient task when the tasks searched for themselves.
 #[inline(always)]
-fn cut_pixels(pixels: &[u16], split: &[usize], cut: &mut [usize]) {
+pub(super) fn cut_pixels(pixels: &[u16], split: &[usize], cut: &mut [usize]) {
     let last = split.len() - 1;
     for (c, &bound) in cut[1..last].iter_mut().zip(&split[1..last]) {
         // Inner bounds lie below the pixel count, which fits 16 bits (MAX_PIXELS).

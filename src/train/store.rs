@@ -7,6 +7,11 @@ use crate::normalize::NormMode;
 /// Most pixels an image may have for training: its pixel indices are stored in 16 bits.
 pub const MAX_PIXELS: usize = 1 << 16;
 
+/// How many images ahead [`SparseImages::prefetch_ahead`] asks for where an image lies.
+pub const BOUNDS_AHEAD: usize = 8;
+/// How many images ahead [`SparseImages::prefetch_ahead`] asks for an image's pixels.
+pub const PIXELS_AHEAD: usize = 3;
+
 /// A split's images, normalized once and stored sparsely: for each image the indices and
 /// values of its non-zero inputs, plus its label. MNIST images are ~80% zeros, so this is
 /// both smaller than the dense f32 matrix and what the input layer wants to iterate.
@@ -353,6 +358,28 @@ impl SparseImages {
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = i;
+    }
+
+    /// The hints for reading `images` in order, given before image `images[k]`: the images
+    /// are scattered over a split far larger than the caches, so ask for where the ones
+    /// [`BOUNDS_AHEAD`] on lie, and for the pixels of the ones [`PIXELS_AHEAD`] on (with
+    /// `k == 0`, for all those up to there).
+    #[inline(always)]
+    pub fn prefetch_ahead(&self, images: &[usize], k: usize) {
+        let from = |ahead: usize| if k == 0 { 0 } else { k + ahead };
+        let upto = |ahead: usize| (k + ahead + 1).min(images.len());
+        for &img in images
+            .get(from(BOUNDS_AHEAD)..upto(BOUNDS_AHEAD))
+            .unwrap_or_default()
+        {
+            self.prefetch_bounds(img);
+        }
+        for &img in images
+            .get(from(PIXELS_AHEAD)..upto(PIXELS_AHEAD))
+            .unwrap_or_default()
+        {
+            self.prefetch(img);
+        }
     }
 
     /// Asks the CPU to start loading where image `i` lies (a hint, so that a later

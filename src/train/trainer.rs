@@ -7,8 +7,9 @@ use ndarray::{Array1, Array2};
 
 use super::config::Optimizer;
 use super::grads::GradJobs;
+use super::input::InputJobs;
 use super::optim::Update;
-use super::rows::{InputJobs, RowJobs};
+use super::rows::RowJobs;
 use super::state::{LayerState, Shared, transpose};
 use super::store::SparseImages;
 use super::team::Team;

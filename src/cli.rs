@@ -42,7 +42,7 @@ macro_rules! value_enum {
     };
 }
 
-value_enum!(NormArg => NormMode { Raw, Div255, L1, L2, Max, Zscore });
+value_enum!(NormArg => NormMode { Raw, Div255, L1, L2, Max, Zscore, Pca, Zca });
 value_enum!(OutputArg => OutputLayer { Softmax, Identity });
 value_enum!(SplitArg => Split { Test, Train });
 value_enum!(OptimizerArg => Optimizer { Sgd, Momentum, Adam });

@@ -27,3 +27,4 @@ pub mod timing;
 pub mod train;
 pub mod trained_on;
 pub mod weights;
+pub mod whiten;

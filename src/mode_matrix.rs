@@ -21,7 +21,7 @@ pub struct Member {
     pub path: PathBuf,
 }
 
-/// The networks of the family of `weights`, one per mode in [`NormMode::ALL`]'s order:
+/// The networks of the family of `weights`, one per mode in [`NormMode::PER_IMAGE`]'s order:
 /// `weights` itself for the mode it was trained on (`trained_on`, div255 when unknown), and
 /// for each other mode `<stem>-<mode>.npz` in the same folder, where `<stem>` is the file's
 /// name less `.npz` and less a `-<mode>` suffix (so any member finds the others). The div255
@@ -33,12 +33,12 @@ pub fn members(weights: &Path, trained_on: Option<NormMode>) -> Vec<Member> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let stem = name.strip_suffix(".npz").unwrap_or(&name);
-    let stem = NormMode::ALL
+    let stem = NormMode::PER_IMAGE
         .iter()
         .find_map(|mode| stem.strip_suffix(&format!("-{}", mode.name())))
         .unwrap_or(stem);
     let folder = weights.parent().unwrap_or(Path::new(""));
-    NormMode::ALL
+    NormMode::PER_IMAGE
         .into_iter()
         .map(|mode| Member {
             trained: mode,
@@ -85,7 +85,7 @@ pub enum Event {
 }
 
 /// Reads each member's network (checking that it fits `data`) and evaluates it on `data`
-/// under every mode in [`NormMode::ALL`]'s order, `batch_size` images a pass, telling `on`
+/// under every mode in [`NormMode::PER_IMAGE`]'s order, `batch_size` images a pass, telling `on`
 /// of each row and cell. Stops early, between batches, when `on` or `keep_going` says so;
 /// returns whether it went to the end.
 pub fn run(
@@ -112,7 +112,7 @@ pub fn run(
         let Ok((net, _)) = loaded else {
             continue;
         };
-        for evaluated in NormMode::ALL {
+        for evaluated in NormMode::PER_IMAGE {
             let (tally, _) = evaluate(
                 &net,
                 data,
@@ -171,7 +171,7 @@ pub struct Row {
     pub member: Member,
     /// Whether its file was read.
     pub state: RowState,
-    /// Accuracy under each mode of [`NormMode::ALL`], as far as evaluated.
+    /// Accuracy under each mode of [`NormMode::PER_IMAGE`], as far as evaluated.
     pub accuracy: [Option<f64>; 6],
 }
 
@@ -242,14 +242,17 @@ impl Matrix {
             .iter()
             .filter(|r| !matches!(r.state, RowState::Failed(_)))
             .count()
-            * NormMode::ALL.len();
+            * NormMode::PER_IMAGE.len();
         (filled, wanted)
     }
 }
 
-/// The column of `mode`: its place in [`NormMode::ALL`].
+/// The column of `mode`: its place in [`NormMode::PER_IMAGE`].
 pub fn column(mode: NormMode) -> usize {
-    NormMode::ALL.iter().position(|&m| m == mode).unwrap_or(0)
+    NormMode::PER_IMAGE
+        .iter()
+        .position(|&m| m == mode)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -284,7 +287,7 @@ mod tests {
             .iter()
             .map(|m| m.trained)
             .collect();
-        assert_eq!(rows, NormMode::ALL);
+        assert_eq!(rows, NormMode::PER_IMAGE);
     }
 
     #[test]

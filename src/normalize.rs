@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::whiten;
+
 /// Mean of all MNIST training pixels scaled to 0..1 (x/255), over 47,040,000 pixels.
 /// Computed in f64 from `data/train-images-idx3-ubyte.gz`; a unit test recomputes it.
 pub const ZSCORE_MEAN: f64 = 0.130_660_476_273_842_9;
@@ -26,6 +28,10 @@ pub enum NormMode {
     Max,
     /// (x/255 - mean) / std with the MNIST training-set pixel mean 0.1307 and std 0.3081.
     Zscore,
+    /// PCA whitening of x/255, fitted on the training split ([`crate::whiten`]).
+    Pca,
+    /// ZCA whitening of x/255, fitted on the training split ([`crate::whiten`]).
+    Zca,
 }
 
 /// The L1, L2 and max norms of one vector.
@@ -74,7 +80,19 @@ impl Norms {
 
 impl NormMode {
     /// Every mode, in the order the UI cycles through them.
-    pub const ALL: [NormMode; 6] = [
+    pub const ALL: [NormMode; 8] = [
+        NormMode::Raw,
+        NormMode::Div255,
+        NormMode::L1,
+        NormMode::L2,
+        NormMode::Max,
+        NormMode::Zscore,
+        NormMode::Pca,
+        NormMode::Zca,
+    ];
+
+    /// The modes that need nothing but the image itself (no fit on a training split).
+    pub const PER_IMAGE: [NormMode; 6] = [
         NormMode::Raw,
         NormMode::Div255,
         NormMode::L1,
@@ -92,6 +110,8 @@ impl NormMode {
             NormMode::L2 => "l2",
             NormMode::Max => "max",
             NormMode::Zscore => "zscore",
+            NormMode::Pca => "pca",
+            NormMode::Zca => "zca",
         }
     }
 
@@ -109,6 +129,8 @@ impl NormMode {
             NormMode::L2 => "x / sqrt(sum x^2)",
             NormMode::Max => "x / max|x|",
             NormMode::Zscore => "(x/255 - 0.1307) / 0.3081",
+            NormMode::Pca => "U^T(x/255 - mean) / sqrt(var)",
+            NormMode::Zca => "U (U^T(x/255 - mean) / sqrt(var))",
         }
     }
 
@@ -128,8 +150,21 @@ impl NormMode {
     ///
     /// Arithmetic follows numpy on float32 input (`x / s` with `s` a float32), so that
     /// predictions match the book's code exactly. An all-zero image stays all zero.
+    ///
+    /// The whitened modes use the active fit ([`whiten::active`]); the caller makes one
+    /// active first (`whiten::prepare`). Without one they write zeros.
     pub fn apply(self, pixels: &[u8], out: &mut [f32]) {
         debug_assert_eq!(pixels.len(), out.len());
+        if let Some(kind) = self.whitening() {
+            match whiten::active().filter(|fit| fit.pixels() == pixels.len()) {
+                Some(fit) => fit.apply(kind, pixels, out),
+                None => {
+                    debug_assert!(false, "{self} applied with no whitening fit active");
+                    out.fill(0.0);
+                }
+            }
+            return;
+        }
         match self.divisor(pixels) {
             Some(divisor) => {
                 for (o, &p) in out.iter_mut().zip(pixels) {
@@ -145,9 +180,19 @@ impl NormMode {
         }
     }
 
-    /// Whether a zero pixel stays zero (every mode but z-score), so zeros can be skipped.
+    /// Whether a zero pixel stays zero (every mode but z-score and the whitenings), so zeros
+    /// can be skipped.
     pub fn keeps_zeros(self) -> bool {
-        self != NormMode::Zscore
+        self.divisor(&[]).is_some()
+    }
+
+    /// The whitening this mode is, if it is one (it then needs a fit: [`crate::whiten`]).
+    pub fn whitening(self) -> Option<whiten::Kind> {
+        match self {
+            NormMode::Pca => Some(whiten::Kind::Pca),
+            NormMode::Zca => Some(whiten::Kind::Zca),
+            _ => None,
+        }
     }
 
     /// For the modes that only scale an image (`x / d`), the divisor `d` of these `pixels`;
@@ -160,7 +205,7 @@ impl NormMode {
             NormMode::L1 => Norms::of_pixels(pixels).l1 as f32,
             NormMode::L2 => Norms::of_pixels(pixels).l2 as f32,
             NormMode::Max => Norms::of_pixels(pixels).max as f32,
-            NormMode::Zscore => return None,
+            NormMode::Zscore | NormMode::Pca | NormMode::Zca => return None,
         };
         Some(if d == 0.0 { 1.0 } else { d })
     }
@@ -168,6 +213,12 @@ impl NormMode {
     /// Normalizes consecutive images of `pixels_per_image` pixels into `out`.
     pub fn apply_batch(self, pixels: &[u8], pixels_per_image: usize, out: &mut [f32]) {
         debug_assert_eq!(pixels.len(), out.len());
+        if let Some(kind) = self.whitening()
+            && let Some(fit) = whiten::active().filter(|fit| fit.pixels() == pixels_per_image)
+        {
+            // One matrix product for the whole batch instead of one per image.
+            return fit.apply(kind, pixels, out);
+        }
         for (src, dst) in pixels
             .chunks_exact(pixels_per_image)
             .zip(out.chunks_exact_mut(pixels_per_image))

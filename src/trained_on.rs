@@ -23,6 +23,8 @@ fn ink(mode: NormMode) -> f64 {
         NormMode::L1 => 1.0 / MEDIAN_L1,
         NormMode::L2 => 1.0 / MEDIAN_L2,
         NormMode::Zscore => (1.0 - ZSCORE_MEAN) / ZSCORE_STD,
+        // Not pixels at all: `explain` answers for them before asking about ink.
+        NormMode::Pca | NormMode::Zca => 1.0,
     }
 }
 
@@ -41,6 +43,9 @@ fn explain(trained: NormMode, used: NormMode, short: bool) -> Option<String> {
     use NormMode::{Div255, Max, Zscore};
     if trained == used {
         return None;
+    }
+    if trained.whitening().is_some() || used.whitening().is_some() {
+        return Some(whitened(trained, used, short));
     }
     let ratio = ink(used) / ink(trained);
     let (factor, direction) = if ratio < 1.0 {
@@ -80,6 +85,30 @@ fn explain(trained: NormMode, used: NormMode, short: bool) -> Option<String> {
              but each sum's sign"
         ),
     })
+}
+
+/// The reason when either side is a whitening: not a matter of brightness but of what each
+/// input even is.
+fn whitened(trained: NormMode, used: NormMode, short: bool) -> String {
+    use NormMode::{Pca, Zca};
+    match (trained, used) {
+        (Pca, _) | (_, Pca) if short => "pca inputs are axes, not pixels".into(),
+        (Pca, _) | (_, Pca) => format!(
+            "pca inputs are coordinates along the training set's principal axes, not pixels: \
+             the weight that {} learned for input i meets something else entirely under {}",
+            trained, used
+        ),
+        (Zca, _) if short => "trained on zca edges, fed ink".into(),
+        (Zca, _) => format!(
+            "the network learned zca's whitened digits (edges around the strokes, background \
+             near 0, each axis at variance 1); {used} feeds it plain ink instead"
+        ),
+        _ if short => "zca edges, not the ink it learned".into(),
+        _ => format!(
+            "zca turns each digit into its edges at unit variance; the network learned {trained}'s \
+             plain ink, so its first-layer sums see a different picture"
+        ),
+    }
 }
 
 /// A factor as a person reads it: `2.8`, `100`, `25,500`.

@@ -749,7 +749,7 @@ fn eval_matrix_evaluates_each_member_of_the_family_under_every_mode() {
     assert!(err.contains("fam-raw.npz: not a valid .npz"), "{err}");
     let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let matrix = &report["matrix"];
-    for mode in NormMode::ALL {
+    for mode in NormMode::PER_IMAGE {
         let alone = eval_json(base_str, &["--norm", mode.name()]);
         assert_eq!(
             matrix["div255"][mode.name()],
@@ -827,7 +827,7 @@ fn each_shipped_network_is_best_on_its_own_mode_and_reaches_the_issues_targets()
         serde_json::json!([]),
         "all six are shipped"
     );
-    for trained in mnist_explorer::normalize::NormMode::ALL {
+    for trained in mnist_explorer::normalize::NormMode::PER_IMAGE {
         let row = &report["matrix"][trained.name()];
         let own = row[trained.name()].as_f64().unwrap();
         // Raw pixels are the hard case for a sigmoid network (see weights/README.md).

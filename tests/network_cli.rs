@@ -5,7 +5,7 @@
 mod common;
 
 use common::{run, stderr, stdout};
-use mnist_explorer::dataset::Split;
+use mnist_explorer::dataset::{Dataset, Split};
 use mnist_explorer::network::Network;
 use mnist_explorer::normalize::NormMode;
 use serde_json::Value;
@@ -64,6 +64,9 @@ fn reference(net: &Network, input: &[f32]) -> (Vec<Vec<f64>>, Vec<f64>) {
 fn show_json_is_the_forward_pass_to_1e_5_in_every_mode() {
     let net = shipped();
     let data = common::test_split();
+    // The same fit the binary makes, so the whitened modes are checked too.
+    let train = Dataset::load(&common::data_dir(), Split::Train).expect("training split");
+    mnist_explorer::whiten::prepare(&train).expect("whitening fit");
     for index in [0usize, 1, 8, 247, 4444, 9999] {
         for norm in NormMode::ALL {
             let i = index.to_string();

@@ -118,6 +118,7 @@ fn answer(state: &mut AppState, cmd: &Cmd) {
             | Job::ModeMatrix(_)
             | Job::Train(_)
             | Job::Save(_)
+            | Job::Fit(_)
             | Job::Cancel { .. } => Vec::new(),
         };
         for report in reports {

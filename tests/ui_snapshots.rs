@@ -315,8 +315,9 @@ fn too_small_and_narrow_still_shows_both_sizes() {
 fn compact_80x24_zscore_formula_is_not_cut() {
     let (mut state, job) = start(Palette::Plain);
     feed(&mut state, job, None);
-    // Backwards through the cycle: div255, raw, zscore. Both formulas are longer than the
-    // compact norms panel is wide.
+    // Backwards through the cycle: div255, raw, zscore (pca and zca are skipped with a
+    // notice: this state has no data folder to fit them on). Both formulas are longer than
+    // the compact norms panel is wide.
     let job = job_of(state.update(Msg::Set(Setting::PrevNorm)));
     assert_eq!(state.shared().norm(), NormMode::Raw);
     feed(&mut state, job, None);

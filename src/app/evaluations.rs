@@ -218,6 +218,8 @@ impl Evaluations {
             // a file read is no evaluation's; the other kinds are excluded above.
             WorkerMsg::Compare(_)
             | WorkerMsg::Loaded { .. }
+            | WorkerMsg::FitStage { .. }
+            | WorkerMsg::Fitted { .. }
             | WorkerMsg::Occluded { .. }
             | WorkerMsg::BatchTimed { .. }
             | WorkerMsg::BatchTimingFinished { .. }

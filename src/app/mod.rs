@@ -10,6 +10,7 @@
 //! Worker progress alone redraws at most [`FRAME_INTERVAL`] apart; input redraws at once.
 
 pub mod evaluations;
+pub mod fitting;
 pub mod help;
 pub mod keymap;
 pub mod msg;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::analysis::Order;
 use crate::app::evaluations::{EvalKey, Evaluation, Evaluations};
+use crate::app::fitting::{Arrived, Fitting, Want};
 use crate::app::msg::{Nav, Setting};
 use crate::app::selection::{Filter, Selection, Sources};
 use crate::app::worker::{Job, JobKind, WorkerMsg};
@@ -132,6 +133,10 @@ pub struct Shared {
     /// The softmax of the current image's scores laid open, once per [`LOGIT_SCALES`].
     softmax: Vec<Steps>,
     evals: Evaluations,
+    /// The whitening fit, made on the worker when a whitened mode is first chosen.
+    fitting: Fitting,
+    /// What a setting change has to say (a mode skipped), for the status line.
+    notice_later: Option<Notice>,
     /// What to call the network shown: `loaded network · FILE`, `trained network · epoch
     /// 3/10`; its first word says which it is where there is little room.
     label: String,
@@ -176,6 +181,8 @@ impl Shared {
             image,
             softmax,
             evals,
+            fitting: Fitting::default(),
+            notice_later: None,
             label: "loaded network".to_string(),
             named: false,
             aside: None,
@@ -497,11 +504,31 @@ impl Shared {
     pub fn change(&mut self, setting: Setting) -> Option<Job> {
         match setting {
             Setting::NextNorm | Setting::PrevNorm => {
-                self.norm = if setting == Setting::NextNorm {
-                    self.norm.next()
-                } else {
-                    self.norm.prev()
+                let step = |m: NormMode| {
+                    if setting == Setting::NextNorm {
+                        m.next()
+                    } else {
+                        m.prev()
+                    }
                 };
+                // A whitened mode waiting for its fit is where the next step starts from.
+                let mut target = step(self.fitting.wanted().unwrap_or(self.norm));
+                if target.whitening().is_some() {
+                    match self.fitting.want(target, self.data.pixels_per_image()) {
+                        Want::Ready => {}
+                        Want::Wait(job) => return job.map(Job::Fit),
+                        Want::Unavailable(why) => {
+                            self.notice_later =
+                                Some(Notice::error(format!("pca and zca are skipped: {why}")));
+                            while target.whitening().is_some() {
+                                target = step(target);
+                            }
+                        }
+                    }
+                } else {
+                    self.fitting.unwant();
+                }
+                self.norm = target;
                 self.inspect();
             }
             Setting::NextBatch => self.batch_size = next_batch_size(self.batch_size),
@@ -524,6 +551,63 @@ impl Shared {
         let job = job?;
         self.next_generation += 1;
         Some(Job::Compare(job))
+    }
+
+    /// Where the whitening fit is.
+    pub fn fitting(&self) -> &Fitting {
+        &self.fitting
+    }
+
+    /// Fits the whitening on the training split of `dir` when a whitened mode is chosen.
+    pub fn set_fit_dir(&mut self, dir: PathBuf) {
+        self.fitting = Fitting::with_data_dir(dir);
+    }
+
+    /// A notice a setting change left for the status line.
+    pub fn take_notice(&mut self) -> Option<Notice> {
+        self.notice_later.take()
+    }
+
+    /// Applies a report of the whitening fit: its progress, or its end (the mode waiting for
+    /// it takes effect, and its evaluation is the job returned), with what to tell the user.
+    pub fn on_fit(&mut self, report: WorkerMsg) -> (Option<Job>, Option<Notice>) {
+        let (generation, result) = match report {
+            WorkerMsg::FitStage { generation, stage } => {
+                self.fitting.on_stage(generation, stage);
+                return (None, None);
+            }
+            WorkerMsg::Fitted { generation, result } => (generation, result),
+            WorkerMsg::Failed {
+                generation,
+                message,
+                ..
+            } => (generation, Err(message)),
+            _ => return (None, None),
+        };
+        match self.fitting.on_done(generation, result) {
+            None => (None, None),
+            Some(Err(why)) => (
+                None,
+                Some(Notice::error(format!("the whitening fit failed: {why}"))),
+            ),
+            Some(Ok(Arrived { fit, wanted })) => {
+                let notice = Some(Notice::info(format!(
+                    "whitening fitted on {} images in {:.2} s: {} of {} directions kept",
+                    crate::percent::thousands(fit.images() as u64),
+                    fit.fit_time().as_secs_f64(),
+                    fit.retained(),
+                    fit.pixels()
+                )));
+                let Some(mode) = wanted else {
+                    return (None, notice);
+                };
+                self.norm = mode;
+                self.inspect();
+                let job = self.evaluate();
+                self.refresh_selection();
+                (job, notice)
+            }
+        }
     }
 
     /// Applies a worker report; returns the message of a failed job.

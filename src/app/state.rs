@@ -93,6 +93,7 @@ impl AppState {
     /// The same state, with the training view reading the splits from `dir` (without it,
     /// nothing trains).
     pub fn with_data_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.shared.set_fit_dir(dir.clone());
         self.train = train::State::with_data_dir(dir);
         self
     }
@@ -211,6 +212,9 @@ impl AppState {
             Msg::Nav(nav) => self.notice = self.shared.navigate(nav),
             Msg::Set(setting) => {
                 let main = self.shared.change(setting);
+                if let Some(notice) = self.shared.take_notice() {
+                    self.notice = Some(notice);
+                }
                 self.draw.refresh(&self.shared);
                 return Cmd::either(main, self.shared.evaluate_other());
             }
@@ -296,6 +300,14 @@ impl AppState {
                         self.network.on_worker(report)
                     }
                     JobKind::ModeMatrix => self.modes.on_worker(report),
+                    JobKind::Fit => {
+                        let (job, notice) = self.shared.on_fit(report);
+                        if notice.is_some() {
+                            self.notice = notice;
+                        }
+                        self.draw.refresh(&self.shared);
+                        return Cmd::either(job, self.shared.evaluate_other());
+                    }
                     // Routed to the training view above.
                     JobKind::Train | JobKind::Save => None,
                 };
@@ -777,6 +789,66 @@ mod tests {
         assert_eq!(eval.batches, 3);
         assert_eq!(eval.status, EvalStatus::Finished);
         assert!(s.shared.evaluations().is_finished(&s.shared.key()));
+    }
+
+    #[test]
+    fn a_whitened_mode_waits_for_its_fit_and_takes_effect_when_it_arrives() {
+        // 3x3 images: no other test's fit has that size, so the process-wide fit is ours.
+        let n = 40;
+        let images: Vec<u8> = (0..n * 9).map(|i| ((i * 37 + i / 9) % 256) as u8).collect();
+        let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+        let data = Dataset::from_parts(images, labels, 3, 3).unwrap();
+        let w = Array2::from_shape_fn((9, 10), |(r, c)| ((r * 5 + c * 3) % 7) as f32 - 3.0);
+        let net = Network::new(vec![crate::layer::Layer {
+            w,
+            b: ndarray::Array1::zeros(10),
+        }])
+        .unwrap();
+        let key = EvalKey {
+            norm: NormMode::Div255,
+            batch_size: 10,
+            output: OutputLayer::Softmax,
+        };
+        let (mut s, _) = AppState::new(
+            Arc::new(data),
+            Arc::new(net),
+            Split::Test,
+            Palette::Plain,
+            key,
+            7,
+        );
+        let dir = std::path::PathBuf::from("somewhere/data");
+        s.shared.set_fit_dir(dir.clone());
+        job_of(set(&mut s, Setting::PrevNorm));
+        assert_eq!(s.shared.norm(), NormMode::Raw);
+        // Back from raw is zca: a fit starts, and the mode stays raw meanwhile.
+        let Cmd::Submit(Job::Fit(fit_job)) = set(&mut s, Setting::PrevNorm) else {
+            panic!("choosing zca without a fit starts one");
+        };
+        assert_eq!(fit_job.data_dir, dir);
+        assert_eq!(s.shared.norm(), NormMode::Raw);
+        assert_eq!(s.shared.fitting().wanted(), Some(NormMode::Zca));
+        // One more step while it runs: pca is wanted now, and no second fit starts.
+        assert!(matches!(set(&mut s, Setting::PrevNorm), Cmd::None));
+        assert_eq!(s.shared.fitting().wanted(), Some(NormMode::Pca));
+        assert_eq!(s.shared.norm(), NormMode::Raw);
+        let fit = Arc::new(crate::whiten::Whitening::fit(&s.shared.data, |_| true).unwrap());
+        // A report of another job changes nothing.
+        s.update(Msg::Worker(WorkerMsg::Fitted {
+            generation: fit_job.generation + 1,
+            result: Ok(Arc::clone(&fit)),
+        }));
+        assert_eq!(s.shared.norm(), NormMode::Raw);
+        let cmd = s.update(Msg::Worker(WorkerMsg::Fitted {
+            generation: fit_job.generation,
+            result: Ok(fit),
+        }));
+        assert_eq!(s.shared.norm(), NormMode::Pca);
+        assert_eq!(job_of(cmd).norm, NormMode::Pca);
+        assert!(s.notice.is_some(), "the fit is announced");
+        // From now on the whitened modes switch at once.
+        job_of(set(&mut s, Setting::NextNorm));
+        assert_eq!(s.shared.norm(), NormMode::Zca);
     }
 
     #[test]

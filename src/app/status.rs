@@ -42,6 +42,11 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
             fg(palette, Color::Yellow)
         };
         Line::styled(format!(" {}", notice.text), style)
+    } else if let Some(progress) = state.shared().fitting().progress_line() {
+        Line::from(vec![
+            Span::styled(format!(" {progress}"), fg(palette, Color::Yellow)),
+            Span::styled("   (n/N: another mode)", dim(palette)),
+        ])
     } else {
         let mut spans = Vec::new();
         let view = state.view();

@@ -160,6 +160,12 @@ pub fn run_training(
         Ok(splits) => splits,
         Err(message) => return failed(message),
     };
+    // The fit is made here, on the worker, so that a whitened training never waits on the UI.
+    if job.config.norm.whitening().is_some()
+        && let Err(e) = crate::whiten::prepare(&train_split)
+    {
+        return failed(format!("fitting the whitening: {e}"));
+    }
     if cancel.cancelled() {
         return true;
     }

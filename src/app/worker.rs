@@ -24,9 +24,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::analysis::{Rankings, Verdict, verdicts};
+pub use crate::app::fitting::FitJob;
 pub use crate::app::training::{SaveJob, Splits, TrainJob, TrainProgress};
 use crate::app::training::{run_training, save};
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, Split};
 use crate::eval::{Tally, evaluate};
 use crate::layer::OutputLayer;
 use crate::mode_matrix::{self, Member};
@@ -35,6 +36,7 @@ use crate::normalize::NormMode;
 use crate::occlusion::{OcclusionMap, PATCH, STRIDE, occlusion_map};
 use crate::timing::{self, LESSON_BATCHES, LESSON_IMAGES, PassPath, PassTime};
 use crate::train::EpochReport;
+use crate::whiten::{FitError, Stage, Whitening};
 
 /// Prefix of the worker threads' names; the app's panic hook recognizes it so that a caught
 /// job panic does not tear down the terminal.
@@ -65,6 +67,8 @@ pub enum JobKind {
     Train,
     /// Writing a trained network to a file.
     Save,
+    /// Fitting the whitening on the training split.
+    Fit,
 }
 
 impl JobKind {
@@ -74,6 +78,7 @@ impl JobKind {
             JobKind::Evaluate => "evaluation",
             JobKind::Compare => "comparison",
             JobKind::Load => "loading",
+            JobKind::Fit => "whitening fit",
             JobKind::Occlusion => "occlusion map",
             JobKind::BatchTiming => "batch timing",
             JobKind::OutputTiming => "softmax timing",
@@ -109,6 +114,9 @@ pub enum Job {
     Train(TrainJob),
     /// Write a network to a file; reported as [`WorkerMsg::Saved`].
     Save(SaveJob),
+    /// Fit the whitening on the training split; reported as [`WorkerMsg::FitStage`]s, then
+    /// [`WorkerMsg::Fitted`].
+    Fit(FitJob),
     /// Stop whatever runs in the lane of `kind`, and do nothing else.
     Cancel {
         /// The lane.
@@ -125,6 +133,7 @@ impl Job {
             Job::Evaluate(_) => JobKind::Evaluate,
             Job::Compare(_) => JobKind::Compare,
             Job::Load(_) => JobKind::Load,
+            Job::Fit(_) => JobKind::Fit,
             Job::Occlusion(_) => JobKind::Occlusion,
             Job::BatchTiming(_) => JobKind::BatchTiming,
             Job::OutputTiming(_) => JobKind::OutputTiming,
@@ -140,6 +149,7 @@ impl Job {
         match self {
             Job::Evaluate(job) | Job::Compare(job) => job.generation,
             Job::Load(job) => job.generation,
+            Job::Fit(job) => job.generation,
             Job::Occlusion(job) => job.generation,
             Job::BatchTiming(job) | Job::OutputTiming(job) => job.generation,
             Job::ModeMatrix(job) => job.generation,
@@ -333,6 +343,20 @@ pub enum WorkerMsg {
         /// The network, or the fault.
         result: Result<Arc<Network>, String>,
     },
+    /// How far the whitening fit is ([`Job::Fit`]).
+    FitStage {
+        /// The job.
+        generation: u64,
+        /// Where it is.
+        stage: Stage,
+    },
+    /// The whitening fit is done: the fit, or what went wrong.
+    Fitted {
+        /// The job.
+        generation: u64,
+        /// The fit, or the fault.
+        result: Result<Arc<Whitening>, String>,
+    },
     /// A report of the second network's evaluation ([`Job::Compare`]): `Progress` or
     /// `Finished` (its failures come as `Failed` of kind [`JobKind::Compare`]).
     Compare(Box<WorkerMsg>),
@@ -403,6 +427,7 @@ impl WorkerMsg {
             WorkerMsg::Failed { kind, .. } => *kind,
             WorkerMsg::Compare(_) => JobKind::Compare,
             WorkerMsg::Loaded { .. } => JobKind::Load,
+            WorkerMsg::FitStage { .. } | WorkerMsg::Fitted { .. } => JobKind::Fit,
             WorkerMsg::Matrix { .. } | WorkerMsg::MatrixDone { .. } => JobKind::ModeMatrix,
             WorkerMsg::TrainLoaded { .. }
             | WorkerMsg::TrainBatch(_)
@@ -418,6 +443,8 @@ impl WorkerMsg {
             WorkerMsg::Progress(p) => p.generation,
             WorkerMsg::Ranked { generation, .. }
             | WorkerMsg::Loaded { generation, .. }
+            | WorkerMsg::FitStage { generation, .. }
+            | WorkerMsg::Fitted { generation, .. }
             | WorkerMsg::Finished { generation, .. }
             | WorkerMsg::Failed { generation, .. }
             | WorkerMsg::Occluded { generation, .. }
@@ -591,6 +618,7 @@ fn run(job: Job, cancel: &Cancel<'_>, send: &(dyn Fn(WorkerMsg) -> bool + Sync))
             generation: job.generation,
             result: load(&job),
         }),
+        Job::Fit(job) => run_fit(&job, cancel, send),
         Job::Occlusion(job) => run_occlusion(&job, cancel, send),
         Job::BatchTiming(job) => run_batch_timing(&job, cancel, send),
         Job::OutputTiming(job) => run_output_timing(&job, cancel, send),
@@ -628,6 +656,33 @@ fn run_mode_matrix(job: &MatrixJob, cancel: &Cancel<'_>, send: &dyn Fn(WorkerMsg
     send(WorkerMsg::MatrixDone {
         generation: job.generation,
     })
+}
+
+/// Reads the training split and fits the whitening on it, reporting each stage and checking
+/// for cancellation between them.
+fn run_fit(job: &FitJob, cancel: &Cancel<'_>, send: &dyn Fn(WorkerMsg) -> bool) -> bool {
+    let generation = job.generation;
+    let train = match Dataset::load(&job.data_dir, Split::Train) {
+        Ok(train) => train,
+        Err(e) => {
+            return send(WorkerMsg::Fitted {
+                generation,
+                result: Err(format!("reading the training split: {e}")),
+            });
+        }
+    };
+    let mut listening = true;
+    let fit = Whitening::fit(&train, |stage| {
+        listening = send(WorkerMsg::FitStage { generation, stage });
+        listening && !cancel.cancelled()
+    });
+    match fit {
+        Err(FitError::Cancelled) => listening,
+        result => send(WorkerMsg::Fitted {
+            generation,
+            result: result.map(Arc::new).map_err(|e| e.to_string()),
+        }),
+    }
 }
 
 /// Reads the network of `job` and checks that it fits the data.

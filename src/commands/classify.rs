@@ -15,9 +15,10 @@ use crate::cli::ClassifyArgs;
 
 /// Runs `classify`: every file is tried, each failure is reported with its file's name, and
 /// the command fails at the end if any file did.
-pub fn run(weights: &Path, args: &ClassifyArgs) -> Result<()> {
+pub fn run(data_dir: &Path, weights: &Path, args: &ClassifyArgs) -> Result<()> {
     let loaded = super::load_network(weights, FIELD, FIELD, "the network weights")?;
     let norm = super::norm_for(args.norm, &loaded, weights);
+    super::ready_norm(norm, data_dir, None)?;
     let net = loaded.network;
     let stdout = std::io::stdout();
     let color = super::show::colors_on(&stdout);

@@ -29,6 +29,11 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
     }
     let (data, loaded) = super::load(data_dir, weights, args.split)?;
     let norm = super::norm_for(args.norm, &loaded, weights);
+    super::ready_norm(
+        norm,
+        data_dir,
+        (args.split == mnist_explorer::dataset::Split::Train).then_some(&data),
+    )?;
     let trained_on = loaded.trained_on();
     let net = loaded.network;
     let other = match &args.compare {

@@ -39,6 +39,9 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ExploreArgs) -> Result<()> {
     // Without --norm the explorer starts in the mode the network was trained with; another
     // mode is marked on screen, where a warning printed now would be hidden.
     let norm = args.norm.or(loaded.trained_on()).unwrap_or_default();
+    // A whitened start needs its fit before the first image is drawn: made here, before the
+    // terminal is taken (later choices of pca or zca are fitted on the worker).
+    super::ready_norm(norm, data_dir, (split == Split::Train).then_some(&data))?;
     let other = match &args.compare {
         Some(path) => {
             let name = path.file_name().map_or_else(

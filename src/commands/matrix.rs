@@ -78,7 +78,7 @@ fn text_report(matrix: &Matrix, args: &EvalArgs, seconds: f64) -> String {
         args.split
     );
     let _ = write!(s, "{:<11}", "trained on");
-    for mode in NormMode::ALL {
+    for mode in NormMode::PER_IMAGE {
         let _ = write!(s, "{:>9}", format!("{} ", mode.name()));
     }
     s.push('\n');
@@ -93,7 +93,7 @@ fn text_report(matrix: &Matrix, args: &EvalArgs, seconds: f64) -> String {
                 let _ = write!(s, "  {why}: {}", row.member.path.display());
             }
             RowState::Pending | RowState::Read(_) => {
-                for (mode, accuracy) in NormMode::ALL.iter().zip(row.accuracy) {
+                for (mode, accuracy) in NormMode::PER_IMAGE.iter().zip(row.accuracy) {
                     let value = accuracy.map_or("-".to_string(), |a| format!("{:.2}", a * 100.0));
                     let cell = if *mode == row.member.trained {
                         format!("[{value}]")
@@ -151,7 +151,7 @@ fn json_report(matrix: &Matrix, args: &EvalArgs, seconds: f64) -> Value {
                 if let RowState::Read(mode) = row.state {
                     recorded.insert(name.clone(), json!(mode));
                 }
-                NormMode::ALL
+                NormMode::PER_IMAGE
                     .iter()
                     .zip(row.accuracy)
                     .map(|(mode, accuracy)| (mode.name().to_string(), json!(accuracy)))

@@ -18,6 +18,7 @@ use mnist_explorer::normalize::NormMode;
 use mnist_explorer::out_file;
 use mnist_explorer::trained_on;
 use mnist_explorer::weights::{self, Loaded};
+use mnist_explorer::whiten;
 
 use crate::cli::{Cli, Command};
 
@@ -36,7 +37,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Show(args)) => show::run(&cli.data_dir, cli.weights_for(&args.weights), args),
         Some(Command::Train(args)) => train::run(&cli.data_dir, args),
         Some(Command::Softmax(args)) => softmax::run(args),
-        Some(Command::Classify(args)) => classify::run(cli.weights_for(&args.weights), args),
+        Some(Command::Classify(args)) => {
+            classify::run(&cli.data_dir, cli.weights_for(&args.weights), args)
+        }
         None => explore::run(&cli.data_dir, &cli.weights, &cli.explore),
     }
 }
@@ -79,6 +82,27 @@ pub(crate) fn norm_for(asked: Option<NormMode>, loaded: &Loaded, weights: &Path)
         ));
     }
     asked.or(recorded).unwrap_or_default()
+}
+
+/// Makes `norm` ready to use: a whitening is fitted on the training split (`train` when the
+/// caller has it loaded, else read from `data_dir`), or taken from this run's earlier fit, with
+/// a note on stderr saying what the fit kept and how long it took. Other modes need nothing.
+pub(crate) fn ready_norm(norm: NormMode, data_dir: &Path, train: Option<&Dataset>) -> Result<()> {
+    if norm.whitening().is_none() {
+        return Ok(());
+    }
+    let read;
+    let train = match train {
+        Some(train) => train,
+        None => {
+            read = load_split(data_dir, Split::Train)
+                .wrap_err_with(|| format!("{norm} whitening is fitted on the training split"))?;
+            &read
+        }
+    };
+    let fit = whiten::prepare(train).wrap_err_with(|| format!("fitting {norm} whitening"))?;
+    stdio::note(&format!("{norm}: {}", fit.summary()));
+    Ok(())
 }
 
 /// What the weights file says the network was trained on, for reports: a mode's name or

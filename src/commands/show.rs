@@ -49,6 +49,11 @@ struct OutputJson<'a> {
 pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
     let (data, loaded) = super::load(data_dir, weights, args.split)?;
     let norm = super::norm_for(args.norm, &loaded, weights);
+    super::ready_norm(
+        norm,
+        data_dir,
+        (args.split == mnist_explorer::dataset::Split::Train).then_some(&data),
+    )?;
     let trained_on = loaded.trained_on();
     let net = loaded.network;
     if args.index >= data.len() {
@@ -85,6 +90,9 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ShowArgs) -> Result<()> {
     }
     let mut s = String::new();
     draw_digit(&mut s, pixels, data.cols(), colors_on(&stdout));
+    if norm.whitening().is_some() {
+        draw_whitened(&mut s, norm, &report.input, data.cols());
+    }
     let verdict = if predicted == label { "right" } else { "WRONG" };
     let how_sure = match args.output {
         OutputLayer::Softmax => pct(f64::from(probs[predicted])),
@@ -253,6 +261,44 @@ fn draw_half_blocks(s: &mut String, pixels: &[u8], cols: usize) {
             );
         }
         let _ = writeln!(s, "\x1b[0m");
+    }
+}
+
+/// What the network is fed under a whitening, with a caption saying how to read it: signed
+/// values, `█` shades above 0 and `·` below, scaled to the largest magnitude.
+fn draw_whitened(s: &mut String, norm: NormMode, input: &[f32], cols: usize) {
+    let largest = input.iter().fold(0f32, |m, v| m.max(v.abs()));
+    // PCA's input is a list, not a picture: only the rows holding retained coordinates.
+    let (layout, shown) = if norm == NormMode::Pca {
+        let used = mnist_explorer::whiten::active().map_or(input.len(), |fit| fit.retained());
+        (
+            format!(
+                "its {used} coordinates on the principal axes (the other {} inputs are 0),\nlargest variance first, {cols} a row",
+                input.len().saturating_sub(used)
+            ),
+            used,
+        )
+    } else {
+        (
+            "an image again: mostly the strokes' edges".to_string(),
+            input.len(),
+        )
+    };
+    let _ = writeln!(
+        s,
+        "
+the network's input under {norm}: {layout};
+█ above 0, {} below 0, full at ±{largest:.2}",
+        mnist_explorer::glyphs::NEGATIVE
+    );
+    let scale = if largest > 0.0 { largest } else { 1.0 };
+    for row in input[..shown.min(input.len())].chunks(cols) {
+        for &v in row {
+            let c = mnist_explorer::glyphs::signed_shade(v / scale);
+            s.push(c);
+            s.push(c);
+        }
+        s.push('\n');
     }
 }
 

@@ -54,6 +54,7 @@ pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
 
     let data = super::load_split(data_dir, Split::Train)?;
     let test = super::load_split(data_dir, Split::Test)?;
+    super::ready_norm(config.norm, data_dir, Some(&data))?;
     // A network eval and the explorer could not load back is not worth minutes of training.
     let sizes = config.sizes(data.pixels_per_image(), NUM_CLASSES);
     let bytes = weights::data_bytes(&sizes);

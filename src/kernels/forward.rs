@@ -525,7 +525,7 @@ mod tests {
             })
             .collect();
         pixels[3 * n_in..4 * n_in].fill(0);
-        for mode in NormMode::ALL {
+        for mode in NormMode::PER_IMAGE {
             let mut x = vec![0.0; pixels.len()];
             mode.apply_batch(&pixels, n_in, &mut x);
             let xa = Array2::from_shape_vec((rows, n_in), x).unwrap();
@@ -555,7 +555,7 @@ mod tests {
         let pixels: Vec<u8> = (0..16 * 40).map(|i| ((i * 53) % 256) as u8).collect();
         for path in supported_paths() {
             let packed = Packed::new(&net, path);
-            for mode in NormMode::ALL {
+            for mode in NormMode::PER_IMAGE {
                 let mut x = vec![0.0; pixels.len()];
                 mode.apply_batch(&pixels, 16, &mut x);
                 let (mut a, mut b) = (vec![0.0; 400], vec![0.0; 400]);

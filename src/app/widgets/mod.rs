@@ -70,18 +70,7 @@ pub fn num(v: f64) -> String {
     }
 }
 
-/// A count with thousands separated: `12,345`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::percent::thousands;
 
 /// A percentage with two decimals, for accuracies.
 pub fn pct(fraction: f64) -> String {

@@ -269,6 +269,13 @@ fn modes_lines(shared: &Shared, wide: bool) -> Vec<Line<'static>> {
     let untrained = fg(palette, Color::Yellow);
     for mode in NormMode::ALL {
         let current = mode == shared.norm();
+        // The whitened modes take rows once they are in play: the per-image ones fill a
+        // compact panel already, and the reason for a ≠ must stay in view.
+        let in_play =
+            current || shared.fitting().wanted() == Some(mode) || shared.result_for(mode).is_some();
+        if mode.whitening().is_some() && !in_play {
+            continue;
+        }
         let name_style = if current { bold() } else { Style::default() };
         // Names take at most 6 of the column's 7 characters: the 7th marks a mode the
         // network was not trained on.

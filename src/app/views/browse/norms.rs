@@ -57,6 +57,20 @@ fn formula_lines(mode: NormMode, width: usize) -> Vec<Line<'static>> {
     } else {
         formula.chars().filter(|c| *c != ' ').collect()
     };
+    if 2 + formula.chars().count() > width {
+        // Still too long (the whitenings'): its words over as many lines as it takes.
+        let mut lines = vec![Line::from(vec![Span::styled(name, bold()), Span::raw(":")])];
+        let mut line = String::from(" ");
+        for word in mode.formula().split(' ') {
+            if line.chars().count() + 1 + word.chars().count() > width && line.len() > 1 {
+                lines.push(Line::raw(std::mem::replace(&mut line, String::from(" "))));
+            }
+            line.push(' ');
+            line.push_str(word);
+        }
+        lines.push(Line::raw(line));
+        return lines;
+    }
     vec![
         Line::from(vec![Span::styled(name, bold()), Span::raw(":")]),
         Line::raw(format!("  {formula}")),

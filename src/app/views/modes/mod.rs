@@ -59,9 +59,9 @@ pub struct Table {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct State {
     table: Option<Table>,
-    /// The cursor's row: the training mode's place in [`NormMode::ALL`].
+    /// The cursor's row: the training mode's place in [`NormMode::PER_IMAGE`].
     pub row: usize,
-    /// The cursor's column: the fed mode's place in [`NormMode::ALL`].
+    /// The cursor's column: the fed mode's place in [`NormMode::PER_IMAGE`].
     pub col: usize,
     /// Whether the cursor was placed on the shown network and mode yet.
     placed: bool,
@@ -84,14 +84,14 @@ impl State {
 
     /// The cursor's cell: (trained on, fed).
     pub fn cursor(&self) -> (NormMode, NormMode) {
-        (NormMode::ALL[self.row], NormMode::ALL[self.col])
+        (NormMode::PER_IMAGE[self.row], NormMode::PER_IMAGE[self.col])
     }
 
     /// Applies one of the view's messages; returns the job to start, if any.
     pub fn update(&mut self, msg: Msg, shared: &mut Shared) -> Option<Job> {
         match msg {
             Msg::Move(rows, cols) => {
-                let last = NormMode::ALL.len() - 1;
+                let last = NormMode::PER_IMAGE.len() - 1;
                 self.row = self.row.saturating_add_signed(rows.into()).min(last);
                 self.col = self.col.saturating_add_signed(cols.into()).min(last);
                 None

@@ -78,7 +78,7 @@ pub fn draw(shared: &Shared, view: &State, frame: &mut Frame, area: Rect) {
 /// The column headings, the cursor's in bold.
 fn heading(view: &State, key: Style) -> Line<'static> {
     let mut spans = vec![Span::raw(" ".repeat(NAME_WIDTH))];
-    for (c, mode) in NormMode::ALL.iter().enumerate() {
+    for (c, mode) in NormMode::PER_IMAGE.iter().enumerate() {
         // Right-aligned over the numbers, which end one space before the cell's end.
         let text = format!("{:>w$} ", mode.name(), w = CELL_WIDTH - 1);
         spans.push(Span::styled(text, if c == view.col { bold() } else { key }));
@@ -106,7 +106,7 @@ fn cells(row: &Row, view: &State, r: usize, palette: Palette, width: usize) -> V
                 dim(palette),
             )]
         }
-        RowState::Pending | RowState::Read(_) => NormMode::ALL
+        RowState::Pending | RowState::Read(_) => NormMode::PER_IMAGE
             .iter()
             .zip(row.accuracy)
             .enumerate()

@@ -580,6 +580,7 @@ mod tests {
                 | Job::ModeMatrix(_)
                 | Job::Train(_)
                 | Job::Save(_)
+                | Job::Fit(_)
                 | Job::Cancel { .. } => {}
             }
         }

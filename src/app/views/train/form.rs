@@ -413,12 +413,18 @@ mod tests {
         form.select(6, LIMITS);
         assert_eq!(form.selected(), Field::Norm);
         assert_eq!(form.config().norm, NormMode::Div255);
-        for mode in NormMode::ALL.iter().cycle().skip(2).take(6) {
+        for mode in NormMode::ALL
+            .iter()
+            .cycle()
+            .skip(2)
+            .take(NormMode::ALL.len() - 1)
+        {
             form.choose(true);
             assert_eq!(form.config().norm, *mode);
         }
+        assert_eq!(form.config().norm, NormMode::Raw, "wrapped round");
         form.choose(false);
-        assert_eq!(form.config().norm, NormMode::Raw);
+        assert_eq!(form.config().norm, NormMode::Zca);
         form.start_edit(Some('5'));
         assert!(form.editing().is_none(), "a choice is not typed");
         form.select(-3, LIMITS);

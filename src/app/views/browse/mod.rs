@@ -185,7 +185,7 @@ pub const ERRORS: Binding = Binding {
 pub const NORM: Binding = Binding {
     keys: &[KeyCode::Char('n'), KeyCode::Char('N')],
     label: "n N",
-    help: "next / previous normalization mode (pca and zca are fitted on the training split first)",
+    help: "next / previous normalization mode (pca, zca fitted first)",
     hint: Some(Hint {
         rank: 10,
         keys: "n/N",
@@ -405,7 +405,7 @@ pub const MARKS: &[Note] = &[
     },
     Note {
         label: "blue, ·",
-        help: "negative input values (v; the background under zscore, pca and zca)",
+        help: "negative input values (v; zscore, pca, zca backgrounds)",
     },
 ];
 

@@ -8,7 +8,8 @@ Times one pass over the 10,000 test images (x/255 -> sigmoid -> sigmoid -> softm
 accuracy), loading excluded, for each batch size; prints the median of --reps passes after one
 warm-up for numpy, onnxruntime (when installed: the same graph built from the same weights,
 CPU provider, as many intra-op threads as ours) and ours, the ratios to ours, and (on Linux)
-the host's steal during numpy's and our passes (see train below).
+the host's steal during numpy's and our passes (see train below), and how many cores the CPUs
+were worth before and after (see cores_probe: on some hosts two vCPUs are at times one core).
 
   python3 benches/compare.py train [--reps 5] [--threads 1,2] [--optimizer sgd] [--peer P.py]
                                    [--lock /tmp/bench.lock]
@@ -29,6 +30,9 @@ mode drops them from numpy's environment itself.
 import argparse, gzip, json, os, statistics, subprocess, sys, tempfile, time
 
 import numpy as np
+
+# Seconds to wait before timing each side of a row (see main).
+SETTLE = 0.5
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -206,6 +210,27 @@ def stolen_during(run):
     return result, steal / (busy + steal) if busy + steal else 0.0
 
 
+def cores_probe(binary, data):
+    """How many cores the machine's CPUs are worth right now: one 1-thread pass of ours timed
+    alone, then two at once; each at full speed means 2.0, each at half speed 1.0. Some hosts
+    put a VM's two vCPUs on one physical core for a while (the two halves of an SMT pair), and
+    in such a spell two threads do no more than one: the figures of that run are then figures
+    of one core. Steal does not show it, this does."""
+    cmd = [binary, "--threads", "1", "--data-dir", data, "eval", "--json", "--batch-size", "100",
+           "--repeat", "41"]
+    seconds = lambda out: json.loads(out)["seconds"]
+    alone = seconds(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+             for _ in range(2)]
+    together = [seconds(p.communicate()[0]) for p in procs]
+    return sum(alone / t for t in together)
+
+
+def cores_note(binary, data):
+    """'2 CPUs worth 1.9 cores (before)'; see cores_probe."""
+    return f"{os.cpu_count()} CPUs worth {cores_probe(binary, data):.1f} cores"
+
+
 def steal_note(shares):
     """' steal 12% (3-40%)': the median and range of the host's steal over some runs."""
     shares = [s for s in shares if s is not None]
@@ -236,6 +261,7 @@ def train_mode(argv):
     out = os.path.join(tempfile.mkdtemp(prefix="compare-train-"), "weights.npz")
     ours_cmd = lambda t: [a.binary, "--threads", str(t), "--data-dir", a.data, "train", "--epochs", "1",
                           "--batch-size", "100", "--optimizer", a.optimizer, "--json", "--out", out, "--force"]
+    before = cores_note(a.binary, a.data)
     numpy_s, ours_s = [], {t: [] for t in threads}
     numpy_steal, ours_steal = [], {t: [] for t in threads}
     kernel = "?"
@@ -250,6 +276,7 @@ def train_mode(argv):
             kernel = report["kernel"]
     np_med = statistics.median(numpy_s)
     print(f"one epoch, 60,000 images, batch 100; median of {a.reps} runs each, interleaved")
+    print(f"  {before} before the runs, {cores_note(a.binary, a.data)} after")
     print(f"  numpy (sgd)            {np_med:.4f} s   runs: {' '.join(f'{s:.3f}' for s in numpy_s)}"
           f"{steal_note(numpy_steal)}")
     for t in threads:
@@ -282,19 +309,27 @@ def main():
         sys.exit(f"{a.binary} not found: run `cargo build --release` first")
     session, ort_note = ort_session(a.weights, a.threads)
     print(ort_note)
+    print(f"{cores_note(a.binary, a.data)} before the runs")
     print(f"{'batch':>6} {'numpy ms':>10} {'ort ms':>8} {'ours ms':>9} {'numpy/ours':>11} {'ort/ours':>9}"
           f"  accuracy (numpy, ort, ours)  kernel")
     for batch in (int(b) for b in a.batches.split(",")):
         reps = a.reps if batch > 1 else max(3, a.reps // 2)
+        # numpy's OpenBLAS threads (and onnxruntime's), in this process, stay busy a moment
+        # after their last product: whatever was timed next at once shared a core with them
+        # (our pass took its 1-thread time), so each side starts on a quiet machine.
+        time.sleep(SETTLE)
         (np_s, np_acc), np_steal = stolen_during(lambda: numpy_eval(a.data, a.weights, batch, reps))
+        time.sleep(SETTLE)
         ort_s, ort_acc = (ort_eval(session, a.data, batch, reps) if session
                           else (float("nan"), float("nan")))
+        time.sleep(SETTLE)
         (our_s, our_acc, kernel, threads), our_steal = stolen_during(
             lambda: ours_eval(a.binary, a.data, a.weights, batch, reps, a.threads))
         stolen = "" if np_steal is None else f"  steal {np_steal:.0%}, {our_steal:.0%}"
         print(f"{batch:>6} {np_s * 1e3:>10.2f} {ort_s * 1e3:>8.2f} {our_s * 1e3:>9.2f} "
               f"{np_s / our_s:>10.2f}x {ort_s / our_s:>8.2f}x  "
               f"{np_acc:.4f}, {ort_acc:.4f}, {our_acc:.4f}  {kernel}, {threads} threads{stolen}")
+    print(f"{cores_note(a.binary, a.data)} after the runs")
 
 
 if __name__ == "__main__":

@@ -156,6 +156,20 @@ impl Cli {
                 )
                 .exit();
         }
+        // Numbers no run could use (a learning rate of 0, a hidden layer of 0 units) are a bad
+        // command line like any other, refused the same way; the batch size against the
+        // split's size is checked once the data is read.
+        if let Some(Command::Train(args)) = &cli.command
+            && let Err(e) = args.config().validate(usize::MAX)
+        {
+            Self::command()
+                .find_subcommand_mut("train")
+                .map_or_else(Self::command, |train| {
+                    std::mem::take(train).bin_name("mnist-explorer train")
+                })
+                .error(clap::error::ErrorKind::ValueValidation, e)
+                .exit();
+        }
         if let (Some(command), Some(flag)) = (&cli.command, cli.explore.first_given()) {
             let name = command.name();
             let takes_it = Self::command().find_subcommand(name).is_some_and(|sub| {

@@ -71,21 +71,30 @@ fn bad_options_are_refused_clearly_and_nothing_is_written() {
     let dir = fixture();
     let out = out_path(dir.path());
     let o = out.to_str().unwrap();
-    let cases: &[(&[&str], &str)] = &[
-        (&["--epochs", "0"], "must be at least 1"),
-        (&["--batch-size", "0"], "must be at least 1"),
-        (&["--batch-size", "41"], "between 1 and 40"),
-        (&["--hidden", ""], "hidden layer sizes is empty"),
-        (&["--hidden", "5,0"], "hidden layer 2 has size 0"),
-        (&["--hidden", "5,x"], "`x` is not a layer size"),
-        (&["--lr", "NaN"], "learning rate must be a finite number"),
-        (&["--lr", "inf"], "learning rate must be a finite number"),
-        (&["--lr", "-0.1"], "learning rate must be a finite number"),
+    // Exit status 2 for a bad command line; 1 for the batch size, which only the data can
+    // refute.
+    let cases: &[(&[&str], &str, i32)] = &[
+        (&["--epochs", "0"], "must be at least 1", 2),
+        (&["--batch-size", "0"], "must be at least 1", 2),
+        (&["--batch-size", "41"], "between 1 and 40", 1),
+        (&["--hidden", ""], "hidden layer sizes is empty", 2),
+        (&["--hidden", "5,0"], "hidden layer 2 has size 0", 2),
+        (&["--hidden", "5,x"], "`x` is not a layer size", 2),
+        (&["--lr", "NaN"], "learning rate must be a finite number", 2),
+        (&["--lr", "inf"], "learning rate must be a finite number", 2),
+        (
+            &["--lr", "-0.1"],
+            "learning rate must be a finite number",
+            2,
+        ),
+        (&["--lr", "0"], "learning rate must be a finite number", 2),
     ];
-    for (args, needle) in cases {
+    for (args, needle, code) in cases {
         let mut all = vec!["--out", o];
         all.extend_from_slice(args);
-        fails_with(&train(dir.path(), &all), needle);
+        let run = train(dir.path(), &all);
+        fails_with(&run, needle);
+        assert_eq!(run.status.code(), Some(*code), "{args:?}");
         assert!(!out.exists(), "{args:?} wrote a file");
     }
 }

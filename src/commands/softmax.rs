@@ -50,7 +50,8 @@ pub fn run(args: &SoftmaxArgs) -> Result<()> {
 /// what went wrong, if anything.
 fn report(steps: &Steps) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "float32, {} scores a\n", steps.logits.len());
+    let n = steps.logits.len();
+    let _ = writeln!(s, "float32, {n} score{} a\n", if n == 1 { "" } else { "s" });
     let _ = writeln!(
         s,
         "{:>12} {:>12} {:>12} | {:>12} {:>12}",
@@ -143,5 +144,11 @@ mod tests {
         assert_eq!(number(f32::INFINITY), "inf");
         assert_eq!(number(f32::NAN), "NaN");
         assert_eq!(number(3.0e20), "3.00e+20");
+    }
+
+    #[test]
+    fn the_header_counts_the_scores_in_words() {
+        assert!(report(&Steps::of(&[5.0])).starts_with("float32, 1 score a\n"));
+        assert!(report(&Steps::of(&[1.0, 2.0])).starts_with("float32, 2 scores a\n"));
     }
 }

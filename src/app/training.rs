@@ -12,6 +12,7 @@ use crate::app::worker::{Cancel, JobKind, WorkerMsg};
 use crate::dataset::{Dataset, Split};
 use crate::network::Network;
 use crate::train::{BatchProgress, Event, TrainConfig, TrainError, train};
+use crate::weights::Record;
 
 /// Least time between two batch reports: about as many as the UI draws frames for progress
 /// (`app::FRAME_INTERVAL`), so that the channel never fills however fast the steps go.
@@ -52,6 +53,9 @@ pub struct SaveJob {
     pub path: PathBuf,
     /// Whether an existing file may be replaced (the user said yes).
     pub replace: bool,
+    /// How the network was trained, written beside it so that every command feeds it the
+    /// inputs it was trained on.
+    pub record: Option<Record>,
 }
 
 /// The training and test splits a training job read. Compared by identity: two values are
@@ -248,8 +252,9 @@ fn split(dir: &Path, split: Split, given: Option<Arc<Dataset>>) -> Result<Arc<Da
 /// Writes the job's network through a temporary file renamed into place, replacing an
 /// existing file only if the job says so; the result names the file either way.
 pub fn save(job: &SaveJob) -> Result<PathBuf, String> {
-    crate::out_file::write(&job.path, job.replace, |file| {
-        crate::weights::write_npz(&job.net, file)
+    crate::out_file::write(&job.path, job.replace, |file| match &job.record {
+        Some(record) => crate::weights::write_npz_recorded(&job.net, record, file),
+        None => crate::weights::write_npz(&job.net, file),
     })
     .map(|()| job.path.clone())
     .map_err(|e| format!("{e:#}"))
@@ -431,6 +436,7 @@ mod tests {
             net: Arc::new(net.clone()),
             path: path.clone(),
             replace,
+            record: None,
         };
         assert_eq!(save(&job(false)), Ok(path.clone()));
         assert_eq!(crate::weights::load(&path).unwrap().network, net);
@@ -442,6 +448,31 @@ mod tests {
         assert_eq!(crate::weights::load(&path).unwrap().network, net);
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "no temporary file left");
+    }
+
+    #[test]
+    fn a_network_written_with_its_record_reads_back_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (train_set, _) = splits();
+        let mut settings = config(1);
+        settings.norm = NormMode::Zscore;
+        let net = train(&train_set, None, &settings, |_| ControlFlow::Continue(()))
+            .unwrap()
+            .network;
+        let path = dir.path().join("net.npz");
+        let record = settings.record(Some(0.5));
+        let job = SaveJob {
+            generation: 1,
+            net: Arc::new(net.clone()),
+            path: path.clone(),
+            replace: false,
+            record: Some(record.clone()),
+        };
+        assert_eq!(save(&job), Ok(path.clone()));
+        let loaded = crate::weights::load(&path).unwrap();
+        assert_eq!(loaded.network, net);
+        assert_eq!(loaded.record, Some(record));
+        assert_eq!(loaded.record.unwrap().norm(), NormMode::Zscore);
     }
 
     fn batch(epoch: usize, batch: usize, batches: usize, batch_loss: f64) -> BatchProgress {

@@ -29,7 +29,17 @@ impl TrainConfig {
     /// The record a weights file of this training carries: its normalization, its command
     /// line, its settings, and the test accuracy reached (if a test split was evaluated).
     pub fn record(&self, test_accuracy: Option<f64>) -> Record {
+        self.record_after(self.epochs, test_accuracy)
+    }
+
+    /// The record of this training's network after its first `epochs_done` epochs: as
+    /// [`record`](Self::record), plus `epochs_done` when the run was not finished (the
+    /// explorer writes a network mid-run).
+    pub fn record_after(&self, epochs_done: usize, test_accuracy: Option<f64>) -> Record {
         let mut details = Map::new();
+        if epochs_done < self.epochs {
+            details.insert("epochs_done".into(), Value::from(epochs_done));
+        }
         details.insert("command".into(), Value::from(self.command_line()));
         details.insert(
             "config".into(),
@@ -78,5 +88,9 @@ mod tests {
         );
         assert_eq!(settings["hidden"], serde_json::json!([50, 100]));
         assert!(config.record(None).get("test_accuracy").is_none());
+        assert!(record.get("epochs_done").is_none());
+        let early = config.record_after(3, Some(0.9));
+        assert_eq!(early.get("epochs_done"), Some(Value::from(3)));
+        assert_eq!(early.get("command"), record.get("command"));
     }
 }

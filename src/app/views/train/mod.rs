@@ -439,6 +439,10 @@ impl State {
         let Some((net, label)) = self.trained() else {
             return Outcome::None;
         };
+        let record = self.run.as_ref().map(|run| {
+            let last = run.epochs.last().and_then(|e| e.test_accuracy);
+            run.config.record_after(run.epochs.len(), last)
+        });
         let generation = shared.new_generation();
         self.saving = Some(generation);
         let notice = Notice::info(format!("writing {} ({label}) …", path.display()));
@@ -448,6 +452,7 @@ impl State {
                 net,
                 path,
                 replace,
+                record,
             }),
             Some(notice),
         )

@@ -377,6 +377,15 @@ fn w_writes_the_trained_network_and_asks_before_replacing_a_file() {
         panic!("a new file is written at once")
     };
     assert!(!save.replace && save.path == new && Arc::ptr_eq(&save.net, &weights));
+    // The file records the run's settings and how far it got, as `train` records them.
+    let record = save.record.as_ref().expect("a record");
+    assert_eq!(record.norm(), job.config.norm);
+    assert_eq!(
+        record.get("command"),
+        Some(job.config.command_line().into())
+    );
+    assert_eq!(record.get("epochs_done"), Some(1.into()));
+    assert_eq!(record.get("test_accuracy"), Some(0.9.into()));
     s.update(AppMsg::Worker(WorkerMsg::Saved {
         generation: save.generation,
         result: Ok(new.clone()),

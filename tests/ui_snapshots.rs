@@ -735,6 +735,10 @@ fn draw_view_80x24_a_stroke_prepared() {
     assert!(shows(&terminal, &prediction_text(&state)));
     assert!(shows(&terminal, "network input: prepared"));
     assert!(shows(&terminal, "brush 3 · pen up"));
+    assert!(shows(&terminal, "prediction · norm div255"));
+    let mut state = state;
+    state.update(Msg::Set(Setting::NextNorm));
+    assert!(shows(&render(&state, 80, 24), "prediction · norm l1"));
     // The prepared input is centered: its ink lies in the input panel's middle columns,
     // while the drawing sits at the canvas's left.
     let body = ratatui::layout::Rect::new(0, 0, 80, 23);

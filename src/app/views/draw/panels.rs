@@ -150,7 +150,14 @@ pub fn output(view: &State, palette: Palette, frame: &mut Frame, area: Rect) {
 pub fn prediction(view: &State, shared: &Shared, frame: &mut Frame, area: Rect) {
     let palette = shared.palette;
     let key = dim(palette);
-    let block = Block::bordered().title(" prediction ");
+    // The mode the drawing is fed in (n/N change it here too), where the border has room.
+    let with_norm = format!(" prediction · norm {} ", shared.norm().name());
+    let title = if with_norm.chars().count() <= usize::from(area.width.saturating_sub(2)) {
+        with_norm
+    } else {
+        " prediction ".to_string()
+    };
+    let block = Block::bordered().title(title);
     let Some(reading) = view.reading() else {
         let text = if shared.net.check_fits(FIELD * FIELD, 10).is_err() {
             "this network does not take 28x28 images: nothing to read a drawing with"

@@ -38,12 +38,9 @@ const LINE_SECONDS: f64 = 30.0;
 /// Runs `train`.
 pub fn run(data_dir: &Path, args: &TrainArgs) -> Result<()> {
     let config = args.config();
-    // Refuse what can be refused before the slow part: bad numbers, and an output that
-    // exists or cannot be written. The batch size is checked again once the split is known.
-    config
-        .validate(usize::MAX)
-        .map_err(|e| eyre!("{e}"))
-        .wrap_err("invalid training options")?;
+    // Refuse what can be refused before the slow part: an output that exists or cannot be
+    // written (bad numbers were refused with the command line, `Cli::parse_checked`; the
+    // batch size is checked once the split is known).
     check_out(&args.out, args.force, "--out")?;
     // What a failed run says of `--out`: an old file is left as it was, a new one never made.
     let untouched = if args.out.exists() {

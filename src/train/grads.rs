@@ -2,6 +2,7 @@
 //! gradients over the batch (the input layer's from the images' non-zero pixels), applies the
 //! update, and refreshes its columns of `Wᵀ`.
 
+use super::by_pixel::ByPixel;
 use super::optim::{Update, apply};
 use super::state::{LayerState, Shared, transpose};
 use super::store::{SparseImages, with_values};
@@ -33,6 +34,9 @@ pub(super) struct GradJobs<'a> {
     /// row's image (see [`Trainer`](super::Trainer)'s `cuts`).
     pub(super) split: &'a [usize],
     pub(super) cuts: &'a [usize],
+    /// The step's entries by pixel, if the input layer noted them; else each image's delta
+    /// is added to its pixels' rows in place.
+    pub(super) by_pixel: Option<&'a ByPixel>,
     pub(super) update: Option<Update>,
 }
 
@@ -194,6 +198,7 @@ fn grad_task_impl<W: Vector, V: Vector>(job: GradJob<'_>) {
         images,
         split,
         cuts,
+        by_pixel,
         update,
         ..
     } = jobs;
@@ -259,11 +264,35 @@ fn grad_task_impl<W: Vector, V: Vector>(job: GradJob<'_>) {
         }
         return;
     }
-    // dW[p, :] = sum over rows i with x[i, p] != 0 of x[i, p] delta[i, :]: each image adds
-    // its delta row (held in registers) to the rows of its pixels in this job's range, so
-    // every row sums its terms in batch order, whatever the split.
+    // dW[p, :] = sum over rows i with x[i, p] != 0 of x[i, p] delta[i, :].
+    let end = first + n;
+    if let Some(table) = by_pixel {
+        assert!(split[part] == first && split[part + 1] == end);
+        // Half the deltas were computed by the other core: ask for them all at once.
+        tiles::prefetch_floats(delta, m * stride);
+        // SAFETY: the table notes batch rows below m, whose deltas lie within the m rows
+        // asserted above; `g` holds the rows first..end; the kernel is this task's.
+        unsafe {
+            tiles::sum_rows::<W, V>(
+                table,
+                first..end,
+                delta,
+                stride,
+                vectors,
+                g.as_mut_ptr(),
+                stride,
+            )
+        };
+        if let Some(u) = update {
+            apply(u, w, g, mom, vel);
+        }
+        return;
+    }
+    // Without the table (batches too big to keep one), each image adds its delta row (held in
+    // registers) to the rows of its pixels in this job's range, so every row sums its terms
+    // in batch order, whatever the split: the same sums as the table's.
     g.fill(0.0);
-    let (end, bounds) = (first + n, split.len());
+    let bounds = split.len();
     assert!(split[part] == first && split[part + 1] == end && cuts.len() >= m * bounds);
     // Half the deltas were computed by the other core: ask for them a few images ahead.
     const DELTAS_AHEAD: usize = 2;

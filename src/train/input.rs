@@ -4,14 +4,16 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use super::by_pixel::Notes;
 use super::state::{LayerState, Shared};
 use super::store::{Image, SparseImages, with_values};
 use super::team::Team;
-use super::tiles;
+use super::tiles::{self, Note, Skip};
 use crate::kernels::simd::{Kernel, LANES, Simd, Vector};
 
 /// `out = init + the sum over `image`'s non-zero pixels of value x its row of W`, in pixel
-/// order, then the sigmoid if `sigmoid`: one image's input layer, or a run of it.
+/// order, then the sigmoid if `sigmoid`: one image's input layer, or a run of it. `note`
+/// hears of every entry.
 ///
 /// # Safety
 /// `image`'s pixels must be below `first.inputs`, and `init` must point at `first.stride`
@@ -23,6 +25,7 @@ pub(super) unsafe fn input_sums<W: Vector, V: Vector>(
     init: *const f32,
     sigmoid: bool,
     out: &mut [f32],
+    note: &mut impl Note,
 ) {
     assert!(first.w.len() >= first.inputs * first.stride && out.len() >= first.stride);
     // SAFETY: each pixel's row of W holds `stride` floats (asserted above, pixels below
@@ -37,6 +40,7 @@ pub(super) unsafe fn input_sums<W: Vector, V: Vector>(
             first.stride / LANES,
             sigmoid,
             out.as_mut_ptr(),
+            note,
         )
     });
 }
@@ -57,6 +61,8 @@ pub(super) struct InputJobs<'a> {
     pub(super) batch: Shared<'a>,
     pub(super) split: &'a [usize],
     pub(super) cuts: Shared<'a, usize>,
+    /// Where each entry is noted for the gradient, if anywhere.
+    pub(super) notes: Option<Notes<'a>>,
     /// Per row, runs done; all zero when the phase starts.
     pub(super) progress: &'a [AtomicUsize],
     /// Set if a task panicked, so that the tasks waiting for it give up too.
@@ -120,6 +126,7 @@ fn input_task_impl<W: Vector, V: Vector>(job: InputJob<'_>) {
         batch,
         split,
         cuts,
+        notes,
         progress,
         abandoned,
         ..
@@ -132,6 +139,10 @@ fn input_task_impl<W: Vector, V: Vector>(job: InputJob<'_>) {
     assert!(first.w.len() >= first.inputs * first.stride && first.b.len() >= first.stride);
     assert!(batch.len >= first.out_at + images.len() * first.stride);
     assert!(cuts.len >= images.len() * bounds);
+    if let Some(notes) = notes {
+        // SAFETY: this task alone notes the pixels of its run.
+        unsafe { notes.clear(split[run]..split[run + 1]) };
+    }
     for (r, &img) in images.iter().enumerate() {
         if run == 0 {
             data.prefetch_ahead(images, r);
@@ -191,8 +202,17 @@ fn input_task_impl<W: Vector, V: Vector>(job: InputJob<'_>) {
         } else {
             out.as_ptr()
         };
-        // SAFETY: as in the row tasks: the pixels are below `inputs`; `init` is b or `out`.
-        unsafe { input_sums::<W, V>(first, image.part(lo..hi), init, sigmoid, out) };
+        let image = image.part(lo..hi);
+        // SAFETY: as in the row tasks: the pixels are below `inputs`; `init` is b or `out`;
+        // this task alone notes the pixels of its run, each once per row (they increase).
+        unsafe {
+            match notes {
+                Some(notes) => {
+                    input_sums::<W, V>(first, image, init, sigmoid, out, &mut notes.row(r))
+                }
+                None => input_sums::<W, V>(first, image, init, sigmoid, out, &mut Skip),
+            }
+        }
         progress[r].store(run + 1, Ordering::Release);
     }
 }

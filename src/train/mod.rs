@@ -6,9 +6,10 @@
 //! allocates only its short lists of tasks when it runs on several threads; the products run
 //! in register tiles with bias and activation fused, and the sigmoid derivative folded into
 //! the backward product; the input layer works on the non-zero pixels only (about 150 of
-//! MNIST's 784), gathering rows of W image by image forward and adding each image's delta to
-//! the rows of its pixels for the weight gradient, with the images stored in 3 bytes per
-//! non-zero input (see [`SparseImages`]); a step is split into tasks over the batch
+//! MNIST's 784), gathering rows of W image by image forward while noting each input under its
+//! pixel, so that the weight gradient sums each row in registers over the images holding its
+//! pixel, with the images stored in 3 bytes per non-zero input (see [`SparseImages`]); a step
+//! is split into tasks over the batch
 //! rows, then over the weight rows, that run on a small team of spinning threads kept by the
 //! trainer; and the same loops are compiled three times, for AVX-512 and for AVX2+FMA (chosen
 //! at run time, like the forward pass's [`Path`](crate::kernels::Path)) and portable.
@@ -21,11 +22,13 @@
 //!
 //! The files: `config.rs` (what decides a run, its errors), `init.rs` (Glorot), `store.rs`
 //! (the compact images), `trainer.rs` (the buffers and the step), `rows.rs` and `grads.rs`
-//! (the step's two phases), `input.rs` (on several threads, the input layer's phase before
-//! them), `state.rs` (what the phases share), `optim.rs` (the update rules), `tiles.rs` (the
-//! phases' inner loops), `team.rs` (their threads), `run.rs` (the epoch loop and its
-//! reports), `record.rs` (what the weights file records of the run).
+//! (the step's two phases), `by_pixel.rs` (the inputs noted by pixel between them),
+//! `input.rs` (on several threads, the input layer's phase before them), `state.rs` (what the
+//! phases share), `optim.rs` (the update rules), `tiles.rs` (the phases' inner loops),
+//! `team.rs` (their threads), `run.rs` (the epoch loop and its reports), `record.rs` (what
+//! the weights file records of the run).
 
+mod by_pixel;
 mod config;
 #[cfg(test)]
 mod fixtures;

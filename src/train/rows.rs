@@ -4,11 +4,12 @@
 //! input layer goes first, in a phase of its own split over runs of pixels instead
 //! ([`InputJobs`](super::input::InputJobs)).
 
+use super::by_pixel::Notes;
 use super::input::input_sums;
 use super::state::{LayerState, Shared};
 use super::store::SparseImages;
 use super::team::Team;
-use super::tiles::{Epilogue, Product};
+use super::tiles::{Epilogue, Product, Skip};
 use crate::kernels::simd::{Kernel, LANES, Simd, Vector};
 
 /// What every row task of a step shares.
@@ -25,6 +26,8 @@ pub(super) struct RowJobs<'a> {
     /// [`Trainer`](super::Trainer)'s `cuts`).
     pub(super) split: &'a [usize],
     pub(super) cuts: Shared<'a, usize>,
+    /// Where the input layer notes each entry for the gradient, if anywhere.
+    pub(super) notes: Option<Notes<'a>>,
     /// Whether the row tasks compute the input layer (false: the input phase,
     /// [`InputJobs`](super::input::InputJobs), did).
     pub(super) input_layer: bool,
@@ -109,6 +112,7 @@ fn rows_task_impl<W: Vector, V: Vector>(job: RowsJob<'_>) {
         stats_at,
         split,
         cuts,
+        notes,
         input_layer,
         ..
     } = job.jobs;
@@ -131,6 +135,12 @@ fn rows_task_impl<W: Vector, V: Vector>(job: RowsJob<'_>) {
         // rows of W stay near the core, and the images' sums, independent chains, overlap.
         let first = &layers[0];
         let inputs = first.inputs;
+        // Notes of one task only: two would note the same pixels at once.
+        assert!(notes.is_none() || n == m);
+        if let Some(notes) = notes {
+            // SAFETY: this is the only task noting (asserted above).
+            unsafe { notes.clear(0..inputs) };
+        }
         assert!(first.w.len() >= inputs * first.stride && first.b.len() >= first.stride);
         let z = rows_of(0, false);
         let bounds = split.len();
@@ -148,7 +158,7 @@ fn rows_task_impl<W: Vector, V: Vector>(job: RowsJob<'_>) {
                 .chunks_exact_mut(first.stride)
                 .zip(cuts.chunks_exact(bounds))
                 .zip(images);
-            for ((out, cut), &img) in rows {
+            for (k, ((out, cut), &img)) in rows.enumerate() {
                 let image = data.image(img).part(cut[run]..cut[run + 1]);
                 // The first run starts from b, the others from the sums so far.
                 let init = if run == 0 {
@@ -156,9 +166,23 @@ fn rows_task_impl<W: Vector, V: Vector>(job: RowsJob<'_>) {
                 } else {
                     out.as_ptr()
                 };
+                let sigmoid = last > 0 && run + 1 == runs;
                 // SAFETY: the pixels are below `inputs` (`run` checked the images' size);
-                // `init` is b or `out` itself.
-                unsafe { input_sums::<W, V>(first, image, init, last > 0 && run + 1 == runs, out) };
+                // `init` is b or `out` itself; this is the step's only task noting entries
+                // (the input layer runs here on one thread only), each pixel once per row.
+                unsafe {
+                    match notes {
+                        Some(notes) => input_sums::<W, V>(
+                            first,
+                            image,
+                            init,
+                            sigmoid,
+                            out,
+                            &mut notes.row(r0 + k),
+                        ),
+                        None => input_sums::<W, V>(first, image, init, sigmoid, out, &mut Skip),
+                    }
+                }
             }
         }
     }

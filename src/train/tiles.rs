@@ -11,6 +11,8 @@
 use crate::kernels::simd::{Kernel, LANES, Simd, Vector};
 use crate::kernels::sparse::in_register;
 
+use super::by_pixel::ByPixel;
+
 /// Eight floats aligned to 32 bytes: the unit of [`Buf`].
 #[derive(Clone, Copy, Default, Debug)]
 #[repr(C, align(32))]
@@ -139,25 +141,25 @@ impl Iterator for Blocks {
 /// Calls `$f::<W, V, NW, NT>(args)` for the block shape `(nw, nt)`: up to 8 `W` vectors and
 /// 1 `V` vector.
 macro_rules! by_shape {
-    ($nw:expr, $nt:expr, $f:ident::<$W:ty, $V:ty>($($arg:expr),* $(,)?)) => {
+    ($nw:expr, $nt:expr, $f:ident::<$W:ty, $V:ty $(, $N:ty)?>($($arg:expr),* $(,)?)) => {
         match ($nw, $nt) {
-            (0, _) => $f::<$W, $V, 0, 1>($($arg),*),
-            (1, 0) => $f::<$W, $V, 1, 0>($($arg),*),
-            (1, _) => $f::<$W, $V, 1, 1>($($arg),*),
-            (2, 0) => $f::<$W, $V, 2, 0>($($arg),*),
-            (2, _) => $f::<$W, $V, 2, 1>($($arg),*),
-            (3, 0) => $f::<$W, $V, 3, 0>($($arg),*),
-            (3, _) => $f::<$W, $V, 3, 1>($($arg),*),
-            (4, 0) => $f::<$W, $V, 4, 0>($($arg),*),
-            (4, _) => $f::<$W, $V, 4, 1>($($arg),*),
-            (5, 0) => $f::<$W, $V, 5, 0>($($arg),*),
-            (5, _) => $f::<$W, $V, 5, 1>($($arg),*),
-            (6, 0) => $f::<$W, $V, 6, 0>($($arg),*),
-            (6, _) => $f::<$W, $V, 6, 1>($($arg),*),
-            (7, 0) => $f::<$W, $V, 7, 0>($($arg),*),
-            (7, _) => $f::<$W, $V, 7, 1>($($arg),*),
-            (_, 0) => $f::<$W, $V, 8, 0>($($arg),*),
-            _ => $f::<$W, $V, 8, 1>($($arg),*),
+            (0, _) => $f::<$W, $V, $($N,)? 0, 1>($($arg),*),
+            (1, 0) => $f::<$W, $V, $($N,)? 1, 0>($($arg),*),
+            (1, _) => $f::<$W, $V, $($N,)? 1, 1>($($arg),*),
+            (2, 0) => $f::<$W, $V, $($N,)? 2, 0>($($arg),*),
+            (2, _) => $f::<$W, $V, $($N,)? 2, 1>($($arg),*),
+            (3, 0) => $f::<$W, $V, $($N,)? 3, 0>($($arg),*),
+            (3, _) => $f::<$W, $V, $($N,)? 3, 1>($($arg),*),
+            (4, 0) => $f::<$W, $V, $($N,)? 4, 0>($($arg),*),
+            (4, _) => $f::<$W, $V, $($N,)? 4, 1>($($arg),*),
+            (5, 0) => $f::<$W, $V, $($N,)? 5, 0>($($arg),*),
+            (5, _) => $f::<$W, $V, $($N,)? 5, 1>($($arg),*),
+            (6, 0) => $f::<$W, $V, $($N,)? 6, 0>($($arg),*),
+            (6, _) => $f::<$W, $V, $($N,)? 6, 1>($($arg),*),
+            (7, 0) => $f::<$W, $V, $($N,)? 7, 0>($($arg),*),
+            (7, _) => $f::<$W, $V, $($N,)? 7, 1>($($arg),*),
+            (_, 0) => $f::<$W, $V, $($N,)? 8, 0>($($arg),*),
+            _ => $f::<$W, $V, $($N,)? 8, 1>($($arg),*),
         }
     };
 }
@@ -346,13 +348,31 @@ impl Kernel for Vouched<'_> {
     }
 }
 
+/// What the input layer's gather does with each entry besides summing it.
+pub(super) trait Note {
+    /// Entry `value` at `pixel` was summed.
+    ///
+    /// # Safety
+    /// `pixel` is below the layer's inputs.
+    unsafe fn note(&mut self, pixel: u16, value: f32);
+}
+
+/// Nothing.
+pub(super) struct Skip;
+
+impl Note for Skip {
+    #[inline(always)]
+    unsafe fn note(&mut self, _: u16, _: f32) {}
+}
+
 /// `out = init + sum over entries e of val[e] * B[idx[e]]` over `vectors` columns of
 /// [`LANES`] floats, entries in order, then the logistic function if `sigmoid`: one image's
 /// input layer.
 ///
 /// # Safety
 /// Every `idx[e] * b_rs + vectors * LANES` floats from `b` must be readable, `init` and `out`
-/// must hold `vectors * LANES` floats, and the CPU must support `W` and `V`.
+/// must hold `vectors * LANES` floats, and the CPU must support `W` and `V`. `note` hears of
+/// every entry, in order.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn gather_rows<W: Vector, V: Vector>(
@@ -364,22 +384,51 @@ pub(super) unsafe fn gather_rows<W: Vector, V: Vector>(
     vectors: usize,
     sigmoid: bool,
     out: *mut f32,
+    note: &mut impl Note,
 ) {
     for (col, nw, nt) in Blocks::new::<W, V>(vectors, 8) {
         // SAFETY: forwarded from the caller; the block lies within `vectors`.
         unsafe {
             let (b, init, out) = (b.add(col), init.add(col), out.add(col));
-            by_shape!(
-                nw,
-                nt,
-                gather_block::<W, V>(idx, val.clone(), b, b_rs, init, sigmoid, out)
-            );
+            // Every entry is noted once, with the first block.
+            if col == 0 {
+                by_shape!(
+                    nw,
+                    nt,
+                    gather_block::<W, V, _>(
+                        idx,
+                        val.clone(),
+                        b,
+                        b_rs,
+                        init,
+                        sigmoid,
+                        out,
+                        &mut *note
+                    )
+                );
+            } else {
+                by_shape!(
+                    nw,
+                    nt,
+                    gather_block::<W, V, Skip>(
+                        idx,
+                        val.clone(),
+                        b,
+                        b_rs,
+                        init,
+                        sigmoid,
+                        out,
+                        &mut Skip
+                    )
+                );
+            }
         }
     }
 }
 
 #[inline(always)]
-unsafe fn gather_block<W: Vector, V: Vector, const NW: usize, const NT: usize>(
+#[allow(clippy::too_many_arguments)]
+unsafe fn gather_block<W: Vector, V: Vector, N: Note, const NW: usize, const NT: usize>(
     idx: &[u16],
     val: impl Iterator<Item = f32>,
     b: *const f32,
@@ -387,6 +436,7 @@ unsafe fn gather_block<W: Vector, V: Vector, const NW: usize, const NT: usize>(
     init: *const f32,
     sigmoid: bool,
     out: *mut f32,
+    note: &mut N,
 ) {
     let tail = NW * W::LANES;
     // SAFETY: forwarded from `gather_rows`.
@@ -400,6 +450,8 @@ unsafe fn gather_block<W: Vector, V: Vector, const NW: usize, const NT: usize>(
             *a = V::load_ptr(init.add(tail + v * V::LANES));
         }
         for (&i, s) in idx.iter().zip(val) {
+            // SAFETY: `i` indexes a row of B, the layer's weights: below its inputs.
+            note.note(i, s);
             let row = in_register(b.add(usize::from(i) * b_rs));
             let x = W::splat(s);
             for (v, a) in acc.iter_mut().enumerate() {
@@ -484,6 +536,76 @@ unsafe fn scatter_block<W: Vector, V: Vector, const NW: usize, const NT: usize>(
             for (v, &wv) in wt.iter().enumerate() {
                 let o = o.add(tail + v * V::LANES);
                 x.mul_add(wv, V::load_ptr(o)).store_ptr(o);
+            }
+        }
+    }
+}
+
+/// `out[p - first] = sum over the entries e of pixel p of e.value * delta[e.row]`, entries in
+/// the order noted, for every pixel p in `pixels`, over `vectors` columns of [`LANES`] floats:
+/// the input layer's weight gradient, each row summed in registers and stored once.
+///
+/// # Safety
+/// `delta` must hold every noted row (`delta_rs` floats each, `vectors * LANES` read), `out`
+/// the rows of `pixels` (from `first`, `out_rs` floats each, `vectors * LANES` written), and
+/// the CPU must support `W` and `V`.
+#[inline(always)]
+pub(super) unsafe fn sum_rows<W: Vector, V: Vector>(
+    table: &ByPixel,
+    pixels: std::ops::Range<usize>,
+    delta: *const f32,
+    delta_rs: usize,
+    vectors: usize,
+    out: *mut f32,
+    out_rs: usize,
+) {
+    for (col, nw, nt) in Blocks::new::<W, V>(vectors, 8) {
+        // SAFETY: forwarded from the caller; the block lies within `vectors`.
+        unsafe {
+            let (delta, out) = (delta.add(col), out.add(col));
+            by_shape!(
+                nw,
+                nt,
+                sum_block::<W, V>(table, pixels.clone(), delta, delta_rs, out, out_rs)
+            );
+        }
+    }
+}
+
+#[inline(always)]
+unsafe fn sum_block<W: Vector, V: Vector, const NW: usize, const NT: usize>(
+    table: &ByPixel,
+    pixels: std::ops::Range<usize>,
+    delta: *const f32,
+    delta_rs: usize,
+    out: *mut f32,
+    out_rs: usize,
+) {
+    let tail = NW * W::LANES;
+    let first = pixels.start;
+    // SAFETY: forwarded from `sum_rows`.
+    unsafe {
+        for p in pixels {
+            // From +0, as the rows added to in place start from zeros: the same sums, bit for bit.
+            let mut acc = [W::splat(0.0); NW];
+            let mut acc_t = [V::splat(0.0); NT];
+            for e in table.pixel(p) {
+                let d = in_register(delta.add(e.row as usize * delta_rs));
+                let x = W::splat(e.value);
+                for (v, a) in acc.iter_mut().enumerate() {
+                    *a = x.mul_add(W::load_ptr(d.add(v * W::LANES)), *a);
+                }
+                let x = V::splat(e.value);
+                for (v, a) in acc_t.iter_mut().enumerate() {
+                    *a = x.mul_add(V::load_ptr(d.add(tail + v * V::LANES)), *a);
+                }
+            }
+            let o = out.add((p - first) * out_rs);
+            for (v, &a) in acc.iter().enumerate() {
+                a.store_ptr(o.add(v * W::LANES));
+            }
+            for (v, &a) in acc_t.iter().enumerate() {
+                a.store_ptr(o.add(tail + v * V::LANES));
             }
         }
     }

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use ndarray::{Array1, Array2};
 
+use super::by_pixel::ByPixel;
 use super::config::Optimizer;
 use super::grads::GradJobs;
 use super::input::InputJobs;
@@ -71,6 +72,9 @@ pub struct Trainer {
     team: Option<Team>,
     /// How the input layer's tasks hand each batch row on (see [`InputJobs`]).
     handoff: Handoff,
+    /// The step's entries by pixel, for the input layer's gradient (None when too big for
+    /// the batch size: the gradient then adds each image in place).
+    by_pixel: Option<ByPixel>,
 }
 
 /// Per batch row, how many runs of pixels the input layer has been through, and whether a
@@ -152,6 +156,7 @@ impl Trainer {
                 rows: (0..max_batch).map(|_| AtomicUsize::new(0)).collect(),
                 abandoned: AtomicBool::new(false),
             },
+            by_pixel: ByPixel::new(inputs, max_batch),
         };
         for layer in &mut trainer.layers[1..] {
             let in_stride = padded(layer.inputs);
@@ -274,6 +279,10 @@ impl Trainer {
         let kernel = self.kernel;
         data.split_pixels(&mut self.pixel_split);
         let team = self.team.as_ref().filter(|_| self.threads > 1);
+        // The input layer notes its entries by pixel in its own phase on several threads; on
+        // one, in the only row task.
+        let notes_in_rows = team.is_none() && row_tasks == 1;
+        let noted = team.is_some() || notes_in_rows;
         if let Some(team) = team {
             for row in &self.handoff.rows[..m] {
                 row.store(0, Ordering::Relaxed);
@@ -286,6 +295,7 @@ impl Trainer {
                 batch: Shared::new(&mut self.batch),
                 split: &self.pixel_split,
                 cuts: Shared::new(&mut self.cuts),
+                notes: self.by_pixel.as_mut().map(ByPixel::notes),
                 progress: &self.handoff.rows,
                 abandoned: &self.handoff.abandoned,
             }
@@ -303,6 +313,11 @@ impl Trainer {
                 batch: Shared::new(&mut self.batch),
                 split: &self.pixel_split,
                 cuts: Shared::new(&mut self.cuts),
+                notes: self
+                    .by_pixel
+                    .as_mut()
+                    .filter(|_| notes_in_rows)
+                    .map(ByPixel::notes),
             };
             jobs.run(row_tasks, self.team.as_ref());
         }
@@ -326,6 +341,7 @@ impl Trainer {
             images: batch,
             split: &self.pixel_split,
             cuts: &self.cuts,
+            by_pixel: self.by_pixel.as_ref().filter(|_| noted),
             update,
         };
         jobs.run(&mut self.layers, self.team.as_ref());
@@ -491,6 +507,55 @@ mod tests {
                     // Stronger than the tolerance: each value is summed in the same order
                     // however the work is split, so the weights agree bit for bit.
                     assert_eq!(net, one_net, "{kernel:?} {optimizer:?} {threads} threads");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn summing_entries_by_pixel_matches_adding_each_image_in_place_bit_for_bit() {
+        // 150 hidden units: more columns than one block of registers, so the gather notes
+        // with its first block only and the sums run block by block.
+        for sizes in [[30, 20, 17, 10], [30, 150, 17, 10]] {
+            let (net, data) = tiny(&sizes, 13, 11);
+            let all: Vec<usize> = (0..data.len()).collect();
+            for kernel in kernels() {
+                for threads in [1, 2, 3] {
+                    let run = |by_pixel: bool| {
+                        let mut trainer = Trainer::new(&net, Optimizer::Momentum, 0.05, all.len());
+                        assert!(trainer.set_kernel(kernel));
+                        trainer.set_threads(threads);
+                        if !by_pixel {
+                            trainer.by_pixel = None;
+                        }
+                        trainer.forward_backward(&data, &all);
+                        // Bits, so that even the signs of zeros must agree.
+                        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                        let gradients: Vec<_> = trainer
+                            .gradients()
+                            .iter()
+                            .map(|(w, b)| (bits(w), bits(b)))
+                            .collect();
+                        for _ in 0..3 {
+                            trainer.step(&data, &all);
+                            trainer.step(&data, &all[4..]);
+                        }
+                        let weights: Vec<_> = trainer
+                            .network()
+                            .unwrap()
+                            .layers()
+                            .iter()
+                            .map(|l| {
+                                (
+                                    bits(&l.w.iter().copied().collect::<Vec<_>>()),
+                                    bits(&l.b.to_vec()),
+                                )
+                            })
+                            .collect();
+                        (gradients, weights)
+                    };
+                    let (table, in_place) = (run(true), run(false));
+                    assert_eq!(table, in_place, "{sizes:?} {kernel:?} {threads} threads");
                 }
             }
         }

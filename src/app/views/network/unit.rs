@@ -34,10 +34,18 @@ pub fn draw(shared: &Shared, view: &State, frame: &mut Frame, area: Rect, tabs: 
         "blue"
     };
     let name = if inc.layer == 0 {
-        // The two images need naming wherever the panel is drawn.
+        // The two images need naming wherever the panel is drawn; their colors only where
+        // the captions, which name them too, find no room (at 80 columns the title shares
+        // its line with the Tab hint).
         let what = if is_output { "class" } else { "unit" };
+        let inner = block(String::new(), tabs).inner(area);
+        let legend = if captions_fit(shared, inner) {
+            String::new()
+        } else {
+            format!("· {negative} < 0 ")
+        };
         format!(
-            " {what} {} of layer 1 · left w, right w × input · {negative} < 0 ",
+            " {what} {} of layer 1 · left w, right w × input {legend}",
             inc.unit
         )
     } else if is_output {
@@ -90,6 +98,23 @@ fn summary(inc: &Incoming, is_output: bool, output: &str, palette: Palette) -> V
     spans
 }
 
+/// The two images' size in cells.
+fn image_size(shared: &Shared) -> (u16, u16) {
+    (
+        u16::try_from(shared.data.cols().max(1)).unwrap_or(u16::MAX),
+        u16::try_from(shared.data.rows().div_ceil(2)).unwrap_or(u16::MAX),
+    )
+}
+
+/// Whether [`draw_images`] finds room in `area` for its captions (beside or below).
+fn captions_fit(shared: &Shared, area: Rect) -> bool {
+    let (img_w, img_h) = image_size(shared);
+    area.width.saturating_sub(2 * img_w + 2 * GAP) >= CAPTION_WIDTH || area.height > img_h
+}
+
+/// Narrowest column of captions beside the images.
+const CAPTION_WIDTH: u16 = 18;
+
 /// The weights and the products as two images side by side, captions beside or below.
 fn draw_images(
     shared: &Shared,
@@ -99,11 +124,7 @@ fn draw_images(
     area: Rect,
 ) {
     let cols = shared.data.cols().max(1);
-    let rows = shared.data.rows();
-    let (img_w, img_h) = (
-        u16::try_from(cols).unwrap_or(u16::MAX),
-        u16::try_from(rows.div_ceil(2)).unwrap_or(u16::MAX),
-    );
+    let (img_w, img_h) = image_size(shared);
     let palette = shared.palette;
     let mut image = |values, x| {
         let digit = InputDigit {
@@ -148,7 +169,7 @@ fn draw_images(
         Line::from(summary.clone()),
     ];
     let beside = area.width.saturating_sub(2 * img_w + 2 * GAP);
-    if beside >= 18 {
+    if beside >= CAPTION_WIDTH {
         let x = area.x + 2 * img_w + 2 * GAP;
         let rect = Rect::new(x, area.y, beside, area.height);
         frame.render_widget(

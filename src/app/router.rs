@@ -98,9 +98,9 @@ pub const GLOBAL_KEYS: &[Binding] = &[
     },
     Binding {
         keys: &[KeyCode::Char('q'), KeyCode::Esc],
-        // Ctrl-C is handled before any table, whatever is open.
-        label: "q Esc Ctrl-C",
-        help: "quit; Esc first closes a message, or goes back a view",
+        // Ctrl-C and Ctrl-Z are handled before any table, whatever is open (`key_to_msg`).
+        label: "q Esc ^C ^Z",
+        help: "quit · ^Z suspends · Esc: close a message, else go back",
         hint: Some(Hint {
             rank: 61,
             keys: "q",

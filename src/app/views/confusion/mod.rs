@@ -156,7 +156,7 @@ pub const MARKS: &[Note] = &[
     },
     Note {
         label: "░▒▓█",
-        help: "without colors (NO_COLOR): a shade before the number",
+        help: "NO_COLOR: a shade, ░ few … █ most, as the colors' brightness",
     },
     Note {
         label: "4→9",

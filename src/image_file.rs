@@ -48,6 +48,16 @@ pub enum ImageFileError {
     /// The header asks for more than the limits allow.
     #[error("the image is too large to decode: {0} (at most {MAX_SIDE} a side)")]
     TooLarge(String),
+    /// The file ends before the last of the pixels its header gives.
+    #[error(
+        "the file is cut short: it ends before the last of the {width}x{height} pixels its header gives"
+    )]
+    Truncated {
+        /// Width the header gives.
+        width: u32,
+        /// Height the header gives.
+        height: u32,
+    },
     /// The image is corrupt or cut short.
     #[error("cannot decode the image: {0}")]
     Decode(String),
@@ -136,7 +146,12 @@ pub fn decode(bytes: &[u8]) -> Result<DynamicImage, ImageFileError> {
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
-    reader.decode().map_err(decode_error)
+    reader.decode().map_err(|e| match e {
+        ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            ImageFileError::Truncated { width, height }
+        }
+        other => decode_error(other),
+    })
 }
 
 /// The fault behind a decoding error.
@@ -374,8 +389,29 @@ mod tests {
         // cut only in its closing chunk still decodes: every pixel is there).
         for cut in [8, 30, whole.len() / 2, whole.len() - 20] {
             let err = decode(&whole[..cut]).unwrap_err();
-            assert!(matches!(err, ImageFileError::Decode(_)), "{cut}: {err}");
+            assert!(
+                matches!(
+                    err,
+                    ImageFileError::Decode(_) | ImageFileError::Truncated { .. }
+                ),
+                "{cut}: {err}"
+            );
         }
+        // A binary PGM whose pixels stop short says so, with the size its header gives.
+        let mut short = b"P5\n28 28\n255\n".to_vec();
+        short.extend([7; 100]);
+        let err = decode(&short).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ImageFileError::Truncated {
+                    width: 28,
+                    height: 28
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("cut short"), "{err}");
         // A binary PGM header that asks for 100000 x 100000 pixels, with 4 bytes behind it.
         let huge = b"P5\n100000 100000\n255\n\0\0\0\0";
         let err = decode(huge).unwrap_err();

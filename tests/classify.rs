@@ -253,7 +253,7 @@ fn classify_reads_every_format_and_names_every_bad_file() {
     }
     for (fault, path, says) in [
         (bad[0].0, &bad[0].1, "not an image"),
-        (bad[1].0, &bad[1].1, "cannot decode"),
+        (bad[1].0, &bad[1].1, "cut short"),
         (bad[2].0, &bad[2].1, "empty (0 bytes)"),
         (bad[3].0, &bad[3].1, "too large"),
     ] {

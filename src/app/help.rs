@@ -47,11 +47,26 @@ pub fn rows(view: ViewId) -> Vec<Row> {
     rows
 }
 
+/// The overlay's height in `area` for `rows` rows (its border included).
+fn height(rows: usize, area: Rect) -> u16 {
+    u16::try_from(rows + 2).unwrap_or(u16::MAX).min(area.height)
+}
+
+/// How many of `view`'s help rows the overlay shows at once in `area`.
+pub fn visible_rows(view: ViewId, area: Rect) -> usize {
+    usize::from(height(rows(view).len(), area).saturating_sub(2))
+}
+
+/// The offset that shows `view`'s last help row at the bottom of the overlay in `area`.
+pub fn last_offset(view: ViewId, area: Rect) -> usize {
+    rows(view).len().saturating_sub(visible_rows(view, area))
+}
+
 /// Draws the overlay centered in `area`, scrolled down by the state's offset.
 pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
     let rows = rows(state.view());
     let width = MAX_WIDTH.min(area.width);
-    let height = (rows.len() as u16 + 2).min(area.height);
+    let height = height(rows.len(), area);
     let visible = usize::from(height.saturating_sub(2));
     let offset = state.help_offset().min(rows.len().saturating_sub(visible));
     let popup = Rect::new(
@@ -75,7 +90,7 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
     let footer = if rows.len() > visible {
         let last = (offset + visible).min(rows.len());
         format!(
-            " ↑↓ PgUp PgDn: {}–{last} of {} · other keys close ",
+            " ↑↓ PgUp PgDn Home End: {}–{last} of {} · other keys close ",
             offset + 1,
             rows.len()
         )

@@ -28,8 +28,11 @@ pub enum Msg {
     Network(network::Msg),
     /// Open or close the help overlay.
     ToggleHelp,
-    /// Scroll the help overlay by this many rows (negative: up).
+    /// Scroll the help overlay by this many rows (negative: up; `isize::MIN`/`MAX`: to the
+    /// top/bottom).
     ScrollHelp(isize),
+    /// Scroll the help overlay by this many pages of what it shows (negative: up).
+    PageHelp(isize),
     /// Esc: close a notice, else leave the view for the one it was opened from, else quit.
     Back,
     /// Open a view (or, if it is the active one, go back from it).

@@ -10,9 +10,6 @@ use crate::app::msg::{Goto, Msg};
 use crate::app::state::AppState;
 use crate::app::views::{self, ViewId};
 
-/// Rows PgUp/PgDn move the help by.
-const HELP_PAGE: isize = 10;
-
 /// Keys that open the views, in every view that does not use the key itself. A view opens
 /// over the current one; its key again (or Esc) goes back. Last, `u`, which every view
 /// offers too: the trained network in all of them, or the loaded one.
@@ -152,13 +149,22 @@ pub fn key_to_msg(state: &AppState, key: KeyEvent) -> Option<Msg> {
         return msg;
     }
     if state.help_shown() {
-        // The arrows scroll the help, `q` still quits, any other key closes it.
+        // Where it scrolls the arrows, pages, Home and End move it; `q` still quits; any other
+        // key closes it (any key at all when it fits, as its footer then says).
+        if !state.help_scrolls() {
+            return Some(match key.code {
+                KeyCode::Char('q') => Msg::Quit,
+                _ => Msg::ToggleHelp,
+            });
+        }
         return Some(match key.code {
             KeyCode::Char('q') => Msg::Quit,
             KeyCode::Up | KeyCode::Char('k') => Msg::ScrollHelp(-1),
             KeyCode::Down | KeyCode::Char('j') => Msg::ScrollHelp(1),
-            KeyCode::PageUp => Msg::ScrollHelp(-HELP_PAGE),
-            KeyCode::PageDown | KeyCode::Char(' ') => Msg::ScrollHelp(HELP_PAGE),
+            KeyCode::PageUp => Msg::PageHelp(-1),
+            KeyCode::PageDown | KeyCode::Char(' ') => Msg::PageHelp(1),
+            KeyCode::Home | KeyCode::Char('g') => Msg::ScrollHelp(isize::MIN),
+            KeyCode::End | KeyCode::Char('G') => Msg::ScrollHelp(isize::MAX),
             _ => Msg::ToggleHelp,
         });
     }

@@ -179,6 +179,19 @@ impl AppState {
         self.help.unwrap_or(0)
     }
 
+    /// Whether the help has more rows than the screen shows at once.
+    pub fn help_scrolls(&self) -> bool {
+        help::last_offset(self.view(), self.screen) > 0
+    }
+
+    /// Scrolls the help by `by` rows, no further than its last screenful.
+    fn scroll_help(&mut self, by: isize) {
+        let last = help::last_offset(self.view(), self.screen);
+        if let Some(offset) = &mut self.help {
+            *offset = offset.saturating_add_signed(by).min(last);
+        }
+    }
+
     /// The status-bar message, if any.
     pub fn notice(&self) -> Option<&Notice> {
         self.notice.as_ref()
@@ -242,11 +255,13 @@ impl AppState {
             Msg::Network(msg) => self.network.update(msg, &self.shared),
             Msg::Modes(msg) => return self.modes.update(msg, &mut self.shared).into(),
             Msg::ToggleHelp => self.help = self.help.xor(Some(0)),
-            Msg::ScrollHelp(by) => {
-                let last = help::rows(self.view()).len().saturating_sub(1);
-                if let Some(offset) = &mut self.help {
-                    *offset = offset.saturating_add_signed(by).min(last);
-                }
+            Msg::ScrollHelp(by) => self.scroll_help(by),
+            Msg::PageHelp(pages) => {
+                // A page keeps one row of the last in sight.
+                let page = help::visible_rows(self.view(), self.screen)
+                    .saturating_sub(1)
+                    .max(1);
+                self.scroll_help(pages.saturating_mul(page as isize));
             }
             Msg::Resized => {}
             Msg::Screen(area) => self.screen = area,
@@ -1196,6 +1211,36 @@ mod tests {
         assert_eq!((s.view(), s.shared.index()), (ViewId::Gallery, 3));
         s.update(Msg::Back);
         assert_eq!(s.views(), [ViewId::Browse]);
+    }
+
+    #[test]
+    fn the_help_pages_by_what_it_shows_and_stops_at_its_last_screenful() {
+        let (mut s, _) = state();
+        s.update(Msg::Screen(Rect::new(0, 0, 80, 24)));
+        s.update(Msg::ToggleHelp);
+        let (visible, last) = (
+            help::visible_rows(s.view(), s.screen),
+            help::last_offset(s.view(), s.screen),
+        );
+        assert_eq!(visible, 22, "24 rows less the border");
+        assert!(s.help_scrolls() && last > visible, "{last}");
+        s.update(Msg::PageHelp(1));
+        assert_eq!(
+            s.help_offset(),
+            visible - 1,
+            "a page keeps one row in sight"
+        );
+        s.update(Msg::ScrollHelp(isize::MAX));
+        assert_eq!(s.help_offset(), last);
+        // Past the end nothing moves, so one key up is one row up.
+        s.update(Msg::PageHelp(5));
+        s.update(Msg::ScrollHelp(-1));
+        assert_eq!(s.help_offset(), last - 1);
+        s.update(Msg::ScrollHelp(isize::MIN));
+        assert_eq!(s.help_offset(), 0);
+        // On a screen tall enough for every row, it does not scroll.
+        s.update(Msg::Screen(Rect::new(0, 0, 80, 200)));
+        assert!(!s.help_scrolls());
     }
 
     #[test]

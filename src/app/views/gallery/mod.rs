@@ -20,7 +20,7 @@ use ratatui::widgets::{Block, Paragraph};
 use crate::app::keymap::{Binding, Hint, Note};
 use crate::app::msg::{self, Nav};
 use crate::app::shared::Shared;
-use crate::app::views::browse;
+use crate::app::views::{ViewId, browse};
 use crate::app::widgets::thumbnail::{self, Thumbnail};
 use crate::app::widgets::{bold, dim, fg};
 
@@ -90,6 +90,14 @@ pub const KEYS: &[Binding] = &[
     browse::ERRORS,
     browse::ORDER,
     browse::FILTER,
+    // As every other view's own key does: the key that opened the view closes it.
+    Binding {
+        keys: &[KeyCode::Char('G')],
+        label: "G",
+        help: "back to the view the gallery was opened from",
+        hint: None,
+        action: |_| Some(msg::Msg::Open(ViewId::Gallery)),
+    },
 ];
 
 /// Help lines for what is not a key.

@@ -51,17 +51,32 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
         let mut spans = Vec::new();
         let view = state.view();
         let opens: Vec<Binding> = open_keys(view).into_iter().copied().collect();
-        // Whole hints only, most useful first: a key without its word would puzzle.
+        // Whole hints only, most useful first: a key without its word would puzzle. The help's
+        // (`?`, which lists every key) keeps its room whatever has to go.
+        let hints = keymap::hints(&[view.keys(), &opens, GLOBAL_KEYS]);
+        let width = |h: &keymap::Hint| 2 + h.keys.chars().count() + h.word.chars().count();
+        let is_help = |h: &keymap::Hint| h.keys == "?";
+        let mut reserved = hints
+            .iter()
+            .find(|h| is_help(h))
+            .map_or(0, |h| width(h) + 1);
         let mut room = usize::from(area.width);
-        for hint in keymap::hints(&[view.keys(), &opens, GLOBAL_KEYS]) {
-            let (keys, word) = (format!(" {}", hint.keys), format!(" {} ", hint.word));
-            let width = keys.chars().count() + word.trim_end().chars().count();
-            if width > room {
+        let mut full = false;
+        for hint in &hints {
+            // A hint needs its width, and a space before the help's if that is still to come.
+            let need = width(hint) + if reserved > 0 { 1 + reserved } else { 0 };
+            if is_help(hint) {
+                reserved = 0;
+            } else if full || need > room {
+                full = true;
+                continue;
+            }
+            if width(hint) > room {
                 break;
             }
-            room = room.saturating_sub(width + 1);
-            spans.push(Span::styled(keys, bold()));
-            spans.push(Span::styled(word, dim(palette)));
+            room = room.saturating_sub(width(hint) + 1);
+            spans.push(Span::styled(format!(" {}", hint.keys), bold()));
+            spans.push(Span::styled(format!(" {} ", hint.word), dim(palette)));
         }
         Line::from(spans)
     };

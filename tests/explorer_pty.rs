@@ -726,6 +726,9 @@ fn a_one_epoch_training_shows_its_accuracy_and_the_explorer_switches_to_it() {
         t.contains("accuracy on the whole split · trained network · epoch 1/1")
             && table_shows(t, "div255", &accuracy)
     });
+    // The trained network is in no file: the first q says so, the second quits.
+    s.send("q");
+    s.wait_for_text("the trained network is not written: q again quits");
     s.send("q");
     let status = s.wait_exit();
     assert!(status.success(), "exit status {status:?}");
@@ -750,6 +753,9 @@ fn quitting_during_a_training_stops_it_and_restores_the_terminal() {
                 .is_some_and(|n| n >= 2)
         })
     });
+    // The epochs so far are in no file: the first q says so, the second quits.
+    s.send("q");
+    s.wait_for_text("the trained network is not written: q again quits");
     let asked = Instant::now();
     s.send("q");
     let status = s.wait_exit();

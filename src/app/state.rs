@@ -48,6 +48,8 @@ pub struct AppState {
     loading: Option<(u64, String)>,
     notice: Option<Notice>,
     should_quit: bool,
+    /// The trained weights a quit was last held back for (see [`AppState::quit`]).
+    quit_warned: Option<Arc<Network>>,
 }
 
 impl AppState {
@@ -80,6 +82,7 @@ impl AppState {
             loading: None,
             notice: None,
             should_quit: false,
+            quit_warned: None,
         };
         (state, job.into())
     }
@@ -177,6 +180,24 @@ impl AppState {
     /// How many rows the help is scrolled down.
     pub fn help_offset(&self) -> usize {
         self.help.unwrap_or(0)
+    }
+
+    /// Quits, unless a trained network would be lost unwritten: then says so once (for those
+    /// weights), and the next quit goes through.
+    fn quit(&mut self) {
+        if let Some(net) = self.train.unsaved()
+            && !self
+                .quit_warned
+                .as_ref()
+                .is_some_and(|w| Arc::ptr_eq(w, &net))
+        {
+            self.quit_warned = Some(net);
+            self.notice = Some(Notice::error(
+                "the trained network is not written: q again quits, t then w writes it".into(),
+            ));
+            return;
+        }
+        self.should_quit = true;
     }
 
     /// Whether the help has more rows than the screen shows at once.
@@ -280,11 +301,11 @@ impl AppState {
                 } else if self.views.len() > 1 {
                     self.views.pop();
                 } else {
-                    self.should_quit = true;
+                    self.quit();
                 }
             }
             Msg::Open(view) => self.open(view),
-            Msg::Quit => self.should_quit = true,
+            Msg::Quit => self.quit(),
             Msg::Suspend => return Cmd::Suspend,
             Msg::Worker(WorkerMsg::Loaded { generation, result }) => {
                 return self.loaded(generation, result);

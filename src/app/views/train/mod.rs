@@ -136,8 +136,11 @@ pub struct State {
     /// The training and test splits, once read, for the next runs.
     splits: Option<(Arc<Dataset>, Arc<Dataset>)>,
     writing: Option<WritePrompt>,
-    /// The write job under way.
+    /// The write job under way, and the weights it writes.
     saving: Option<u64>,
+    saving_net: Option<Arc<Network>>,
+    /// The weights last written to a file.
+    written: Option<Arc<Network>>,
 }
 
 impl State {
@@ -173,6 +176,13 @@ impl State {
     pub fn trained(&self) -> Option<(Arc<Network>, String)> {
         let run = self.run.as_ref()?;
         Some((Arc::clone(run.network.as_ref()?), run.label()))
+    }
+
+    /// The latest run's weights if no file holds them yet (none before the first epoch).
+    pub fn unsaved(&self) -> Option<Arc<Network>> {
+        let net = self.run.as_ref()?.network.as_ref()?;
+        let written = self.written.as_ref().is_some_and(|w| Arc::ptr_eq(w, net));
+        (!written).then(|| Arc::clone(net))
     }
 
     /// The write prompt, while it is open.
@@ -294,10 +304,14 @@ impl State {
             return Reported::default();
         }
         self.saving = None;
+        let net = self.saving_net.take();
         let notice = match report {
             WorkerMsg::Saved {
                 result: Ok(path), ..
-            } => Notice::info(format!("wrote {}", path.display())),
+            } => {
+                self.written = net;
+                Notice::info(format!("wrote {}", path.display()))
+            }
             WorkerMsg::Saved { result: Err(e), .. } | WorkerMsg::Failed { message: e, .. } => {
                 Notice::error(format!("writing failed: {e}"))
             }
@@ -445,6 +459,7 @@ impl State {
         });
         let generation = shared.new_generation();
         self.saving = Some(generation);
+        self.saving_net = Some(Arc::clone(&net));
         let notice = Notice::info(format!("writing {} ({label}) …", path.display()));
         Outcome::Submit(
             Job::Save(SaveJob {

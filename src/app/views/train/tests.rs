@@ -422,3 +422,45 @@ fn w_writes_the_trained_network_and_asks_before_replacing_a_file() {
     );
     assert_eq!(std::fs::read_to_string(&old).unwrap(), "keep me");
 }
+
+#[test]
+fn quitting_with_an_unwritten_trained_network_asks_once_and_a_write_clears_it() {
+    let weights = net(3, 0.1);
+    // A run, its first epoch's weights written (or not), then maybe a second epoch.
+    let after = |write: bool, second: bool| {
+        let (mut s, _) = state();
+        let job = start(&mut s);
+        s.update(epoch(job.generation, 1, Arc::clone(&weights)));
+        if write {
+            train(&mut s, Msg::Write(Goto::Start));
+            let Cmd::Submit(Job::Save(save)) = press(&mut s, KeyCode::Enter) else {
+                panic!("Enter writes the suggested file")
+            };
+            s.update(AppMsg::Worker(WorkerMsg::Saved {
+                generation: save.generation,
+                result: Ok(save.path.clone()),
+            }));
+        }
+        if second {
+            s.update(epoch(job.generation, 2, net(3, 0.2)));
+        }
+        s
+    };
+    let mut s = after(false, false);
+    s.update(AppMsg::Quit);
+    assert!(!s.should_quit(), "the first quit is held back");
+    assert!(s.notice().is_some_and(|n| n.text.contains("not written")));
+    s.update(AppMsg::Quit);
+    assert!(s.should_quit(), "the second goes through");
+
+    let mut s = after(true, false);
+    s.update(AppMsg::Quit);
+    assert!(s.should_quit(), "written: nothing to lose");
+
+    let mut s = after(true, true);
+    s.update(AppMsg::Quit);
+    assert!(
+        !s.should_quit(),
+        "the second epoch's weights are not written"
+    );
+}

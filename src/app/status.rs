@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::app::keymap::{self, Binding};
 use crate::app::router::{GLOBAL_KEYS, open_keys};
@@ -83,6 +83,75 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
+/// A notice too long for the status line, drawn whole: wrapped at words over the bottom rows
+/// of `screen` (the status line's among them), under a rule. Errors name files and causes
+/// that a cut line would lose.
+pub fn draw_overflow(state: &AppState, frame: &mut Frame, screen: Rect) {
+    let prompting = state.goto_input().is_some()
+        || state.load_input().is_some()
+        || state.train().prompt().is_some();
+    let Some(notice) = state.notice().filter(|_| !prompting) else {
+        return;
+    };
+    let width = usize::from(screen.width);
+    if notice.text.chars().count() < width || width < 2 {
+        return;
+    }
+    let palette = state.shared().palette;
+    let style = if notice.is_error {
+        fg(palette, Color::Red).patch(bold())
+    } else {
+        fg(palette, Color::Yellow)
+    };
+    let rows = wrap(&notice.text, width - 1);
+    let height = u16::try_from(rows.len() + 1)
+        .unwrap_or(u16::MAX)
+        .min(screen.height / 2);
+    let rect = Rect::new(screen.x, screen.bottom() - height, screen.width, height);
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .map(|row| Line::styled(format!(" {row}"), style))
+        .collect();
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::new()
+                .borders(Borders::TOP)
+                .border_style(dim(palette)),
+        ),
+        rect,
+    );
+}
+
+/// `text` in lines of at most `width` characters, broken between words (a word longer than
+/// a line is cut).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let line = lines.last_mut().expect("never empty");
+            let used = line.chars().count();
+            let gap = usize::from(used > 0);
+            if used + gap + word.len() <= width {
+                if gap == 1 {
+                    line.push(' ');
+                }
+                line.extend(word);
+                break;
+            }
+            if used == 0 {
+                // Longer than a line: as much as fits, the rest on the next.
+                let rest = word.split_off(width);
+                line.extend(word);
+                word = rest;
+            }
+            lines.push(String::new());
+        }
+    }
+    lines
+}
+
 /// A prompt's line: what it asks, what was typed, a cursor and a note on the keys.
 fn prompt(asks: &'static str, typed: &str, note: String, palette: Palette) -> Line<'static> {
     Line::from(vec![
@@ -91,4 +160,19 @@ fn prompt(asks: &'static str, typed: &str, note: String, palette: Palette) -> Li
         Span::styled("█", Style::default().add_modifier(Modifier::SLOW_BLINK)),
         Span::styled(note, dim(palette)),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrap_breaks_between_words_and_cuts_only_a_word_longer_than_a_line() {
+        assert_eq!(
+            wrap("writing failed: no such file", 12),
+            ["writing", "failed: no", "such file"]
+        );
+        assert_eq!(wrap("abcdefghij xy", 4), ["abcd", "efgh", "ij", "xy"]);
+        assert_eq!(wrap("short", 80), ["short"]);
+    }
 }

@@ -21,6 +21,7 @@ pub fn draw(state: &AppState, frame: &mut Frame) {
     let [body, status_line] = split(area);
     view.draw(state, frame, body);
     status::draw(state, frame, status_line);
+    status::draw_overflow(state, frame, area);
     if state.help_shown() {
         help::draw(state, frame, area);
     }

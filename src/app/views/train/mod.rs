@@ -286,9 +286,19 @@ impl State {
                 let accuracy = run
                     .test_accuracy()
                     .map_or_else(String::new, |a| format!(": test accuracy {}", pct(a)));
-                reported.notice = Some(Notice::info(format!(
-                    "training done{accuracy} (u: use it everywhere, w: write it)"
-                )));
+                // Within twice chance, the run learned nothing worth using: say why it may be.
+                let classes = crate::dataset::NUM_CLASSES as f64;
+                reported.notice = Some(if run.test_accuracy().is_some_and(|a| a < 2.0 / classes) {
+                    Notice::error(format!(
+                        "training done{accuracy}, about what guessing gets: a learning rate \
+                         too large (this run's {}) throws the weights past every minimum",
+                        run.config.lr
+                    ))
+                } else {
+                    Notice::info(format!(
+                        "training done{accuracy} (u: use it everywhere, w: write it)"
+                    ))
+                });
             }
             WorkerMsg::Failed { message, .. } => {
                 run.status = Status::Failed(message.clone());

@@ -464,3 +464,41 @@ fn quitting_with_an_unwritten_trained_network_asks_once_and_a_write_clears_it() 
         "the second epoch's weights are not written"
     );
 }
+
+#[test]
+fn a_run_that_ends_near_chance_says_what_may_be_wrong() {
+    for (accuracy, flagged) in [(0.101, true), (0.9, false)] {
+        let (mut s, _) = state();
+        let job = start(&mut s);
+        let AppMsg::Worker(WorkerMsg::TrainEpoch {
+            generation,
+            mut report,
+            network,
+            elapsed,
+        }) = epoch(job.generation, 1, net(3, 0.1))
+        else {
+            unreachable!()
+        };
+        report.test_accuracy = Some(accuracy);
+        s.update(AppMsg::Worker(WorkerMsg::TrainEpoch {
+            generation,
+            report,
+            network,
+            elapsed,
+        }));
+        s.update(AppMsg::Worker(WorkerMsg::TrainDone {
+            generation,
+            network: net(3, 0.2),
+            threads: 1,
+            kernel: "portable",
+        }));
+        let notice = s.notice().expect("a word on the run's end");
+        assert_eq!(notice.is_error, flagged, "{}", notice.text);
+        assert_eq!(
+            notice.text.contains("learning rate"),
+            flagged,
+            "{}",
+            notice.text
+        );
+    }
+}

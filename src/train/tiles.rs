@@ -365,6 +365,32 @@ impl Note for Skip {
     unsafe fn note(&mut self, _: u16, _: f32) {}
 }
 
+/// `acc, acc_t += x · row`: `NW` wide vectors, then `NT` narrow ones, of `row`.
+///
+/// # Safety
+/// `row` must point at `NW * W::LANES + NT * V::LANES` readable floats, and the CPU must
+/// support `W` and `V`.
+#[inline(always)]
+unsafe fn add_row<W: Vector, V: Vector, const NW: usize, const NT: usize>(
+    acc: &mut [W; NW],
+    acc_t: &mut [V; NT],
+    x: f32,
+    row: *const f32,
+) {
+    let tail = NW * W::LANES;
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let xw = W::splat(x);
+        for (v, a) in acc.iter_mut().enumerate() {
+            *a = xw.mul_add(W::load_ptr(row.add(v * W::LANES)), *a);
+        }
+        let xv = V::splat(x);
+        for (v, a) in acc_t.iter_mut().enumerate() {
+            *a = xv.mul_add(V::load_ptr(row.add(tail + v * V::LANES)), *a);
+        }
+    }
+}
+
 /// `out = init + sum over entries e of val[e] * B[idx[e]]` over `vectors` columns of
 /// [`LANES`] floats, entries in order, then the logistic function if `sigmoid`: one image's
 /// input layer.
@@ -453,14 +479,7 @@ unsafe fn gather_block<W: Vector, V: Vector, N: Note, const NW: usize, const NT:
             // SAFETY: `i` indexes a row of B, the layer's weights: below its inputs.
             note.note(i, s);
             let row = in_register(b.add(usize::from(i) * b_rs));
-            let x = W::splat(s);
-            for (v, a) in acc.iter_mut().enumerate() {
-                *a = x.mul_add(W::load_ptr(row.add(v * W::LANES)), *a);
-            }
-            let x = V::splat(s);
-            for (v, a) in acc_t.iter_mut().enumerate() {
-                *a = x.mul_add(V::load_ptr(row.add(tail + v * V::LANES)), *a);
-            }
+            add_row(&mut acc, &mut acc_t, s, row);
         }
         for (v, &a) in acc.iter().enumerate() {
             let y = if sigmoid { a.sigmoid_exact() } else { a };
@@ -591,14 +610,7 @@ unsafe fn sum_block<W: Vector, V: Vector, const NW: usize, const NT: usize>(
             let mut acc_t = [V::splat(0.0); NT];
             for e in table.pixel(p) {
                 let d = in_register(delta.add(e.row as usize * delta_rs));
-                let x = W::splat(e.value);
-                for (v, a) in acc.iter_mut().enumerate() {
-                    *a = x.mul_add(W::load_ptr(d.add(v * W::LANES)), *a);
-                }
-                let x = V::splat(e.value);
-                for (v, a) in acc_t.iter_mut().enumerate() {
-                    *a = x.mul_add(V::load_ptr(d.add(tail + v * V::LANES)), *a);
-                }
+                add_row(&mut acc, &mut acc_t, e.value, d);
             }
             let o = out.add((p - first) * out_rs);
             for (v, &a) in acc.iter().enumerate() {

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::app::keymap::{self, Binding};
 use crate::app::router::{GLOBAL_KEYS, open_keys};
-use crate::app::shared::Palette;
+use crate::app::shared::{Notice, Palette};
 use crate::app::state::AppState;
 use crate::app::views::train::WritePrompt;
 use crate::app::widgets::{bold, dim, fg};
@@ -36,12 +36,7 @@ pub fn draw(state: &AppState, frame: &mut Frame, area: Rect) {
             ]),
         }
     } else if let Some(notice) = state.notice() {
-        let style = if notice.is_error {
-            fg(palette, Color::Red).patch(bold())
-        } else {
-            fg(palette, Color::Yellow)
-        };
-        Line::styled(format!(" {}", notice.text), style)
+        Line::styled(format!(" {}", notice.text), notice_style(notice, palette))
     } else if let Some(progress) = state.shared().fitting().progress_line() {
         Line::from(vec![
             Span::styled(format!(" {progress}"), fg(palette, Color::Yellow)),
@@ -98,11 +93,7 @@ pub fn draw_overflow(state: &AppState, frame: &mut Frame, screen: Rect) {
         return;
     }
     let palette = state.shared().palette;
-    let style = if notice.is_error {
-        fg(palette, Color::Red).patch(bold())
-    } else {
-        fg(palette, Color::Yellow)
-    };
+    let style = notice_style(notice, palette);
     let rows = wrap(&notice.text, width - 1);
     let height = u16::try_from(rows.len() + 1)
         .unwrap_or(u16::MAX)
@@ -121,6 +112,15 @@ pub fn draw_overflow(state: &AppState, frame: &mut Frame, screen: Rect) {
         ),
         rect,
     );
+}
+
+/// How a notice is written: errors in bold red, the rest in yellow.
+fn notice_style(notice: &Notice, palette: Palette) -> Style {
+    if notice.is_error {
+        fg(palette, Color::Red).patch(bold())
+    } else {
+        fg(palette, Color::Yellow)
+    }
 }
 
 /// `text` in lines of at most `width` characters, broken between words (a word longer than

@@ -66,7 +66,10 @@ macro_rules! norm_help {
         "Input normalization: raw (0..255), div255 (x/255, the book's), \
 l1 (x/sum|x|), l2 (x/sqrt(sum x^2)), max (x/max|x|), zscore ((x/255 - 0.1307)/0.3081, the \
 mean and standard deviation of all 47,040,000 MNIST training pixels; an all-zero image \
-becomes -0.424 everywhere, as its pixels would in any image)"
+becomes -0.424 everywhere, as its pixels would in any image), pca (x/255 whitened: turned onto \
+the training split's principal directions, each scaled to variance 1), zca (pca turned back onto \
+the pixels, so the image still looks like a digit); pca and zca are fitted on the training split \
+first (a few seconds)"
     };
 }
 
@@ -125,8 +128,8 @@ pub struct Cli {
 /// `--weights` of the commands that read a network.
 #[derive(Debug, Args)]
 pub struct WeightsArg {
-    /// Network weights (.npz with float32 W1, b1, ..., Wn, bn in x·W + b layout)
-    /// [default: weights/mnist-784-50-100-10.npz, or --weights before the command]
+    /// Network weights (.npz, or the book's pickle .pkl, with W1, b1, ..., Wn, bn in x·W + b
+    /// layout) [default: weights/mnist-784-50-100-10.npz, or --weights before the command]
     #[arg(long = "weights", value_name = "FILE")]
     pub path: Option<PathBuf>,
 }
@@ -430,6 +433,17 @@ pub fn thread_count(text: &str) -> Result<usize, String> {
     at_most(text, MAX_THREADS)
 }
 
+/// Parses `train --out`: a file name, `.npz` added if it has another ending (see
+/// [`npz_path`](mnist_explorer::weights::npz_path)).
+fn npz_out(text: &str) -> Result<PathBuf, String> {
+    if text.trim().is_empty() {
+        return Err("give a file name, e.g. net.npz".into());
+    }
+    Ok(mnist_explorer::weights::npz_path(std::path::Path::new(
+        text,
+    )))
+}
+
 /// Most passes `eval --repeat` times: each keeps its time for the median and the JSON
 /// report, and 100,000 test-set passes already take a quarter of an hour or more.
 pub const MAX_REPEAT: usize = 100_000;
@@ -481,8 +495,9 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
 
-    /// Where to write the trained weights (.npz)
-    #[arg(long, value_name = "FILE", default_value = DEFAULT_WEIGHTS)]
+    /// Where to write the trained weights (.npz; added to a name without it, as numpy's
+    /// savez does)
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_WEIGHTS, value_parser = npz_out)]
     pub out: PathBuf,
 
     /// Replace --out if it exists

@@ -249,6 +249,21 @@ pub fn read_npz<R: Read + Seek>(reader: R) -> Result<Loaded, WeightsFault> {
     npz::read(reader)
 }
 
+/// The file a network named `path` is written to: `path` if it ends in `.npz`, else `path`
+/// with `.npz` added, as numpy's `savez` does, so that a file's name never claims another
+/// format than the one inside.
+pub fn npz_path(path: &Path) -> PathBuf {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npz"))
+    {
+        return path.to_path_buf();
+    }
+    let mut name = path.as_os_str().to_owned();
+    name.push(".npz");
+    PathBuf::from(name)
+}
+
 /// Writes `net` as an uncompressed `.npz` (numpy's `savez` layout) to `path`, synced to disk,
 /// without a record.
 ///
@@ -313,6 +328,16 @@ fn first_bytes<R: Read + Seek>(reader: &mut R) -> Result<Vec<u8>, WeightsFault> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_network_is_written_under_an_npz_name() {
+        let named = |p: &str| npz_path(Path::new(p)).display().to_string();
+        assert_eq!(named("out/net.npz"), "out/net.npz");
+        assert_eq!(named("NET.NPZ"), "NET.NPZ");
+        assert_eq!(named("net"), "net.npz");
+        assert_eq!(named("net.pkl"), "net.pkl.npz");
+        assert_eq!(named("v1.2"), "v1.2.npz");
+    }
 
     #[test]
     fn the_books_network_takes_its_parameters_times_four_bytes() {

@@ -434,6 +434,7 @@ impl State {
                         path.display()
                     )));
                 }
+                let path = crate::weights::npz_path(&path);
                 if path.exists() {
                     self.writing = Some(WritePrompt::Replace(path));
                     return Outcome::None;

@@ -421,6 +421,18 @@ fn w_writes_the_trained_network_and_asks_before_replacing_a_file() {
             .is_some_and(|n| n.is_error && n.text.contains("old.npz"))
     );
     assert_eq!(std::fs::read_to_string(&old).unwrap(), "keep me");
+    // Another ending gets .npz added (the file is an .npz whatever its name), and the
+    // question about an existing file is about that name.
+    let Cmd::Submit(Job::Save(save)) = ask(&mut s, &dir.path().join("mine.pkl")) else {
+        panic!("a new file is written at once")
+    };
+    assert_eq!(save.path, dir.path().join("mine.pkl.npz"));
+    std::fs::write(dir.path().join("kept.npz"), "keep me").unwrap();
+    assert!(ask(&mut s, &dir.path().join("kept")).is_none());
+    assert_eq!(
+        s.train().prompt(),
+        Some(&WritePrompt::Replace(dir.path().join("kept.npz")))
+    );
 }
 
 #[test]

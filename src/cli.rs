@@ -69,7 +69,7 @@ mean and standard deviation of all 47,040,000 MNIST training pixels; an all-zero
 becomes -0.424 everywhere, as its pixels would in any image), pca (x/255 whitened: turned onto \
 the training split's principal directions, each scaled to variance 1), zca (pca turned back onto \
 the pixels, so the image still looks like a digit); pca and zca are fitted on the training split \
-first (a few seconds)"
+first (about a second)"
     };
 }
 

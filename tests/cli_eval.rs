@@ -703,6 +703,48 @@ fn without_norm_eval_feeds_the_recorded_mode_and_another_one_is_warned_about() {
 }
 
 #[test]
+fn a_compared_network_trained_on_another_mode_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::test_split();
+    let ours = write_centroid_weights(dir.path());
+    let theirs = dir.path().join("recorded-l2.npz");
+    common::write_recorded(
+        &theirs,
+        &common::centroid_network(&data, data.len()),
+        mnist_explorer::normalize::NormMode::L2,
+    );
+    let compare = |norm: &str| {
+        let out = run(&[
+            "--weights",
+            ours.to_str().unwrap(),
+            "eval",
+            "--norm",
+            norm,
+            "--json",
+            "--compare",
+            theirs.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        (common::stderr(&out), report)
+    };
+    let (warning, report) = compare("div255");
+    assert!(
+        warning.starts_with(&format!(
+            "warning: {} (--compare) was trained on l2, not div255 (its record says so): ",
+            theirs.display()
+        )),
+        "{warning}"
+    );
+    assert_eq!(report["compare"]["trained_on"], "l2");
+    let (quiet, _) = compare("l2");
+    assert_eq!(
+        quiet, "",
+        "fed its own mode, the second network is no mismatch"
+    );
+}
+
+#[test]
 fn a_file_without_a_record_is_of_unknown_training_and_evaluated_with_div255() {
     let dir = tempfile::tempdir().unwrap();
     let weights = write_centroid_weights(dir.path());

@@ -8,6 +8,7 @@ use std::path::Path;
 use mnist_explorer::analysis::{Order, Verdict, disagreements, rank};
 use mnist_explorer::dataset::NUM_CLASSES;
 use mnist_explorer::eval::Tally;
+use mnist_explorer::normalize::NormMode;
 use mnist_explorer::percent::pct;
 use serde_json::{Value, json};
 
@@ -127,6 +128,8 @@ pub struct Comparison {
     pub first_right: usize,
     /// Of those, how many the second network gets right.
     pub second_right: usize,
+    /// The mode the second network's file records it was trained with, if any.
+    pub trained_on: Option<NormMode>,
 }
 
 impl Comparison {
@@ -139,6 +142,7 @@ impl Comparison {
             second_right: right(second),
             tally,
             disagree,
+            trained_on: None,
         }
     }
 
@@ -173,6 +177,7 @@ impl Comparison {
             "disagree": self.disagree,
             "this_right": self.first_right,
             "other_right": self.second_right,
+            "trained_on": self.trained_on,
         })
     }
 }

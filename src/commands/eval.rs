@@ -37,16 +37,18 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
     let trained_on = loaded.trained_on();
     let net = loaded.network;
     let other = match &args.compare {
-        Some(path) => Some((
-            path,
-            super::load_network(
+        Some(path) => {
+            let loaded = super::load_network(
                 path,
                 data.rows(),
                 data.cols(),
                 "the network to compare with (--compare)",
-            )?
-            .network,
-        )),
+            )?;
+            // Both networks are fed `norm`: the second may have been trained on another.
+            let what = format!("{} (--compare)", path.display());
+            super::warn_other_mode(&what, loaded.trained_on(), norm);
+            Some((path, loaded.trained_on(), loaded.network))
+        }
         None => None,
     };
     // The per-image figures come from the first pass itself, the one whose predictions are
@@ -80,10 +82,11 @@ pub fn run(data_dir: &Path, weights: &Path, args: &EvalArgs) -> Result<()> {
     let worst = args
         .worst
         .map(|n| worst(n, &per_image, &predictions, data.labels()));
-    let comparison = other.map(|(path, other)| {
+    let comparison = other.map(|(path, other_trained_on, other)| {
         let (other_tally, other_predictions) =
             evaluate(&other, &data, norm, args.batch_size, args.output, |_| true);
-        let c = Comparison::new(other_tally, &predictions, &other_predictions, data.labels());
+        let mut c = Comparison::new(other_tally, &predictions, &other_predictions, data.labels());
+        c.trained_on = other_trained_on;
         (path, c)
     });
 

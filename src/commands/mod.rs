@@ -73,15 +73,22 @@ pub(crate) fn load_network(weights: &Path, rows: usize, cols: usize, what: &str)
 /// how a learner sees a mode fail) but warned about on stderr, with the reason.
 pub(crate) fn norm_for(asked: Option<NormMode>, loaded: &Loaded, weights: &Path) -> NormMode {
     let recorded = loaded.trained_on();
-    if let (Some(asked), Some(recorded)) = (asked, recorded)
-        && let Some(reason) = trained_on::reason(recorded, asked)
-    {
-        stdio::note(&format!(
-            "warning: {} was trained on {recorded}, not {asked} (its record says so): {reason}",
-            weights.display()
-        ));
+    if let Some(asked) = asked {
+        warn_other_mode(&weights.display().to_string(), recorded, asked);
     }
     asked.or(recorded).unwrap_or_default()
+}
+
+/// Warns on stderr when the network called `what` is fed `used` inputs though its file
+/// records another mode (`recorded`), with the reason that costs it accuracy.
+pub(crate) fn warn_other_mode(what: &str, recorded: Option<NormMode>, used: NormMode) {
+    if let Some(recorded) = recorded
+        && let Some(reason) = trained_on::reason(recorded, used)
+    {
+        stdio::note(&format!(
+            "warning: {what} was trained on {recorded}, not {used} (its record says so): {reason}"
+        ));
+    }
 }
 
 /// Makes `norm` ready to use: a whitening is fitted on the training split (`train` when the

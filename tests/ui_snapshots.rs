@@ -642,7 +642,7 @@ fn browse_with_a_second_network_at_120x40() {
     feed(&mut state, job, None);
     let other = Arc::new(common::centroid_network(&state.shared().data, 300));
     let Cmd::Submit(Job::Compare(other_job)) =
-        state.update(Msg::Compare(other, "centroids-300.npz".into()))
+        state.update(Msg::Compare(other, "centroids-300.npz".into(), None))
     else {
         panic!("the second network's pass starts")
     };
@@ -671,6 +671,43 @@ fn browse_with_a_second_network_at_120x40() {
         "both accuracies fit 80x24: {row}: {:?}",
         rows(&compact)
     );
+}
+
+#[test]
+fn a_second_network_trained_on_another_mode_is_marked_in_its_column() {
+    let (mut state, job) = start(Palette::Plain);
+    feed(&mut state, job, None);
+    let other = Arc::new(common::centroid_network(&state.shared().data, 300));
+    let Cmd::Submit(Job::Compare(other_job)) =
+        state.update(Msg::Compare(other, "l2.npz".into(), Some(NormMode::L2)))
+    else {
+        panic!("the second network's pass starts")
+    };
+    feed_other(&mut state, other_job, None);
+    let notice = state.notice().map(|n| n.text.clone()).unwrap_or_default();
+    assert_eq!(
+        notice,
+        "comparing with l2.npz, trained on l2 but fed div255 like this one (≠)"
+    );
+    for (width, height) in [(120, 40), (80, 24)] {
+        let terminal = render(&state, width, height);
+        let row_of = |mode: &str| {
+            rows(&terminal)
+                .into_iter()
+                .find(|r| r.contains(mode))
+                .unwrap_or_default()
+        };
+        // This network (no record) has no ≠; the second has one after each figure but l2's.
+        let div255 = row_of("▸div255");
+        assert_eq!(div255.matches('≠').count(), 1, "{div255}");
+        let before = div255.split('≠').next().unwrap().chars().last();
+        assert!(
+            before.is_some_and(|c| c.is_ascii_digit() || c == '%'),
+            "right after the second network's figure: {div255}"
+        );
+        let l2 = row_of(" l2 ");
+        assert_eq!(l2.matches('≠').count(), 0, "{l2}");
+    }
 }
 
 #[test]

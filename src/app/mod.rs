@@ -36,6 +36,7 @@ use ratatui::crossterm::event;
 
 use crate::dataset::{Dataset, Split};
 use crate::network::Network;
+use crate::normalize::NormMode;
 use evaluations::EvalKey;
 use msg::{Cmd, Msg};
 use shared::{Origin, Palette};
@@ -90,7 +91,7 @@ pub fn run(
     data: Dataset,
     (net, label): (Network, String),
     origin: Origin,
-    other: Option<(Network, String)>,
+    other: Option<(Network, String, Option<NormMode>)>,
     split: Split,
     start: EvalKey,
     data_dir: &Path,
@@ -114,7 +115,8 @@ pub fn run(
         .with_data_dir(data_dir.to_path_buf())
         .with_label(label)
         .with_origin(origin);
-    let other = other.map(|(net, name)| state.update(Msg::Compare(Arc::new(net), name)));
+    let other = other
+        .map(|(net, name, trained_on)| state.update(Msg::Compare(Arc::new(net), name, trained_on)));
     let signals = signals::spawn(tx.clone()).wrap_err("installing signal handlers")?;
 
     let mut guard = TerminalGuard::init().wrap_err("setting up the terminal")?;

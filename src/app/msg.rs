@@ -9,6 +9,7 @@ use ratatui::layout::Rect;
 use crate::app::views::{ViewId, browse, confusion, draw, gallery, modes, network, train};
 use crate::app::worker::{Job, WorkerMsg};
 use crate::network::Network;
+use crate::normalize::NormMode;
 
 /// A message for the update step.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,8 +54,9 @@ pub enum Msg {
     Confusion(confusion::Msg),
     /// The gallery's own messages.
     Gallery(gallery::Msg),
-    /// Hold this network (called by the name given) against the first from now on.
-    Compare(Arc<Network>, String),
+    /// Hold this network (called by the name given, trained on the mode given if its file
+    /// records one) against the first from now on.
+    Compare(Arc<Network>, String, Option<NormMode>),
     /// The drawing view's own messages.
     Draw(draw::Msg),
     /// The train × test view's own messages.

@@ -93,6 +93,8 @@ pub struct Other {
     pub image: ImageReport,
     /// Its evaluations: `evals.current()` for the current settings, and the finished ones.
     pub evals: Evaluations,
+    /// The mode its file records it was trained with, if any: it is fed the current mode.
+    pub trained_on: Option<NormMode>,
 }
 
 /// Where the network came from: its weights file, and the mode the file records it was
@@ -203,13 +205,19 @@ impl Shared {
     /// Holds `net` (called `name`) against the first network from now on, and returns the
     /// job that evaluates it under the current settings. It must fit the data as the first
     /// one does.
-    pub fn compare_with(&mut self, net: Arc<Network>, name: String) -> Option<Job> {
+    pub fn compare_with(
+        &mut self,
+        net: Arc<Network>,
+        name: String,
+        trained_on: Option<NormMode>,
+    ) -> Option<Job> {
         let image = inspect(&net, self.data.image(self.index), self.norm);
         self.other = Some(Other {
             net,
             name,
             image,
             evals: Evaluations::new(self.key(), self.data.len()),
+            trained_on,
         });
         self.evaluate_other()
     }

@@ -18,6 +18,7 @@ use crate::app::views::{ViewId, browse, confusion, draw, gallery, modes, network
 use crate::app::worker::{Job, JobKind, LoadJob, WorkerMsg};
 use crate::dataset::{Dataset, Split};
 use crate::network::Network;
+use crate::normalize::NormMode;
 
 /// Longest index that `g` accepts, in digits (enough for any split here).
 const MAX_GOTO_DIGITS: usize = 9;
@@ -269,7 +270,13 @@ impl AppState {
                 }
             }
             Msg::Gallery(msg) => self.gallery(msg),
-            Msg::Compare(net, name) => return self.shared.compare_with(net, name).into(),
+            Msg::Compare(net, name, trained_on) => {
+                // Said only when it matters: this comes with the explorer's first screen.
+                if trained_on.is_some_and(|t| t != self.shared.norm()) {
+                    self.notice = Some(comparing_notice(&name, trained_on, self.shared.norm()));
+                }
+                return self.shared.compare_with(net, name, trained_on).into();
+            }
             Msg::Goto(goto) => self.goto(goto),
             Msg::LoadPrompt(edit) => return self.load_prompt(edit),
             Msg::Browse(msg) => self.browse.update(msg),
@@ -520,18 +527,22 @@ impl AppState {
     }
 
     /// A second network's file was read: compare with it, or say what is wrong with it.
-    fn loaded(&mut self, generation: u64, result: Result<Arc<Network>, String>) -> Cmd {
+    fn loaded(
+        &mut self,
+        generation: u64,
+        result: Result<(Arc<Network>, Option<NormMode>), String>,
+    ) -> Cmd {
         let Some((_, path)) = self.loading.take_if(|(g, _)| *g == generation) else {
             // A file asked for before the last one: superseded.
             return Cmd::None;
         };
         match result {
-            Ok(net) => {
+            Ok((net, trained_on)) => {
                 let name = std::path::Path::new(&path)
                     .file_name()
                     .map_or_else(|| path.clone(), |n| n.to_string_lossy().into_owned());
-                self.notice = Some(Notice::info(format!("comparing with {name}")));
-                self.shared.compare_with(net, name).into()
+                self.notice = Some(comparing_notice(&name, trained_on, self.shared.norm()));
+                self.shared.compare_with(net, name, trained_on).into()
             }
             Err(fault) => {
                 self.notice = Some(Notice::error(fault));
@@ -578,7 +589,6 @@ pub(crate) fn test_state(
     seed: u64,
 ) -> (AppState, Cmd) {
     use crate::layer::OutputLayer;
-    use crate::normalize::NormMode;
     let data = Dataset::from_parts(images, labels, 2, 2).unwrap();
     let net = Network::new(vec![crate::layer::Layer {
         w,
@@ -598,6 +608,17 @@ pub(crate) fn test_state(
         key,
         seed,
     )
+}
+
+/// The notice for a second network taken up for comparison: its name, and the mode its file
+/// records when that is not the one both networks are fed (its ≠ in the modes table).
+fn comparing_notice(name: &str, trained_on: Option<NormMode>, norm: NormMode) -> Notice {
+    Notice::info(match trained_on {
+        Some(t) if t != norm => {
+            format!("comparing with {name}, trained on {t} but fed {norm} like this one (≠)")
+        }
+        _ => format!("comparing with {name}"),
+    })
 }
 
 #[cfg(test)]
@@ -1289,7 +1310,8 @@ mod tests {
         let g = job_of(cmd).generation;
         complete(&mut s, g, with_errors);
         let other = Arc::new(s.shared.net.as_ref().clone());
-        let Cmd::Submit(Job::Compare(job)) = s.update(Msg::Compare(other, "b.npz".into())) else {
+        let Cmd::Submit(Job::Compare(job)) = s.update(Msg::Compare(other, "b.npz".into(), None))
+        else {
             panic!("the second network's pass starts")
         };
         assert_eq!(job.norm, NormMode::Div255);
@@ -1365,7 +1387,7 @@ mod tests {
         let second = ask_for(&mut s, "dir/b.npz");
         let net = Arc::new(s.shared.net.as_ref().clone());
         assert!(
-            s.update(loaded(first.generation, Ok(Arc::clone(&net))))
+            s.update(loaded(first.generation, Ok((Arc::clone(&net), None))))
                 .is_none()
         );
         assert!(s.shared.other().is_none());
@@ -1379,9 +1401,19 @@ mod tests {
         );
         assert!(s.shared.other().is_none());
         let third = ask_for(&mut s, "dir/c.npz");
-        let cmd = s.update(loaded(third.generation, Ok(net)));
+        let cmd = s.update(loaded(third.generation, Ok((net, Some(NormMode::L2)))));
         assert!(matches!(cmd, Cmd::Submit(Job::Compare(_))), "{cmd:?}");
         assert_eq!(s.shared.other().map(|o| o.name.as_str()), Some("c.npz"));
+        assert_eq!(
+            s.shared.other().and_then(|o| o.trained_on),
+            Some(NormMode::L2)
+        );
+        assert!(
+            s.notice().is_some_and(|n| n.text
+                == "comparing with c.npz, trained on l2 but fed div255 like this one (≠)"),
+            "{:?}",
+            s.notice()
+        );
         // An empty prompt reads nothing.
         s.update(Msg::LoadPrompt(Goto::Start));
         assert!(s.update(Msg::LoadPrompt(Goto::Confirm)).is_none());

@@ -48,16 +48,14 @@ pub fn run(data_dir: &Path, weights: &Path, args: &ExploreArgs) -> Result<()> {
                 || path.display().to_string(),
                 |n| n.to_string_lossy().into(),
             );
-            Some((
-                super::load_network(
-                    path,
-                    data.rows(),
-                    data.cols(),
-                    "the network to compare with (--compare)",
-                )?
-                .network,
-                name,
-            ))
+            let loaded = super::load_network(
+                path,
+                data.rows(),
+                data.cols(),
+                "the network to compare with (--compare)",
+            )?;
+            let trained_on = loaded.trained_on();
+            Some((loaded.network, name, trained_on))
         }
         None => None,
     };

@@ -14,6 +14,7 @@ use crate::eval::{Tally, evaluate};
 use crate::layer::OutputLayer;
 use crate::mode_matrix;
 use crate::network::Network;
+use crate::normalize::NormMode;
 use crate::occlusion::{PATCH, STRIDE, occlusion_map};
 use crate::timing::{self, LESSON_BATCHES, LESSON_IMAGES, PassPath};
 use crate::whiten::{FitError, Whitening};
@@ -75,13 +76,13 @@ pub(super) fn run_fit(job: &FitJob, cancel: &Cancel<'_>, send: &dyn Fn(WorkerMsg
 }
 
 /// Reads the network of `job` and checks that it fits the data.
-pub(super) fn load(job: &LoadJob) -> Result<Arc<Network>, String> {
-    let net = crate::weights::load(&job.path)
-        .map_err(|e| e.to_string())?
-        .network;
+pub(super) fn load(job: &LoadJob) -> Result<(Arc<Network>, Option<NormMode>), String> {
+    let loaded = crate::weights::load(&job.path).map_err(|e| e.to_string())?;
+    let trained_on = loaded.trained_on();
+    let net = loaded.network;
     net.check_fits(job.inputs, job.classes)
         .map_err(|fault| format!("{}: {fault}", job.path.display()))?;
-    Ok(Arc::new(net))
+    Ok((Arc::new(net), trained_on))
 }
 
 /// Computes the occlusion map of the job's image for its true label, checking for

@@ -349,8 +349,8 @@ pub enum WorkerMsg {
     Loaded {
         /// The job.
         generation: u64,
-        /// The network, or the fault.
-        result: Result<Arc<Network>, String>,
+        /// The network and the mode its file records it was trained with, or the fault.
+        result: Result<(Arc<Network>, Option<NormMode>), String>,
     },
     /// How far the whitening fit is ([`Job::Fit`]).
     FitStage {

@@ -422,7 +422,7 @@ fn a_network_file_is_read_off_the_ui_thread_and_faults_name_it() {
             other => panic!("{other:?}"),
         }
     };
-    assert_eq!(load(1, &path, 4).unwrap().as_ref(), net.as_ref());
+    assert_eq!(load(1, &path, 4).unwrap().0.as_ref(), net.as_ref());
     let wrong_size = load(2, &path, 9).unwrap_err();
     assert!(wrong_size.contains("other.npz"), "{wrong_size}");
     let missing = load(3, &dir.path().join("absent.npz"), 4).unwrap_err();

@@ -295,6 +295,10 @@ fn modes_lines(shared: &Shared, wide: bool) -> Vec<Line<'static>> {
             let evals = &other.evals;
             let theirs = evals.result_for(mode, shared.batch_size(), shared.output());
             spans.push(cell(theirs, other.evals.current()));
+            // Its own ≠ after its figure: it may have been trained on another mode.
+            if other.trained_on.is_some_and(|t| t != mode) {
+                spans.push(Span::styled("≠", untrained));
+            }
         }
         if let Some(done) = ours {
             spans.push(Span::styled(other_settings(shared, done, wide), key));

@@ -377,7 +377,7 @@ pub const MARKS: &[Note] = &[
     },
     Note {
         label: "≠ (yellow)",
-        help: "a mode the network was not trained on",
+        help: "not its training mode (after a figure: the second network's)",
     },
     Note {
         label: "≠ l1 makes…",

@@ -110,14 +110,16 @@ pub fn draw(shared: &Shared, view: &State, frame: &mut Frame, area: Rect) {
 /// The title with a second network: what the bars are, this network's and the other's (by
 /// name where it fits).
 fn compared_title(scale: Scale, other: &str, room: usize) -> String {
-    let what = match scale {
-        Scale::Linear => "softmax",
-        Scale::Log => "softmax (log)",
-        Scale::Zero(_) => "identity",
+    // The scale's name in full, then short: a log scale must still say so at 80x24.
+    let (what, short) = match scale {
+        Scale::Linear => ("softmax", "softmax"),
+        Scale::Log => ("softmax (log)", "log"),
+        Scale::Zero(_) => ("identity", "scores"),
     };
     [
         format!(" {what}: this ▕ {other} "),
         format!(" {what}: this ▕ other "),
+        format!(" {short}: this ▕ other "),
         " this ▕ other ".to_string(),
     ]
     .into_iter()
@@ -285,6 +287,23 @@ mod tests {
         let scale = Scale::Zero(range(&[1.0, 3.0]));
         let bar = text(&scale.bar(3.0, 11, Style::default(), Palette::Plain));
         assert_eq!(bar, "│██████████");
+    }
+
+    #[test]
+    fn a_compared_title_keeps_the_scale_in_a_narrow_panel() {
+        assert_eq!(
+            compared_title(Scale::Log, "net.npz", 40),
+            " softmax (log): this ▕ net.npz "
+        );
+        assert_eq!(
+            compared_title(Scale::Log, "net.npz", 23),
+            " log: this ▕ other "
+        );
+        assert_eq!(
+            compared_title(Scale::Linear, "net.npz", 23),
+            " softmax: this ▕ other "
+        );
+        assert_eq!(compared_title(Scale::Log, "net.npz", 15), " this ▕ other ");
     }
 
     #[test]

@@ -28,9 +28,13 @@ pub fn draw(shared: &Shared, view: &State, frame: &mut Frame, area: Rect) {
         shared.data.len(),
         shared.split
     );
-    let block = Block::bordered()
-        .title(title)
-        .title_bottom(" green: higher · [ ] own mode · * shown elsewhere ");
+    // Without colors the shade characters carry the level.
+    let legend = if palette == Palette::Plain {
+        " ░▒▓█: higher · [ ] own mode · * shown elsewhere "
+    } else {
+        " green: higher · [ ] own mode · * shown elsewhere "
+    };
+    let block = Block::bordered().title(title).title_bottom(legend);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(table) = view.table() else {

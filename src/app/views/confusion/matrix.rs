@@ -165,6 +165,10 @@ fn lines(tally: &Tally, view: &State, g: Geometry, palette: Palette) -> Vec<Line
             let mut style = heat::style(palette, level, tone);
             if count == 0 {
                 style = style.patch(key);
+            } else if t == p && palette == Palette::Plain {
+                // Without green and red, bold tells the right answers from the errors,
+                // whose shades are scaled apart.
+                style = style.patch(bold());
             }
             if cursor {
                 style = style.patch(bold().add_modifier(Modifier::REVERSED));
@@ -297,5 +301,33 @@ mod tests {
                 assert!(row4.contains(&cursor), "{row4}");
             }
         }
+    }
+
+    #[test]
+    fn without_colors_the_diagonal_is_bold_and_the_errors_are_not() {
+        let mut tally = Tally::default();
+        tally.push(&[4, 4, 4, 9], &[4, 9, 9, 9]);
+        let g = Geometry {
+            label: 4,
+            cell: 6,
+            total: 6,
+            roomy: false,
+        };
+        // The cursor elsewhere (row 0), so that its own bold is not what is seen.
+        let view = State {
+            row: 0,
+            col: 0,
+            percent: false,
+        };
+        let lines = lines(&tally, &view, g, Palette::Plain);
+        let bold_of = |text: &str| {
+            lines[1 + 4]
+                .spans
+                .iter()
+                .find(|s| s.content.trim_start_matches(crate::glyphs::SHADES) == text)
+                .map(|s| s.style.add_modifier.contains(Modifier::BOLD))
+        };
+        assert_eq!(bold_of("1"), Some(true), "4→4, right: {}", lines[5]);
+        assert_eq!(bold_of("2"), Some(false), "4→9, wrong: {}", lines[5]);
     }
 }

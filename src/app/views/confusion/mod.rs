@@ -156,7 +156,7 @@ pub const MARKS: &[Note] = &[
     },
     Note {
         label: "░▒▓█",
-        help: "NO_COLOR: a shade, ░ few … █ most, as the colors' brightness",
+        help: "NO_COLOR: a shade, ░ few … █ most; the diagonal in bold",
     },
     Note {
         label: "4→9",
